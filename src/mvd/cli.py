@@ -1,0 +1,103 @@
+"""The ``mvd`` command: Hydra wires config, I/O and logging around ``run_curve``.
+
+Heavy libraries (scikit-learn, pandas, torch, wandb) are imported inside the
+job, so ``mvd --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from mvd.config import CONF_DIR, register
+
+__all__ = ["main", "job"]
+
+GROUPS = ("dataset", "model", "quality", "cleaning", "curve", "logger", "business", "experiment")
+JOB_FILE = "mvd_job.json"
+
+
+def options(group: str) -> list[str]:
+    """Names available in a config group (its YAML files)."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def precheck(args: list[str]) -> None:
+    """Refuse unknown group options on the command line before Hydra creates anything."""
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        key = key.lstrip("+~")
+        if not sep or key not in GROUPS or not value or value == "null":
+            continue
+        if any(ch in value for ch in "()[]{}*"):
+            continue  # sweep functions (glob, range, choice) are Hydra's to expand
+        allowed = options(key)
+        for name in value.split(","):
+            if name not in allowed:
+                fail(f"{key}={name!r} is not known; allowed: {', '.join(allowed)}.")
+
+
+def fail(message: str) -> None:
+    """Print the one-sentence refusal and exit with status 2 (bad input)."""
+    print(f"mvd: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def job(cfg: DictConfig) -> dict:
+    """One curve job: plan (all checks), run, report to the console and the job file."""
+    from mvd import console, curve, loggers
+    from mvd.errors import ConfigError
+
+    try:
+        prepared = curve.plan(cfg)
+        logger = loggers.make(cfg)
+    except ConfigError as exc:
+        fail(str(exc))
+    status = {"run_id": prepared.run_id, "label": console.label(cfg), "new": 0, "skipped": 0, "failed": 0}
+    logger.start(cfg, prepared.run_id)
+    try:
+        with console.JobProgress(prepared, enabled=cfg.progress) as progress:
+            def on_point(point: dict, skipped: bool) -> None:
+                progress.advance(point, skipped)
+                key = "skipped" if skipped else ("failed" if point["status"] != "ok" else "new")
+                status[key] += 1
+                if not skipped:
+                    logger.log_point(point)
+
+            frame = curve.run_curve(cfg, on_point=on_point, prepared=prepared)
+        if cfg.progress:
+            console.curve_table(frame, prepared)
+    finally:
+        logger.finish(locals().get("frame"))
+    status["errors"] = sorted({e for e in frame.loc[frame["status"] != "ok", "error"]})[:5]
+    _write_job_file(status)
+    return status
+
+
+def _write_job_file(status: dict) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        out = Path(HydraConfig.get().runtime.output_dir) / JOB_FILE
+        out.write_text(json.dumps(status))
+
+
+register()
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def _hydra_main(cfg: DictConfig) -> dict:
+    return job(cfg)
+
+
+def main() -> None:
+    precheck(sys.argv[1:])
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Test split, nested training order and curve sizes.
+
+The test split is drawn once per seed (stratified, scikit-learn's splitter)
+or taken from the dataset's official split; it never changes after that.
+The pool is then put in one seeded order whose every prefix is stratified, so
+the training subset of size n is ``order[:n]``: subsets are nested and drawn
+without replacement, and a larger budget only ever adds rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from mvd.errors import ConfigError
+
+__all__ = ["split", "nested_order", "sizes"]
+
+
+def split(y: np.ndarray, *, seed: int, test_fraction: float, task: str, test_index=None):
+    """Return ``(pool_index, test_index)`` into the dataset's rows."""
+    n = len(y)
+    if test_index is not None:
+        test = np.sort(np.asarray(test_index, dtype=np.int64))
+        pool = np.setdiff1d(np.arange(n), test, assume_unique=True)
+        return pool, test
+    stratify = y if task == "classification" else None
+    pool, test = train_test_split(
+        np.arange(n), test_size=test_fraction, random_state=seed, stratify=stratify
+    )
+    return np.sort(pool), np.sort(test)
+
+
+def nested_order(y: np.ndarray, *, seed: int, task: str) -> np.ndarray:
+    """A permutation of ``range(len(y))`` whose every prefix is stratified.
+
+    Within each class rows are shuffled; the r-th row of a class of size m
+    gets the key (r + 0.5) / m, and rows are sorted by key (ties broken at
+    random), so any prefix holds each class in proportion to its share,
+    up to rounding.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    if task != "classification":
+        return rng.permutation(n)
+    keys = np.empty(n)
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        members = rng.permutation(members)
+        keys[members] = (np.arange(len(members)) + 0.5) / len(members)
+    tiebreak = rng.random(n)
+    return np.lexsort((tiebreak, keys))
+
+
+def sizes(curve, pool_size: int) -> list[int]:
+    """Training sizes of a curve for a pool of ``pool_size`` rows (validated)."""
+    if curve.sizes is not None and curve.fractions is not None:
+        raise ConfigError("curve.sizes and curve.fractions are both set; set one of them.")
+    if curve.sizes is not None:
+        values = [int(s) for s in curve.sizes]
+        if not values or any(s <= 0 for s in values):
+            raise ConfigError(
+                f"curve.sizes={list(curve.sizes)} must be a non-empty list of positive counts."
+            )
+        too_big = [s for s in values if s > pool_size]
+        if too_big:
+            raise ConfigError(
+                f"curve.sizes has {too_big} larger than the training pool of {pool_size} rows; "
+                f"allowed: 1 to {pool_size}."
+            )
+        return sorted(set(values))
+    if curve.fractions is not None:
+        fractions = [float(f) for f in curve.fractions]
+        if not fractions or any(not 0 < f <= 1 for f in fractions):
+            raise ConfigError(
+                f"curve.fractions={list(curve.fractions)} must be a non-empty list in (0, 1]."
+            )
+        return sorted({max(1, int(round(f * pool_size))) for f in fractions})
+    if curve.start <= 0 or curve.growth <= 1:
+        raise ConfigError(
+            f"curve.start={curve.start} and curve.growth={curve.growth} must be > 0 and > 1."
+        )
+    top = pool_size if curve.max_size is None else min(pool_size, int(curve.max_size))
+    if curve.max_size is not None and curve.max_size <= 0:
+        raise ConfigError(f"curve.max_size={curve.max_size} must be a positive count.")
+    anchors, k = [], 0
+    while True:
+        s = int(round(curve.start * curve.growth**k))
+        if s >= top:
+            break
+        anchors.append(s)
+        k += 1
+    return sorted(set(anchors) | {top})
+
+
+def check_test_fraction(test_fraction: float) -> None:
+    if not 0 < test_fraction < 1:
+        raise ConfigError(
+            f"curve.test_fraction={test_fraction} is outside (0, 1); allowed: 0 < test_fraction < 1."
+        )
