@@ -84,18 +84,19 @@ def plan(cfg) -> Plan:
     dataset = data.load(cfg.dataset)
     models.check(cfg.model, dataset)
     quality.check(cfg.quality, dataset)
-    cleaning.check(cfg.cleaning, cfg.model, dataset)
+    cleaning.check(cfg.cleaning, cfg.model, dataset, quality_cfg=cfg.quality)
     primary = metrics.primary_metric(dataset.task, cfg.curve.primary)
     if primary not in metrics.METRICS[dataset.task]:
         raise ConfigError(
             f"curve.primary={primary!r} is not a {dataset.task} metric; "
             f"allowed: {', '.join(metrics.METRICS[dataset.task])}."
         )
-    pool, _ = splits.split(
-        dataset.y, seed=seeds[0], test_fraction=cfg.curve.test_fraction,
+    # the pool after corruption (imbalance thins it), its smallest over the seeds
+    pool_size = min(quality.pool_size(dataset.y[splits.split(
+        dataset.y, seed=seed, test_fraction=cfg.curve.test_fraction,
         task=dataset.task, test_index=dataset.test_index if cfg.dataset.official_split else None,
-    )
-    sizes = splits.sizes(cfg.curve, len(pool))
+    )[0]], cfg.quality) for seed in seeds)
+    sizes = splits.sizes(cfg.curve, pool_size)
     return Plan(
         cfg=cfg,
         dataset=dataset,
@@ -127,6 +128,10 @@ def _predict(pipe, X):
     return pred, proba, decision
 
 
+def _widen(proba, pipe, n_classes: int):
+    return None if proba is None else metrics.full_proba(proba, pipe.classes_, n_classes)
+
+
 def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, missing) -> dict:
     """Fit one pipeline and score it; an exception becomes a failed point."""
     ds = p.dataset
@@ -141,10 +146,14 @@ def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, missing) ->
             start = time.perf_counter()
             pred, proba, decision = _predict(pipe, X_test)
             out["predict_seconds"] = time.perf_counter() - start
-            train_pred, train_proba, train_dec = _predict(pipe, X_fit)
-        widen = lambda pr: None if pr is None else metrics.full_proba(pr, pipe.classes_, ds.n_classes)  # noqa: E731
+            # the training score needs probabilities only when the primary metric does
+            train_needs_proba = p.primary in ("log_loss", "roc_auc")
+            train_pred, train_proba, train_dec = (
+                _predict(pipe, X_fit) if train_needs_proba else (pipe.predict(X_fit), None, None)
+            )
         if ds.task == "classification":
-            proba, train_proba = widen(proba), widen(train_proba)
+            proba = _widen(proba, pipe, ds.n_classes)
+            train_proba = _widen(train_proba, pipe, ds.n_classes)
         test = metrics.score(ds.task, y_test, pred, proba, ds.n_classes, decision)
         train = metrics.score(ds.task, y_fit, train_pred, train_proba, ds.n_classes, train_dec)
         out.update({f"test_{k}": v for k, v in test.items()})
@@ -222,8 +231,7 @@ def run_curve(cfg, *, on_point: Optional[Callable[[dict, bool], None]] = None,
                 if (seed, n) in done:
                     on_point and on_point(stored[(seed, n)], True)
                     continue
-                rows = pooled.subset(order, n)
-                X_sub, y_sub, bad = take(pooled.X, rows), pooled.y[rows], pooled.corrupted[rows]
+                X_sub, y_sub, bad = pooled.subset(order, n)
                 keep, clean_info = cleaning.apply(X_sub, y_sub, bad, cfg.cleaning,
                                                   model_cfg=cfg.model, dataset=ds, seed=seed)
                 point = dict(base, seed=seed, train_size=n, n_fit=int(keep.sum()),
