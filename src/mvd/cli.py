@@ -49,9 +49,10 @@ def fail(message: str) -> None:
 
 def job(cfg: DictConfig) -> dict:
     """One curve job: plan (all checks), run, report to the console and the job file."""
-    from mvd import console, curve, loggers
+    from mvd import console, curve, launchers, loggers, store
     from mvd.errors import ConfigError
 
+    launchers.fit_to_machine(cfg)  # jobs x threads <= cores under parallel launchers
     try:
         prepared = curve.plan(cfg)
         logger = loggers.make(cfg)
@@ -60,7 +61,8 @@ def job(cfg: DictConfig) -> dict:
     status = {"run_id": prepared.run_id, "label": console.label(cfg), "new": 0, "skipped": 0, "failed": 0}
     logger.start(cfg, prepared.run_id)
     try:
-        with console.JobProgress(prepared, enabled=cfg.progress) as progress:
+        with store.claim(prepared.study_dir, prepared.run_id, prepared.seeds), \
+                console.JobProgress(prepared, enabled=cfg.progress) as progress:
             def on_point(point: dict, skipped: bool) -> None:
                 progress.advance(point, skipped)
                 key = "skipped" if skipped else ("failed" if point["status"] != "ok" else "new")

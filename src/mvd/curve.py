@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -91,12 +92,11 @@ def plan(cfg) -> Plan:
             f"curve.primary={primary!r} is not a {dataset.task} metric; "
             f"allowed: {', '.join(metrics.METRICS[dataset.task])}."
         )
-    # the pool after corruption (imbalance thins it), its smallest over the seeds
-    pool_size = min(quality.pool_size(dataset.y[splits.split(
-        dataset.y, seed=seed, test_fraction=cfg.curve.test_fraction,
-        task=dataset.task, test_index=dataset.test_index if cfg.dataset.official_split else None,
-    )[0]], cfg.quality) for seed in seeds)
-    sizes = splits.sizes(cfg.curve, pool_size)
+    official = dataset.test_index if cfg.dataset.official_split else None
+    pools = [splits.split(dataset.y, seed=s, test_fraction=cfg.curve.test_fraction,
+                          task=dataset.task, test_index=official)[0] for s in seeds]
+    # sizes fit the pool after corruption (imbalance thins it) for every seed
+    sizes = splits.sizes(cfg.curve, min(quality.pool_size(dataset.y[pool], cfg.quality) for pool in pools))
     return Plan(
         cfg=cfg,
         dataset=dataset,
@@ -197,7 +197,7 @@ def _save_config(p: Plan) -> None:
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # jobs sharing a curve never share a temp file
     tmp.write_text(OmegaConf.to_yaml(p.cfg, resolve=True))
     tmp.replace(path)
 

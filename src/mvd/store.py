@@ -4,17 +4,32 @@
 through a temporary file and an atomic rename, so a reader never sees half a
 file and a killed job loses at most the point it was fitting.  Parallel jobs
 never share a file.  Temporary files are hidden (leading dot) and never read.
+
+Two launches of the same study (or two jobs that split one curve's seeds)
+coordinate through ``flock`` locks in ``results/<study>/locks/``: ``claim``
+holds a (run_id, seed) for a whole job, so a second launch waits instead of
+fitting the same points twice, and every write re-reads the file under a short
+per-file lock and merges, so no writer drops another's points.  The OS
+releases a lock when its process dies, so a killed job never leaves a stale
+claim.  ``flock`` works on local disks and on NFSv4 (Linux emulates it with
+POSIX locks there); on other shared filesystems run one launch at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import socket
+import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 import pandas as pd
 
-__all__ = ["COLUMNS", "CurveFile", "load", "points_dir", "StoreError"]
+__all__ = ["COLUMNS", "CurveFile", "claim", "load", "points_dir", "StoreError"]
 
 # the contract of DESIGN.md section 5, in order; other columns follow
 COLUMNS = [
@@ -42,12 +57,78 @@ def _read(path: Path) -> pd.DataFrame:
         raise StoreError(f"points file {path} is corrupt or unreadable ({exc}); move it away or delete it and rerun.") from exc
 
 
+def locks_dir(study_dir: Path) -> Path:
+    return Path(study_dir) / "locks"
+
+
+@contextlib.contextmanager
+def _flock(path: Path, *, note: str = "", notify: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path``; if busy, say who holds it (once) and wait."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if notify is not None:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                notify(f"mvd: {note} is held by {holder}; waiting for it ({path}).")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        if note:  # who holds the claim, for the next waiter's message
+            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def claim(study_dir: Path, run_id: str, seeds: Iterable[int], *,
+          notify: Callable[[str], None] | None = _say) -> Iterator[None]:
+    """Claim the seeds of one curve for a job: another launch running them makes this one wait.
+
+    Seeds are locked one by one in ascending order, so jobs that share some
+    seeds of a curve never deadlock, and jobs with disjoint seeds run at once.
+    """
+    with contextlib.ExitStack() as stack:
+        for seed in sorted({int(s) for s in seeds}):
+            path = locks_dir(study_dir) / f"{run_id}.seed{seed}.lock"
+            stack.enter_context(_flock(path, note=f"{run_id} seed {seed}", notify=notify))
+        yield
+
+
 class CurveFile:
-    """The points of one curve job, appended one at a time, atomically."""
+    """The points of one curve job, appended one at a time, atomically.
+
+    ``frame`` is the whole file: with jobs that split a curve's seeds it also
+    holds the other jobs' points, merged at every write.
+    """
 
     def __init__(self, study_dir: Path, run_id: str):
         self.path = points_dir(study_dir) / f"{run_id}.parquet"
-        self.frame = _read(self.path) if self.path.exists() else pd.DataFrame()
+        self._lock = locks_dir(study_dir) / f"{run_id}.lock"
+        self._seen = None
+        self.frame = self._reload(pd.DataFrame())
+
+    def _signature(self):
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _reload(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The file as it is on disk now (re-read only if another writer changed it)."""
+        signature = self._signature()
+        if signature == self._seen:
+            return frame
+        self._seen = signature
+        return pd.DataFrame() if signature is None else _read(self.path)
 
     def done(self) -> set[tuple[int, int]]:
         """(seed, train_size) pairs already stored with status ok."""
@@ -57,17 +138,26 @@ class CurveFile:
         return set(zip(ok["seed"].astype(int), ok["train_size"].astype(int)))
 
     def append(self, point: dict) -> None:
-        """Add (or replace a failed) point and rewrite the file atomically."""
-        row = pd.DataFrame([point])
-        frame = self.frame
-        if not frame.empty:
-            same = (frame["seed"] == point["seed"]) & (frame["train_size"] == point["train_size"])
-            frame = frame[~same]
-        frame = row if frame.empty else pd.concat([frame, row], ignore_index=True)
-        frame = frame.sort_values(["seed", "train_size"], kind="stable").reset_index(drop=True)
-        ordered = [c for c in COLUMNS if c in frame.columns] + [c for c in frame.columns if c not in COLUMNS]
-        self.frame = frame[ordered]
-        _write_atomic(self.frame, self.path)
+        """Add (or replace a failed) point and rewrite the file atomically, merging other writers' points."""
+        with _flock(self._lock):
+            _remove_stale_temporaries(self.path)
+            frame = self._reload(self.frame)
+            row = pd.DataFrame([point])
+            if not frame.empty:
+                same = (frame["seed"] == point["seed"]) & (frame["train_size"] == point["train_size"])
+                frame = frame[~same]
+            frame = row if frame.empty else pd.concat([frame, row], ignore_index=True)
+            frame = frame.sort_values(["seed", "train_size"], kind="stable").reset_index(drop=True)
+            ordered = [c for c in COLUMNS if c in frame.columns] + [c for c in frame.columns if c not in COLUMNS]
+            self.frame = frame[ordered]
+            _write_atomic(self.frame, self.path)
+            self._seen = self._signature()
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporary files left by a killed writer (only called under the file's lock)."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:

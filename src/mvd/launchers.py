@@ -1,0 +1,72 @@
+"""What the active Hydra launcher means for one job: how many jobs share this
+machine, and so how many BLAS/OpenMP threads each job may use.
+
+Oversubscription is the most common hidden slowdown of parallel sweeps
+(DESIGN.md section 7): 8 jobs x 8 threads on 8 cores run slower than 8 jobs x
+1 thread.  ``fit_to_machine`` lowers ``cfg.threads`` so that
+jobs x threads <= cores and says so once:
+
+- basic launcher: one job at a time, threads <= cores;
+- ``joblib``: min(n_jobs, jobs in the sweep) at a time (n_jobs=-1 means every core);
+- ``submitit_local``: every job of the sweep at once;
+- ``submitit_slurm``: each job has its own ``cpus_per_task`` (when set).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+__all__ = ["SWEEP_JOBS_ENV", "concurrency", "cores", "fit_to_machine"]
+
+# set by the multirun callback in the launching process; workers inherit it
+SWEEP_JOBS_ENV = "MVD_SWEEP_JOBS"
+
+
+def cores() -> int:
+    """CPUs this process may use (cgroup and affinity aware, as joblib counts them)."""
+    from joblib import cpu_count
+
+    return max(1, cpu_count())
+
+
+def _sweep_jobs() -> int | None:
+    value = os.environ.get(SWEEP_JOBS_ENV, "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def concurrency(launcher: dict, *, n_cores: int, sweep_jobs: int | None = None) -> tuple[int, int]:
+    """(jobs running at once on this machine, cores they share) for a launcher config."""
+    target = str(launcher.get("_target_", ""))
+    cap = sweep_jobs or n_cores
+    if "JoblibLauncher" in target:
+        n_jobs = int(launcher.get("n_jobs") or 1)
+        if n_jobs < 0:  # joblib's convention: -1 all cores, -2 all but one, ...
+            n_jobs = max(1, n_cores + 1 + n_jobs)
+        return min(n_jobs, cap), n_cores
+    if "submitit_launcher" in target and "LocalLauncher" in target:
+        return cap, n_cores
+    if "SlurmLauncher" in target:
+        return 1, int(launcher.get("cpus_per_task") or n_cores)
+    return 1, n_cores
+
+
+def fit_to_machine(cfg) -> None:
+    """Lower ``cfg.threads`` so that jobs x threads <= cores; quiet per-job bars in shared terminals."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    if not HydraConfig.initialized():
+        return
+    hydra_cfg = HydraConfig.get()
+    launcher = OmegaConf.to_container(hydra_cfg.launcher, resolve=False) if "launcher" in hydra_cfg else {}
+    jobs, n_cores = concurrency(launcher, n_cores=cores(), sweep_jobs=_sweep_jobs())
+    budget = max(1, n_cores // jobs)
+    if cfg.threads > budget:
+        if hydra_cfg.job.get("num", 0) in (0, None):  # say it once per sweep, not once per job
+            print(f"mvd: threads={cfg.threads} lowered to {budget}: {jobs} job(s) at once share {n_cores} "
+                  f"core(s); set threads<={budget} or fewer parallel jobs (hydra.launcher.n_jobs).",
+                  file=sys.stderr)
+        cfg.threads = budget
+    if jobs > 1 and "JoblibLauncher" in str(launcher.get("_target_", "")):
+        cfg.progress = False  # parallel workers share the terminal: the sweep-level progress speaks for them
