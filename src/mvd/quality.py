@@ -3,44 +3,259 @@
 ``corrupt`` runs once per seed on the training pool, so every nested prefix
 shares the same corrupted rows; it returns the corrupted pool and the truth
 of which rows were altered, which the oracle cleaner and the bookkeeping use.
+
+Every kind draws all its random numbers whatever the rate, from a stream of
+its own (the seed plus a tag, so the split and the nested order are not
+disturbed), and corrupts a row when its uniform draw falls below the rate.
+So with one seed the rows corrupted at rate 0.1 are a subset of those at 0.2,
+with the same new values: curves at different rates differ only by the
+corruption (common random numbers), and rate 0 leaves the pool untouched.
+
+Kinds (``quality.name``):
+
+- ``clean``: the pool as drawn (rate must be 0).
+- ``label_noise``: classification, ``mode=symmetric`` replaces each label
+  with probability ``rate`` by one of the other classes, uniformly;
+  ``mode=pairwise`` flips it to the class's partner, a seeded cyclic
+  derangement of the classes ("pair flip", Han et al. 2018). Regression adds
+  Gaussian noise of std ``rate`` x the pool's target std to every target.
+- ``feature_noise``: Gaussian noise of std ``rate`` x each numeric feature's
+  pool std on every cell (per pixel for images), clipped to the dataset's
+  ``value_range`` when it has one. Every row is altered.
+- ``missing``: each cell is missing completely at random with probability
+  ``rate``; the model pipeline imputes (fitted on the training subset only).
+- ``imbalance``: every class but the largest keeps a ``1 - rate`` share of its
+  pool rows (at least one); no kept row is altered, so ``n_corrupted`` is 0.
+- ``duplicates``: ``floor(rate * n)`` of the n rows of every training subset
+  are exact copies of earlier rows of the same subset: the budget n, less
+  information. Copies follow the nested order, so prefixes stay nested.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
+import pandas as pd
 
-from mvd.data import Dataset
+from mvd.data import Dataset, take
 from mvd.errors import ConfigError
 
-__all__ = ["Corrupted", "corrupt", "check", "KINDS"]
+__all__ = ["Corrupted", "corrupt", "check", "pool_size", "alters_every_row", "KINDS", "MODES"]
 
-KINDS = ("clean",)
+KINDS = ("clean", "label_noise", "feature_noise", "missing", "imbalance", "duplicates")
+MODES = ("symmetric", "pairwise")
+# kinds that need numeric cells to perturb (not raw text)
+_NEEDS_CELLS = ("feature_noise", "missing")
+# tags of the corruption random streams, one per kind ("mvd" + kind index)
+_STREAM = {kind: 0x6D7664 + i for i, kind in enumerate(KINDS)}
 
 
 @dataclass
 class Corrupted:
+    """The pool after corruption, and the truth of which rows were altered."""
+
     X: Any
     y: np.ndarray
     # True for every pool row the corruption altered (the truth)
     corrupted: np.ndarray
     # extra columns recorded on every point of the curve
     info: dict = field(default_factory=dict)
+    # duplicates: share of every subset that copies earlier rows; per order
+    # position, a uniform draw that picks which earlier row it copies
+    copy_rate: float = 0.0
+    copy_draws: Optional[np.ndarray] = None
 
-    def subset(self, order: np.ndarray, n: int) -> np.ndarray:
-        """Pool rows of the training subset with budget ``n``: the first n of the order."""
-        return order[:n]
+    def subset(self, order: np.ndarray, n: int):
+        """``(X, y, corrupted)`` of the training subset with budget ``n``: the first n of ``order``.
+
+        With duplicates, position i of the order (i >= 1) is a copy when
+        ``floor((i + 1) * rate) > floor(i * rate)``, of a uniformly drawn
+        earlier position (followed back to an original). Positions are fixed
+        per seed, so the subset of budget n is a prefix of every larger one.
+        """
+        if n > len(order):
+            raise ConfigError(f"training size {n} exceeds the pool of {len(order)} rows.")
+        rows = np.asarray(order[:n])
+        bad = self.corrupted[rows]
+        if self.copy_rate > 0:
+            source = _copy_sources(n, self.copy_rate, self.copy_draws)
+            bad = bad | (source != np.arange(n))
+            rows = rows[source]
+        return take(self.X, rows), self.y[rows], bad
+
+
+def _copy_sources(n: int, rate: float, draws: np.ndarray) -> np.ndarray:
+    """For each of the first n order positions, the original position it holds."""
+    position = np.arange(n)
+    is_copy = np.floor((position + 1) * rate) > np.floor(position * rate)
+    is_copy[0] = False
+    source = position.copy()
+    for i in np.flatnonzero(is_copy):
+        source[i] = source[int(draws[i] * i)]  # an earlier position, already resolved
+    return source
 
 
 def check(cfg, dataset: Dataset) -> None:
+    """Refuse an unknown kind or mode, a rate outside [0, 1), or a kind that does not apply."""
     if cfg.name not in KINDS:
         raise ConfigError(f"quality={cfg.name!r} is not known; allowed: {', '.join(KINDS)}.")
-    if not 0 <= cfg.rate < 1:
-        raise ConfigError(f"quality.rate={cfg.rate} is outside [0, 1); allowed: 0 <= rate < 1.")
+    rate = cfg.rate
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        raise ConfigError(f"quality.rate={rate!r} is outside [0, 1); allowed: 0 <= rate < 1.")
+    if cfg.mode not in MODES:
+        raise ConfigError(f"quality.mode={cfg.mode!r} is not known; allowed: {', '.join(MODES)}.")
+    if cfg.name == "clean" and rate != 0:
+        raise ConfigError(
+            f"quality.rate={rate} with quality=clean; clean data has rate 0, "
+            f"pick a corruption ({', '.join(KINDS[1:])}) for a rate above 0."
+        )
+    if cfg.name in _NEEDS_CELLS and dataset.modality == "text":
+        raise ConfigError(
+            f"quality={cfg.name!r} does not apply to text (dataset={dataset.name!r}); "
+            f"allowed for text: clean, label_noise, imbalance, duplicates."
+        )
+    if dataset.task == "regression" and cfg.name == "imbalance":
+        raise ConfigError(
+            f"quality='imbalance' needs classes, and dataset={dataset.name!r} is a regression task; "
+            "allowed for regression: clean, label_noise, feature_noise, missing, duplicates."
+        )
+    if dataset.task == "regression" and cfg.name == "label_noise" and cfg.mode != "symmetric":
+        raise ConfigError(
+            f"quality.mode={cfg.mode!r} needs classes, and dataset={dataset.name!r} is a regression "
+            "task; allowed for regression: symmetric (Gaussian target noise)."
+        )
+    if cfg.name == "feature_noise" and isinstance(dataset.X, pd.DataFrame):
+        if not _numeric_columns(dataset.X, dataset.categorical):
+            raise ConfigError(
+                f"quality='feature_noise' needs numeric columns, and dataset={dataset.name!r} has none; "
+                "allowed for it: clean, label_noise, missing, imbalance, duplicates."
+            )
+
+
+def alters_every_row(cfg, dataset: Dataset) -> bool:
+    """Whether the corruption touches every row at rate > 0 (so no row is clean to keep)."""
+    if cfg.rate == 0:
+        return False
+    return cfg.name == "feature_noise" or (cfg.name == "label_noise" and dataset.task == "regression")
+
+
+def pool_size(y_pool: np.ndarray, cfg) -> int:
+    """Rows of a pool with labels ``y_pool`` after corruption (imbalance thins it)."""
+    if cfg.name != "imbalance":
+        return len(y_pool)
+    counts = np.unique(y_pool, return_counts=True)[1]
+    largest = int(np.argmax(counts))
+    kept = _kept_counts(counts, cfg.rate)
+    kept[largest] = counts[largest]
+    return int(kept.sum())
+
+
+def _kept_counts(counts: np.ndarray, rate: float) -> np.ndarray:
+    return np.maximum(1, np.round((1 - rate) * counts)).astype(np.int64)
 
 
 def corrupt(X, y, cfg, dataset: Dataset, *, seed: int) -> Corrupted:
-    """The pool as the study's quality setting leaves it."""
+    """The pool as the study's quality setting leaves it (inputs are never modified)."""
+    rng = np.random.default_rng([int(seed), _STREAM[cfg.name]])
+    rate = float(cfg.rate)
+    info = {}
+    if cfg.name == "label_noise":
+        if dataset.task == "regression":
+            y_new, bad = _target_noise(y, rate, rng)
+        else:
+            y_new, bad = _flip_labels(y, rate, cfg.mode, dataset.n_classes, rng)
+        return Corrupted(X=X, y=y_new, corrupted=bad)
+    if cfg.name == "feature_noise":
+        X_new, bad = _feature_noise(X, rate, dataset, rng)
+        return Corrupted(X=X_new, y=y, corrupted=bad)
+    if cfg.name == "missing":
+        X_new, bad = _missing(X, rate, rng)
+        return Corrupted(X=X_new, y=y, corrupted=bad)
+    if cfg.name == "imbalance":
+        rows = _thin(y, rate, rng)
+        counts = np.unique(y[rows], return_counts=True)[1]
+        info["imbalance_ratio"] = float(counts.max() / counts.min())
+        return Corrupted(X=take(X, rows), y=y[rows], corrupted=np.zeros(len(rows), dtype=bool), info=info)
+    if cfg.name == "duplicates":
+        draws = rng.random(len(y))
+        return Corrupted(X=X, y=y, corrupted=np.zeros(len(y), dtype=bool), copy_rate=rate, copy_draws=draws)
     return Corrupted(X=X, y=y, corrupted=np.zeros(len(y), dtype=bool))
+
+
+def _flip_labels(y, rate, mode, n_classes, rng):
+    u = rng.random(len(y))
+    if mode == "symmetric":
+        # an offset in 1..k-1 never maps a class to itself, and is uniform over the others
+        new = (y + rng.integers(1, n_classes, size=len(y))) % n_classes
+    else:
+        cycle = rng.permutation(n_classes)
+        partner = np.empty(n_classes, dtype=np.int64)
+        partner[cycle] = np.roll(cycle, -1)
+        new = partner[y]
+    bad = u < rate
+    return np.where(bad, new, y).astype(y.dtype), bad
+
+
+def _target_noise(y, rate, rng):
+    noise = rng.standard_normal(len(y)) * (rate * np.std(y))
+    if rate == 0:
+        return y, np.zeros(len(y), dtype=bool)
+    return y + noise, np.ones(len(y), dtype=bool)
+
+
+def _numeric_columns(frame: pd.DataFrame, categorical) -> list:
+    cats = set(categorical or [])
+    return [c for c in frame.columns if c not in cats and pd.api.types.is_numeric_dtype(frame[c])]
+
+
+def _feature_noise(X, rate, dataset: Dataset, rng):
+    n = len(X)
+    if isinstance(X, pd.DataFrame):
+        cols = _numeric_columns(X, dataset.categorical)
+        values = X[cols].to_numpy(dtype=np.float64)
+        noisy = _gauss(values, rate, dataset.value_range, rng)
+        X_new = X.copy() if rate > 0 else X
+        if rate > 0:
+            X_new[cols] = noisy
+        return X_new, np.full(n, rate > 0)
+    values = np.asarray(X, dtype=np.float64)
+    noisy = _gauss(values, rate, dataset.value_range, rng)
+    return (noisy if rate > 0 else X), np.full(n, rate > 0)
+
+
+def _gauss(values: np.ndarray, rate: float, value_range, rng) -> np.ndarray:
+    """values + N(0, (rate * std of each feature)^2), clipped to value_range; NaN stays NaN."""
+    std = np.nanstd(values, axis=0)
+    out = values + rng.standard_normal(values.shape) * (rate * std)
+    if value_range is not None:
+        np.clip(out, value_range[0], value_range[1], out=out)
+    return out
+
+
+def _missing(X, rate, rng):
+    n = len(X)
+    u = rng.random(np.shape(X))
+    cells = u < rate
+    bad = cells.reshape(n, -1).any(axis=1)
+    if not cells.any():
+        return X, bad
+    if isinstance(X, pd.DataFrame):
+        return X.mask(cells), bad
+    out = np.array(X, dtype=np.float64)
+    out[cells] = np.nan
+    return out, bad
+
+
+def _thin(y, rate, rng) -> np.ndarray:
+    """Sorted pool rows kept: all of the largest class, a 1 - rate share of each other class."""
+    u = rng.random(len(y))
+    labels, counts = np.unique(y, return_counts=True)
+    kept = _kept_counts(counts, rate)
+    kept[int(np.argmax(counts))] = counts.max()
+    rows = []
+    for label, k in zip(labels, kept):
+        members = np.flatnonzero(y == label)
+        rows.append(members[np.argsort(u[members], kind="stable")[:k]])
+    return np.sort(np.concatenate(rows))
