@@ -1,0 +1,189 @@
+"""Prepared datasets cached on disk, so a sweep of many jobs parses each file once.
+
+An entry is keyed by the dataset config (what decides the content) and the
+checksums of the source files, so an edited file or config gets a new entry
+and a stale one is never read.  An entry is one Arrow IPC file followed by
+the SHA-256 of those bytes and a magic tag; a reader that finds a truncated,
+bit-flipped or foreign file rebuilds the entry.  Writers go through a
+temporary file and ``os.replace``, so concurrent jobs read either a complete
+entry or none, and the last writer wins with identical content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from mvd.data import Dataset
+from mvd.errors import ConfigError
+
+__all__ = ["cached", "key_of", "entry_path", "read", "write", "FORMAT"]
+
+# bump when parsers or the entry layout change: every older entry becomes stale
+FORMAT = 1
+_MAGIC = b"MVDCACHE"
+_TRAILER = 32 + len(_MAGIC)
+_Y, _TEST, _X = "__mvd_y__", "__mvd_test__", "__mvd_X__"
+# config keys that do not change a prepared dataset's content
+_NOT_CONTENT = ("root", "download", "cache", "official_split")
+
+
+def key_of(cfg: Any, checksums: dict) -> str:
+    """Hex key of a prepared dataset: its config (content keys only) and file checksums."""
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
+    node = {k: v for k, v in node.items() if k not in _NOT_CONTENT}
+    blob = json.dumps({"format": FORMAT, "config": node, "files": checksums}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def entry_path(name: str, key: str) -> Path:
+    from mvd.sources.download import cache_home
+
+    return cache_home() / "prepared" / f"{name}-{key[:20]}.arrow"
+
+
+def check(dataset: Dataset) -> Dataset:
+    """Refuse a dataset no curve can use (before it is cached)."""
+    if dataset.task == "classification" and dataset.n_classes < 2:
+        found = dataset.classes[0] if dataset.classes else "none"
+        raise ConfigError(
+            f"dataset {dataset.name!r}: the target has one class ({found!r}); "
+            f"classification needs at least 2 classes."
+        )
+    if len(dataset.y) == 0:
+        raise ConfigError(f"dataset {dataset.name!r} has no rows.")
+    return dataset
+
+
+def cached(cfg: Any, checksums: dict, build: Callable[[], Dataset]) -> Dataset:
+    """The prepared dataset for ``cfg``: from the cache if a sound entry exists, else built and stored."""
+    if not cfg.cache:
+        return check(build())
+    key = key_of(cfg, checksums)
+    path = entry_path(cfg.name, key)
+    if path.exists():
+        dataset = read(path, key)
+        if dataset is not None:
+            return dataset
+        warnings.warn(f"mvd: cache entry {path} is corrupt or stale; rebuilding it.", stacklevel=2)
+    dataset = check(build())
+    write(dataset, path, key)
+    return dataset
+
+
+# --- entry format ----------------------------------------------------------------------
+
+
+def _narrowest(X: np.ndarray) -> np.ndarray:
+    """X in the smallest dtype that holds it exactly (images are uint8 at heart)."""
+    for dtype in (np.uint8, np.int16, np.float32):
+        if X.size and np.array_equal(X.astype(dtype), X, equal_nan=True):
+            return X.astype(dtype)
+    return X
+
+
+def _table(dataset: Dataset) -> tuple[pa.Table, dict]:
+    X = dataset.X
+    meta: dict = {}
+    if isinstance(X, pd.DataFrame):
+        table = pa.Table.from_pandas(X, preserve_index=False)
+        meta.update(x_kind="frame", x_columns=[str(c) for c in X.columns])
+    elif X.dtype == object or X.dtype.kind == "U":
+        table = pa.table({_X: pa.array([str(v) for v in X], type=pa.large_string())})
+        meta.update(x_kind="text")
+    else:
+        X2 = np.ascontiguousarray(X.reshape(len(X), -1))
+        stored = _narrowest(X2)
+        flat = pa.array(stored.ravel())
+        table = pa.table({_X: pa.FixedSizeListArray.from_arrays(flat, X2.shape[1])})
+        meta.update(x_kind="array", x_dtype=str(X.dtype), x_shape=list(X.shape[1:]))
+    table = table.append_column(_Y, pa.array(np.asarray(dataset.y)))
+    if dataset.test_index is not None:
+        mask = np.zeros(len(dataset.y), dtype=bool)
+        mask[np.asarray(dataset.test_index, dtype=np.int64)] = True
+        table = table.append_column(_TEST, pa.array(mask))
+    meta.update(
+        name=dataset.name, task=dataset.task, modality=dataset.modality, classes=dataset.classes,
+        feature_names=dataset.feature_names,
+        image_shape=list(dataset.image_shape) if dataset.image_shape else None,
+        categorical=list(dataset.categorical),
+        value_range=list(dataset.value_range) if dataset.value_range else None,
+    )
+    return table, meta
+
+
+def write(dataset: Dataset, path: Path, key: str) -> None:
+    """Store ``dataset`` at ``path`` atomically (temp file + rename)."""
+    table, meta = _table(dataset)
+    meta["key"] = key
+    table = table.replace_schema_metadata({b"mvd": json.dumps(meta).encode()})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    body = sink.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(body)
+            out.write(hashlib.sha256(body).digest())
+            out.write(_MAGIC)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read(path: Path, key: Optional[str] = None) -> Optional[Dataset]:
+    """The dataset stored at ``path``, or None if the entry is damaged or not for ``key``."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    if len(raw) <= _TRAILER or not raw.endswith(_MAGIC):
+        return None
+    buf = pa.py_buffer(raw)
+    body = buf[: len(raw) - _TRAILER]
+    if hashlib.sha256(body).digest() != raw[-_TRAILER:-len(_MAGIC)]:
+        return None
+    try:
+        table = pa.ipc.open_file(body).read_all()
+        meta = json.loads(table.schema.metadata[b"mvd"])
+    except (pa.ArrowException, KeyError, TypeError, ValueError):
+        return None
+    if key is not None and meta.get("key") != key:
+        return None
+    return _dataset(table, meta)
+
+
+def _dataset(table: pa.Table, meta: dict) -> Dataset:
+    y = table.column(_Y).to_numpy()
+    test_index = None
+    if _TEST in table.column_names:
+        test_index = np.flatnonzero(table.column(_TEST).to_numpy(zero_copy_only=False))
+    kind = meta["x_kind"]
+    if kind == "frame":
+        X = table.select(meta["x_columns"]).to_pandas()
+    elif kind == "text":
+        X = table.column(_X).to_numpy()
+    else:
+        values = table.column(_X).combine_chunks().flatten().to_numpy()
+        X = values.astype(meta["x_dtype"]).reshape(len(y), *meta["x_shape"])
+    return Dataset(
+        name=meta["name"], task=meta["task"], modality=meta["modality"], X=X, y=y,
+        classes=meta["classes"], feature_names=meta["feature_names"], test_index=test_index,
+        image_shape=tuple(meta["image_shape"]) if meta["image_shape"] else None,
+        categorical=meta["categorical"],
+        value_range=tuple(meta["value_range"]) if meta["value_range"] else None,
+    )

@@ -1,0 +1,149 @@
+"""Where dataset files live, and fetching them safely (torchvision-style).
+
+A named dataset's files are looked up under a data root: ``dataset.root``,
+else the ``MVD_DATA`` environment variable, else a per-user cache directory.
+Files that are present are verified against their pinned MD5 (the checksums
+published for the originals); missing ones are downloaded only when
+``dataset.download`` is true, into a temporary file that is verified before
+it is renamed into place, so a half-finished or tampered download never
+becomes a dataset file.  Otherwise the error names the files and where to put
+them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from mvd.errors import ConfigError
+
+__all__ = ["RemoteFile", "data_root", "cache_home", "md5sum", "ensure", "missing"]
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One published file: its name on disk, the addresses to try in turn, its MD5.
+
+    An address ending in ``archive.zip#member`` fetches the zip and keeps
+    ``member`` (publishers that only ship archives); the MD5 is the member's.
+    """
+
+    name: str
+    urls: tuple
+    md5: str
+
+
+def cache_home() -> Path:
+    """mvd's per-user cache: ``$MVD_CACHE``, else the platform's user cache dir."""
+    env = os.environ.get("MVD_CACHE")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("mvd"))
+
+
+def data_root(root: Optional[str]) -> Path:
+    """``dataset.root``, else ``$MVD_DATA``, else ``<cache>/data``."""
+    if root:
+        return Path(root).expanduser()
+    env = os.environ.get("MVD_DATA")
+    if env:
+        return Path(env).expanduser()
+    return cache_home() / "data"
+
+
+def md5sum(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def missing(folder: Path, files: Sequence[RemoteFile]) -> list[RemoteFile]:
+    return [f for f in files if not (folder / f.name).is_file()]
+
+
+def ensure(folder: Path, files: Sequence[RemoteFile], *, download: bool, dataset: str) -> dict:
+    """Verified paths of ``files`` under ``folder``: ``{name: (path, md5)}``.
+
+    Raises ``ConfigError`` (before writing anything) when files are missing
+    and ``download`` is off, or when a present file fails its checksum.
+    """
+    absent = missing(folder, files)
+    if absent and not download:
+        names = ", ".join(f.name for f in absent)
+        raise ConfigError(
+            f"dataset {dataset!r} needs {names} in {folder}, which is missing; put the files there, "
+            f"point dataset.root or MVD_DATA at a folder holding {folder.name}/, or set dataset.download=true."
+        )
+    out = {}
+    for f in files:
+        path = folder / f.name
+        if f in absent:
+            _download(f, path, dataset=dataset)
+        digest = md5sum(path)
+        if digest != f.md5:
+            raise ConfigError(
+                f"dataset {dataset!r}: {path} has MD5 {digest}, expected {f.md5}; the file is damaged "
+                f"or not the published one: delete it and set dataset.download=true, or restore the original."
+            )
+        out[f.name] = (path, digest)
+    return out
+
+
+def _download(f: RemoteFile, path: Path, *, dataset: str) -> None:
+    """Fetch ``f`` into ``path``: temp file in the same folder, verify, rename."""
+    created = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{f.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise ConfigError(
+            f"dataset {dataset!r}: cannot write {f.name} into {path.parent} ({exc.strerror}); "
+            f"set dataset.root or MVD_DATA to a writable folder."
+        ) from exc
+    os.close(fd)
+    tmp = Path(tmp_name)
+    errors = []
+    for address in f.urls:
+        url, _, member = address.partition("#")
+        try:
+            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+                shutil.copyfileobj(response, out, _CHUNK)
+            if member:
+                _extract_member(tmp, member)
+            digest = md5sum(tmp)
+            if digest != f.md5:
+                errors.append(f"{address}: MD5 {digest}, expected {f.md5}")
+                continue
+            os.replace(tmp, path)
+            return
+        except (OSError, zipfile.BadZipFile, KeyError) as exc:
+            errors.append(f"{address}: {exc}")
+    tmp.unlink(missing_ok=True)
+    for folder in created:  # innermost first: leave no empty folders behind
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+    raise ConfigError(
+        f"dataset {dataset!r}: could not download {f.name} ({'; '.join(errors)}); nothing was saved."
+    )
+
+
+def _extract_member(archive: Path, member: str) -> None:
+    """Replace the downloaded zip ``archive`` with its ``member``'s bytes (in place)."""
+    with zipfile.ZipFile(archive) as zf:
+        data = zf.read(member)
+    archive.write_bytes(data)

@@ -1,0 +1,215 @@
+"""Bring your own table: ``dataset=file`` reads a CSV, TSV or parquet file.
+
+    mvd dataset=file dataset.path=churn.csv dataset.target=churned
+    mvd dataset=file dataset.path=train.parquet dataset.test_path=test.parquet dataset.target=y
+
+The format comes from the suffix (``.csv``, ``.tsv``/``.tab``, ``.parquet``/
+``.pq``; ``.gz`` etc. are decompressed) or ``dataset.params.format``.  Column
+types are inferred (numbers are numeric, anything else categorical) and
+overridden with ``dataset.categorical`` / ``dataset.numeric``;
+``dataset.columns.features`` picks a subset of columns and
+``dataset.columns.text`` names the text column of a text dataset.  A test
+file, when given, is the official test split.
+
+:func:`from_frames` turns any pair of frames into a :class:`~mvd.data.Dataset`
+and is shared with the ``hf`` and ``openml`` sources.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from mvd.data import Dataset, encode_labels
+from mvd.errors import ConfigError
+from mvd.sources import cache
+from mvd.sources.download import md5sum
+
+__all__ = ["load", "read_table", "from_frames", "FORMATS"]
+
+FORMATS = ("csv", "tsv", "parquet")
+_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
+
+
+def _format(path: Path, override: Optional[str], key: str) -> str:
+    if override:
+        if override not in FORMATS:
+            raise ConfigError(
+                f"dataset.params.format={override!r} is not known; allowed: {', '.join(FORMATS)}."
+            )
+        return override
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes = suffixes[:-1]
+    fmt = _SUFFIXES.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        raise ConfigError(
+            f"{key}={str(path)!r} has no known suffix; name it .csv, .tsv or .parquet, "
+            f"or set dataset.params.format to one of {', '.join(FORMATS)}."
+        )
+    return fmt
+
+
+def read_table(path: Path, fmt: str, key: str) -> pd.DataFrame:
+    """Read one file; a file that is not the format it claims is refused in one sentence."""
+    if not path.is_file():
+        raise ConfigError(f"{key}={str(path)!r} does not exist or is not a file.")
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.read_table(path).to_pandas()
+        except (pa.ArrowException, OSError) as exc:
+            raise ConfigError(f"{key}={str(path)!r} is not a parquet file ({exc}).") from exc
+    if head.startswith(b"PAR1") or b"\x00" in head:
+        raise ConfigError(f"{key}={str(path)!r} is binary, not a {fmt.upper()} text file.")
+    try:
+        return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError) as exc:
+        raise ConfigError(f"{key}={str(path)!r} is not a readable {fmt.upper()} file ({exc}).") from exc
+
+
+def _unknown(key: str, names, columns) -> None:
+    bad = [n for n in names if n not in set(columns)]
+    if bad:
+        raise ConfigError(
+            f"{key} names column {bad[0]!r}, which is not in the data; columns: {', '.join(map(str, columns))}."
+        )
+
+
+def from_frames(cfg, train: pd.DataFrame, test: Optional[pd.DataFrame] = None, *,
+                label_names: Optional[list] = None, fmt: str = "", target: Optional[str] = None) -> Dataset:
+    """A Dataset from a training frame and an optional official test frame.
+
+    ``label_names`` maps integer label codes to names (Hugging Face ClassLabel,
+    for instance); ``target`` stands in for an unset ``dataset.target`` (a
+    source's default label column).
+    """
+    columns = [str(c) for c in train.columns]
+    train.columns = columns
+    target = cfg.target or target
+    if target is None:
+        raise ConfigError(f"dataset.target is not set; name the label column, one of: {', '.join(columns)}.")
+    if target not in columns:
+        hint = " (the file has one column: is the separator right?)" if len(columns) == 1 and fmt else ""
+        raise ConfigError(
+            f"dataset.target={target!r} is not a column{hint}; columns: {', '.join(columns)}."
+        )
+    if test is not None:
+        test.columns = [str(c) for c in test.columns]
+        if list(test.columns) != columns:
+            raise ConfigError(
+                f"the test data's columns {list(test.columns)} differ from the training data's {columns}."
+            )
+    features = list(cfg.columns.get("features") or [c for c in columns if c != target])
+    _unknown("dataset.columns.features", features, columns)
+    _unknown("dataset.categorical", cfg.categorical or [], features)
+    _unknown("dataset.numeric", cfg.numeric or [], features)
+    frame = train if test is None else pd.concat([train, test], ignore_index=True)
+    label = frame[target]
+    keep = label.notna().to_numpy()
+    if not keep.all():
+        warnings.warn(f"mvd: dropped {int((~keep).sum())} rows whose target {target!r} is missing.",
+                      stacklevel=2)
+    n_train = int(keep[: len(train)].sum())
+    frame, label = frame.loc[keep].reset_index(drop=True), label[keep].reset_index(drop=True)
+    test_index = None if test is None else np.arange(n_train, len(frame))
+    y, classes = _labels(cfg, label, label_names, target)
+    X, categorical = _features(cfg, frame[features])
+    return Dataset(
+        name=cfg.name, task=cfg.task, modality=cfg.modality, X=X, y=y, classes=classes,
+        feature_names=features if cfg.modality != "text" else [_text_column(cfg, features)],
+        test_index=test_index, categorical=categorical,
+        image_shape=tuple(cfg.image_shape) if cfg.image_shape else None,
+        value_range=None,
+    )
+
+
+def _labels(cfg, label: pd.Series, label_names: Optional[list], target: str):
+    if cfg.task == "regression":
+        try:
+            return pd.to_numeric(label).to_numpy(dtype=np.float64), None
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"dataset.target={target!r} is not numeric, so it cannot be a regression target "
+                f"({exc}); set dataset.task=classification."
+            ) from exc
+    values = label.to_numpy()
+    if label_names is not None:
+        values = np.asarray(label_names, dtype=object)[values.astype(np.int64)]
+    return encode_labels(np.asarray([str(v) for v in values], dtype=object))
+
+
+def _text_column(cfg, features: list) -> str:
+    name = cfg.columns.get("text")
+    if name is None:
+        if len(features) != 1:
+            raise ConfigError(
+                f"a text dataset needs one text column; set dataset.columns.text to one of: {', '.join(features)}."
+            )
+        name = features[0]
+    _unknown("dataset.columns.text", [name], features)
+    return name
+
+
+def _features(cfg, frame: pd.DataFrame):
+    """Features as the engine wants them: float array, mixed DataFrame, or strings."""
+    if cfg.modality == "text":
+        text = frame[_text_column(cfg, list(frame.columns))]
+        return np.array(["" if pd.isna(v) else str(v) for v in text], dtype=object), []
+    numeric = set(cfg.numeric or [])
+    if cfg.categorical is not None:
+        categorical = [c for c in frame.columns if c in set(cfg.categorical)]
+    else:
+        categorical = [c for c in frame.columns if c not in numeric and (
+            pd.api.types.is_bool_dtype(frame[c]) or not pd.api.types.is_numeric_dtype(frame[c]))]
+    out = {}
+    for col in frame.columns:
+        if col in categorical:
+            out[col] = frame[col].astype(str).where(frame[col].notna()).astype("category")
+        else:
+            try:
+                out[col] = pd.to_numeric(frame[col]).astype(np.float64)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(
+                    f"column {col!r} is not numeric ({exc}); list it in dataset.categorical."
+                ) from exc
+    X = pd.DataFrame(out, columns=list(frame.columns))
+    if cfg.modality == "image" and (categorical or not cfg.image_shape):
+        raise ConfigError("an image dataset from a table needs numeric pixel columns and dataset.image_shape.")
+    if not categorical:
+        return X.to_numpy(dtype=np.float64), []
+    return X, categorical
+
+
+def load(cfg) -> Dataset:
+    """The ``file`` source."""
+    if not cfg.path:
+        raise ConfigError(
+            "dataset.path is not set; give your file, e.g. "
+            "mvd dataset=file dataset.path=data.csv dataset.target=label."
+        )
+    override = cfg.params.get("format")
+    paths = {"dataset.path": Path(cfg.path).expanduser()}
+    if cfg.test_path:
+        paths["dataset.test_path"] = Path(cfg.test_path).expanduser()
+    formats = {key: _format(path, override, key) for key, path in paths.items()}
+    for key, path in paths.items():
+        if not path.is_file():
+            raise ConfigError(f"{key}={str(path)!r} does not exist or is not a file.")
+    checksums = {str(path.resolve()): md5sum(path) for path in paths.values()}
+
+    def build() -> Dataset:
+        frames = {key: read_table(path, formats[key], key) for key, path in paths.items()}
+        return from_frames(cfg, frames["dataset.path"], frames.get("dataset.test_path"),
+                           fmt=formats["dataset.path"])
+
+    return cache.cached(cfg, checksums, build)
