@@ -70,6 +70,9 @@ class ModelConfig:
     # the estimator per task: a `_target_` node, or null when unsupported
     classification: Optional[Any] = None
     regression: Optional[Any] = None
+    # per modality, estimator nodes that replace the task's node
+    # (naive Bayes: Gaussian on numbers, multinomial on TF-IDF counts of text)
+    per_modality: Dict[str, Any] = field(default_factory=dict)
     # optional inner-CV search on the training subset only
     tune: Optional[Any] = None
 

@@ -82,7 +82,10 @@ def _frame_preprocessor(model_cfg, X: pd.DataFrame, categorical: list, missing: 
 
 def estimator(model_cfg, task: str, *, seed: int, dataset: Dataset | None = None):
     """The bare estimator for ``task``, seeded, with the dataset's image shape if it takes one."""
-    node = OmegaConf.to_container(model_cfg.get(task), resolve=True)
+    node = model_cfg.get(task)
+    if dataset is not None:  # a modality's own estimator, when the model names one
+        node = (model_cfg.get("per_modality") or {}).get(dataset.modality, {}).get(task, node)
+    node = OmegaConf.to_container(node, resolve=True)
     est = instantiate(node, _convert_="all")
     params = est.get_params(deep=False)
     updates = {}
