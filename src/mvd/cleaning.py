@@ -8,6 +8,9 @@ Methods (``cleaning.name``):
 - ``none``: fit the subset as drawn.
 - ``oracle``: drop exactly the corrupted rows: the upper bound of any
   cleaning that drops rows (refused for corruptions that alter every row).
+  Under ``missing`` it is listwise deletion: a row with any missing cell goes,
+  so at high rates on wide data few rows (or one class) remain and the fit
+  fails as a recorded point.
 - ``confident_learning``: out-of-fold probabilities from a clone of the job's
   model pipeline (scikit-learn's ``cross_val_predict``, ``StratifiedKFold``
   inside the subset) fed to cleanlab's ``find_label_issues``; flagged rows
