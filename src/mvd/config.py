@@ -121,6 +121,8 @@ class LoggerConfig:
     mode: str = "offline"
     tags: List[str] = field(default_factory=list)
     init_timeout: float = 10.0
+    # seconds run.finish() may spend uploading before the run is marked crashed
+    finish_timeout: float = 120.0
     dir: Optional[str] = None
 
 

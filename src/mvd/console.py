@@ -74,7 +74,7 @@ def multirun_summary(statuses: list[dict]) -> None:
     """One line per job: new, stored (skipped) and failed points."""
     console.print(f"[bold]{len(statuses)} job(s)[/bold]")
     for s in statuses:
-        state = "failed" if s.get("failed") else ("skipped" if not s.get("new") else "done")
+        state = "failed" if s.get("failed") or s.get("job_failed") else ("skipped" if not s.get("new") else "done")
         colour = {"done": "green", "skipped": "cyan", "failed": "red"}[state]
         line = (f"[{colour}]{state:>7}[/{colour}]  {s['label']}: {s['new']} new, "
                 f"{s['skipped']} stored, {s['failed']} failed")

@@ -1,0 +1,346 @@
+"""Weights & Biases: one run per curve job, one study-level run per multirun.
+
+A W&B run *is* a learning curve (DESIGN.md section 2): every point is a history
+row whose x-axis is ``train_size`` (``define_metric``), the per-size mean over
+seeds is logged as the ``curve/*`` series when the job ends, with a points
+table and the curve figure.
+
+W&B can never fail or hang a job.  ``online`` is used only when credentials
+exist (``WANDB_API_KEY``, an identity token or a ``~/.netrc`` entry for the W&B
+host), otherwise the run goes ``offline`` with a one-line notice on how to
+``wandb sync`` it; ``wandb.init`` is bounded by ``logger.init_timeout``, an
+online init that fails falls back to offline, and any other W&B error stops
+the logging (said once) while the job and its stored points go on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import netrc
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+from omegaconf import OmegaConf
+
+from mvd.errors import ConfigError
+
+__all__ = ["WandbLogger", "resolve_mode", "has_credentials", "log_study"]
+
+MODES = ("online", "offline", "disabled")
+# families of history keys plotted against train_size
+_CURVE_KEYS = ("test/*", "train/*", "curve/*", "cost/*")
+# notices said once per process (a multirun's jobs share it under the basic launcher)
+_SAID: set[str] = set()
+_ONLINE_FAILED: list[str] = []
+
+
+def _say(key: str, message: str) -> None:
+    if key not in _SAID:
+        _SAID.add(key)
+        print(f"mvd: {message}", file=sys.stderr, flush=True)
+
+
+def has_credentials() -> bool:
+    """Whether an online W&B run could authenticate without a prompt."""
+    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or "api.wandb.ai"
+    try:
+        return netrc.netrc(os.environ.get("NETRC")).authenticators(host) is not None
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
+
+
+def resolve_mode(requested: str) -> tuple[str, str]:
+    """(mode, why): ``WANDB_MODE`` (CI sets it) wins over the config; online needs credentials."""
+    mode = os.environ.get("WANDB_MODE") or requested
+    if mode == "dryrun":
+        mode = "offline"
+    if mode not in MODES:
+        return "offline", f"WANDB_MODE={mode!r} is not one of {', '.join(MODES)}"
+    if mode == "online" and not has_credentials():
+        return "offline", "no W&B credentials: set WANDB_API_KEY or run `wandb login`"
+    return mode, ""
+
+
+def _check(logger_cfg) -> None:
+    if logger_cfg.mode not in MODES:
+        raise ConfigError(f"logger.mode={logger_cfg.mode!r} is not known; allowed: {', '.join(MODES)}.")
+    for key in ("init_timeout", "finish_timeout"):
+        value = logger_cfg.get(key)
+        if value is not None and not (float(value) > 0):
+            raise ConfigError(f"logger.{key}={value!r} must be a positive number of seconds.")
+
+
+def _finite(value) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def run_name(cfg) -> str:
+    q = cfg.quality
+    quality = "clean" if q.name == "clean" else f"{q.name}{q.rate:g}"
+    clean = "" if cfg.cleaning.name == "none" else f"-{cfg.cleaning.name}"
+    return f"{cfg.dataset.name}-{cfg.model.name}-{quality}{clean}"
+
+
+class _Run:
+    """``wandb.init`` bounded in time; online falls back to offline; errors become ``None``."""
+
+    def __init__(self, logger_cfg, **init):
+        self.logger_cfg = logger_cfg
+        self.init = init
+        self.run = None
+
+    def open(self):
+        import wandb
+
+        mode, why = resolve_mode(self.logger_cfg.mode)
+        if mode == "online" and _ONLINE_FAILED:
+            mode, why = "offline", _ONLINE_FAILED[0]  # pay the init timeout once per process, not per job
+        if mode == "disabled":
+            return None
+        settings = dict(init_timeout=float(self.logger_cfg.init_timeout), silent=True, console="off",
+                        finish_timeout=float(self.logger_cfg.get("finish_timeout") or 120.0))
+        try:
+            self.run = wandb.init(mode=mode, settings=wandb.Settings(**settings), **self.init)
+        except Exception as exc:
+            if mode != "online":
+                raise
+            why = f"online init failed: {_short(exc)}"
+            _ONLINE_FAILED.append(why)
+            self.run = wandb.init(mode="offline", settings=wandb.Settings(**settings), **self.init)
+        if self.run.settings.mode == "offline":
+            runs = Path(self.run.settings.wandb_dir) / "offline-run-*"
+            _say(f"offline {why}", f"W&B logs offline{f' ({why})' if why else ''}; "
+                                   f"upload with `wandb sync {runs}`.")
+        return self.run
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return text[:200]
+
+
+class WandbLogger:
+    """One W&B run per curve job; the ``NullLogger`` interface (start, log_point, finish)."""
+
+    def __init__(self, logger_cfg):
+        _check(logger_cfg)
+        if importlib.util.find_spec("wandb") is None:
+            raise ConfigError("logger=wandb needs the wandb package; install it with: pip install 'mvd[wandb]'.")
+        self.cfg = logger_cfg
+        self.run = None
+        self._logged: set[tuple[int, int]] = set()
+        self._seeds: list[int] = []
+
+    def _stop(self, where: str, exc: BaseException) -> None:
+        print(f"mvd: W&B {where} failed ({_short(exc)}); the job goes on without W&B, "
+              f"its points are in the store.", file=sys.stderr, flush=True)
+        run, self.run = self.run, None
+        if run is not None and where != "finish":
+            try:
+                run.finish(exit_code=1)
+            except Exception:
+                pass
+
+    def start(self, cfg, run_id: str) -> None:
+        self._seeds = [int(s) for s in cfg.curve.seeds]
+        config = OmegaConf.to_container(cfg, resolve=True)
+        config["run_id"] = run_id
+        opener = _Run(self.cfg, project=self.cfg.project, entity=self.cfg.entity, group=cfg.study,
+                      job_type=cfg.dataset.name, name=run_name(cfg), tags=list(self.cfg.tags or []),
+                      config=config, dir=self.cfg.dir, reinit="create_new")
+        try:
+            self.run = opener.open()
+            if self.run is not None:
+                self.run.define_metric("train_size")
+                for key in _CURVE_KEYS:
+                    self.run.define_metric(key, step_metric="train_size")
+        except Exception as exc:
+            self._stop("init", exc)
+
+    def log_point(self, point: dict) -> None:
+        if self.run is None:
+            return
+        try:
+            self.run.log(_history_row(point))
+            self._logged.add((int(point["seed"]), int(point["train_size"])))
+        except Exception as exc:
+            self._stop("log", exc)
+
+    def finish(self, frame) -> None:
+        """Stored points not yet logged, the per-size means, the table, the figure; then ``finish()``."""
+        if self.run is None:
+            return
+        try:
+            if frame is not None and len(frame):
+                own = frame[frame["seed"].astype(int).isin(self._seeds)] if self._seeds else frame
+                self._log_curve(own.reset_index(drop=True))
+        except Exception as exc:
+            self._stop("logging the curve", exc)
+        run, self.run = self.run, None
+        if run is None:
+            return
+        try:
+            run.finish()
+        except Exception as exc:
+            self._stop("finish", exc)
+
+    def _log_curve(self, frame) -> None:
+        import wandb
+
+        for point in frame.to_dict("records"):
+            if (int(point["seed"]), int(point["train_size"])) not in self._logged:
+                self.run.log(_history_row(point))
+        primary = str(frame["primary_metric"].iloc[0])
+        means = curve_means(frame)
+        for row in means:
+            self.run.log(row)
+        self.run.log({"points": wandb.Table(dataframe=_table_ready(frame))})
+        figure = curve_figure(means, primary, title=self.run.name)
+        if figure is not None:
+            self.run.log({"curve/figure": wandb.Image(figure)})
+            import matplotlib.pyplot as plt
+
+            plt.close(figure)
+        ok = frame[frame["status"] == "ok"]
+        summary = {"primary_metric": primary, "n_points": int(len(frame)), "n_failed_points": int(len(frame) - len(ok))}
+        if means:
+            last = means[-1]
+            summary["train_size"] = last["train_size"]
+            summary[f"curve/test_{primary}"] = last.get(f"curve/test_{primary}")
+        self.run.summary.update(summary)
+
+
+def _history_row(point: dict) -> dict:
+    row = {"train_size": int(point["train_size"]), "seed": int(point["seed"])}
+    if point.get("status") != "ok":
+        row["failed"] = 1
+        return row
+    for key, value in point.items():
+        if key.startswith("test_") and _finite(value):
+            row[f"test/{key[5:]}"] = float(value)
+    if _finite(point.get("train_score")):
+        row[f"train/{point.get('primary_metric', 'score')}"] = float(point["train_score"])
+    for key in ("n_fit", "fit_seconds", "predict_seconds"):
+        if _finite(point.get(key)):
+            row[f"cost/{key}"] = float(point[key])
+    return row
+
+
+def curve_means(frame) -> list[dict]:
+    """One row per train_size: mean and standard error over seeds of every test metric."""
+    ok = frame[frame["status"] == "ok"]
+    metrics = [c for c in ok.columns if c.startswith("test_") and ok[c].notna().any()]
+    rows = []
+    for n, group in ok.groupby("train_size", sort=True):
+        row = {"train_size": int(n), "curve/seeds": int(len(group))}
+        for column in metrics:
+            values = group[column].astype(float).dropna()
+            if len(values):
+                row[f"curve/{column}"] = float(values.mean())
+                row[f"curve/{column}_sem"] = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
+        rows.append(row)
+    return rows
+
+
+def curve_figure(means: list[dict], primary: str, *, title: str):
+    """The learning curve on a log-x axis with a ±1 standard error band."""
+    key = f"curve/test_{primary}"
+    rows = [r for r in means if key in r]
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    x = [r["train_size"] for r in rows]
+    y = [r[key] for r in rows]
+    sem = [r.get(f"{key}_sem", 0.0) for r in rows]
+    fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
+    ax.plot(x, y, marker="o")
+    ax.fill_between(x, [a - b for a, b in zip(y, sem)], [a + b for a, b in zip(y, sem)], alpha=0.25)
+    ax.set_xscale("log")
+    ax.set_xlabel("train_size")
+    ax.set_ylabel(f"test {primary}")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _table_ready(frame):
+    """Columns W&B tables accept: numbers and text (objects become text)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].astype(str)
+    return frame
+
+
+def log_study(config, study_dir: Path) -> None:
+    """The study-level run at the end of a multirun: every point, the report's figures and summary.
+
+    ``config`` is the multirun's config; nothing happens unless it uses ``logger=wandb``.
+    """
+    if config.logger.name != "wandb":
+        return
+    import json
+
+    from mvd import store
+
+    study_dir = Path(study_dir)
+    logger_cfg = config.logger
+    try:
+        _check(logger_cfg)
+        task = {k: v for k, v in OmegaConf.to_container(config, resolve=False).items() if k != "hydra"}
+        params = config.hydra.sweeper.get("params")
+        params = OmegaConf.to_container(params, resolve=False) if params is not None else {}
+        opener = _Run(logger_cfg, project=logger_cfg.project, entity=logger_cfg.entity, group=config.study,
+                      job_type="study", name=f"{config.study}-study", tags=list(logger_cfg.tags or []),
+                      config={"study": config.study, "question": config.question, "sweep": params,
+                              "overrides": list(config.hydra.overrides.task), "base": task},
+                      dir=logger_cfg.dir, reinit="create_new")
+        run = opener.open()
+    except Exception as exc:
+        print(f"mvd: W&B study run failed ({_short(exc)}); the study is complete in {study_dir}.", file=sys.stderr)
+        return
+    if run is None:
+        return
+    try:
+        import wandb
+
+        points = store.load(study_dir)
+        if len(points):
+            run.log({"points": wandb.Table(dataframe=_table_ready(points))})
+        summary_path = study_dir / "summary.json"
+        if summary_path.exists():
+            summary = json.loads(summary_path.read_text())
+            run.summary.update(summary if isinstance(summary, dict) else {"summary": summary})
+        figures = {}
+        for path in sorted((study_dir / "figures").glob("*")):
+            if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
+                figures[f"figures/{path.stem}"] = wandb.Image(str(path))
+            elif path.suffix.lower() in (".svg", ".html"):
+                figures[f"figures/{path.stem}"] = wandb.Html(path.read_text())
+        report = study_dir / "report.html"
+        if report.exists():
+            figures["report"] = wandb.Html(report.read_text())
+        if figures:
+            run.log(figures)
+        failed = int((points["status"] != "ok").sum()) if len(points) else 0
+        run.summary.update({"n_points": int(len(points)), "n_failed_points": failed})
+    except Exception as exc:
+        print(f"mvd: W&B study run stopped ({_short(exc)}); the study is complete in {study_dir}.", file=sys.stderr)
+    finally:
+        try:
+            run.finish()
+        except Exception:
+            pass
