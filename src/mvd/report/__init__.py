@@ -1,0 +1,53 @@
+"""The verdict: from a study's stored points to report.md, report.html, summary.json and figures.
+
+``build(study_dir)`` is what the Hydra callback calls at the end of every
+multirun and what ``mvd-report STUDY_DIR`` runs.  Bad input (no points, an
+unknown baseline, a target no curve reaches, negative costs) raises
+``mvd.errors.ConfigError`` before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+__all__ = ["build"]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def build(study_dir, *, baseline: Optional[str] = None, target: Optional[float] = None,
+          bootstrap: Optional[int] = None) -> Path:
+    """Build the report of ``study_dir`` and return the path of its report.html.
+
+    ``baseline``, ``target`` and ``bootstrap`` override the study's ``report`` config.
+    """
+    import jsonschema
+
+    from mvd.report import figures, render
+    from mvd.report.study import read_study
+    from mvd.report.summary import analyse, schema, to_json
+
+    study = read_study(study_dir, baseline=baseline, target=target, bootstrap=bootstrap)
+    analysis = analyse(study)
+    jsonschema.validate(analysis.summary, schema())
+    folder = Path(study_dir)
+    drawn = figures.draw_all(analysis, folder / "figures")
+    items = render.blocks(analysis.summary, drawn)
+    _write_atomic(folder / "summary.json", to_json(analysis.summary))
+    _write_atomic(folder / "report.md", render.to_markdown(items, drawn, folder))
+    out = folder / "report.html"
+    _write_atomic(out, render.to_html(items, drawn, title=f"mvd report: {study.name}"))
+    return out

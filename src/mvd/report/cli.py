@@ -1,0 +1,42 @@
+"""``mvd-report STUDY_DIR``: rebuild a study's report from its stored points."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mvd-report",
+        description="Build report.md, report.html, summary.json and figures/ of a study from its stored points.",
+        epilog="Example: mvd-report results/quickstart --baseline logreg --target 0.95")
+    p.add_argument("study_dir", help="a study folder holding points/ (e.g. results/quickstart)")
+    p.add_argument("--baseline", help="model whose curve prices the others in data (default: the rank-1 model)")
+    p.add_argument("--target", type=float, help="target of the primary metric for the cheapest route "
+                                                "(default: the best measured point)")
+    p.add_argument("--bootstrap", type=int, help="seed resamples for confidence intervals (default 1000)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mvd.errors import ConfigError
+    from mvd.store import StoreError
+
+    args = _parser().parse_args(argv)
+    try:
+        from mvd.report import build
+
+        out = build(args.study_dir, baseline=args.baseline, target=args.target, bootstrap=args.bootstrap)
+    except (ConfigError, StoreError) as exc:
+        print(f"mvd-report: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    print(f"report: {out}")
+    print(f"summary: {out.with_name('summary.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    main()

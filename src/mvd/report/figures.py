@@ -1,0 +1,253 @@
+"""The report's figures, drawn from the analysis with matplotlib (Agg), saved as PNG and SVG.
+
+Each function returns a Figure or None when the study has nothing to show
+(no quality axis, no attribution); ``draw_all`` saves what exists.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
+
+from mvd.metrics import LOWER_IS_BETTER  # noqa: E402
+from mvd.report.attribution import PLAYERS  # noqa: E402
+from mvd.report.fits import FIT_OK_R2, power_law  # noqa: E402
+
+__all__ = ["draw_all", "FIGURES"]
+
+FIGURES = ("learning_curves", "heatmap", "quality", "attribution", "iso_performance")
+PLAYER_COLORS = {"mind": "#4C72B0", "quantity": "#DD8452", "quality": "#55A868"}
+# deterministic files: no dates or random ids in the SVG/PNG metadata
+_SVG_META = {"Date": None, "Creator": None}
+_PNG_META = {"Software": None}
+plt.rcParams.update({"svg.hashsalt": "mvd", "font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
+                     "axes.spines.right": False, "legend.frameon": False, "figure.dpi": 110})
+
+
+def _grid(k: int, width: float = 4.6, height: float = 3.4):
+    cols = min(k, 3)
+    rows = math.ceil(k / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in axes.flat[k:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:k])
+
+
+def _colors(models: list[str]) -> dict:
+    cmap = plt.get_cmap("tab10")
+    return {m: cmap(i % 10) for i, m in enumerate(models)}
+
+
+def _size_axis(ax):
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(LogLocator(base=2))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel("training size (log scale)")
+    ax.grid(True, which="major", alpha=0.25)
+
+
+def _main_condition(summary_ds: dict, curves: dict, name: str) -> tuple:
+    """Clean, uncleaned data when the study has it."""
+    conds = sorted({c.condition for c in curves.values() if c.dataset == name},
+                   key=lambda q: (q[1] != 0, q[2] != "none", q))
+    return conds[0]
+
+
+def _models(summary_ds):
+    return [m["model"] for m in summary_ds["models"]]
+
+
+def learning_curves(analysis):
+    s = analysis.summary["datasets"]
+    fig, axes = _grid(len(s))
+    for ax, (name, ds) in zip(axes, s.items()):
+        cond = _main_condition(ds, analysis.curves, name)
+        colors = _colors(_models(ds))
+        higher = ds["higher_is_better"]
+        for model in _models(ds):
+            c = analysis.curves.get((name, model) + cond)
+            if c is None:
+                continue
+            rows = [r for r in ds["curves"] if r["model"] == model and (r["quality"], r["quality_rate"], r["cleaning"]) == cond]
+            lo = np.array([np.nan if r["ci_low"] is None else r["ci_low"] for r in rows], dtype=float)
+            hi = np.array([np.nan if r["ci_high"] is None else r["ci_high"] for r in rows], dtype=float)
+            ax.plot(c.n, c.score, "o-", ms=3, lw=1.4, color=colors[model], label=model)
+            if np.isfinite(lo).any():
+                ax.fill_between(c.n, np.where(np.isfinite(lo), lo, c.score), np.where(np.isfinite(hi), hi, c.score),
+                                color=colors[model], alpha=0.18, lw=0)
+            if c.fit is not None and (c.fit["r2"] or 0) >= FIT_OK_R2:
+                grid = np.geomspace(c.n.min(), c.n.max(), 80)
+                err = power_law(grid, c.fit["a"], c.fit["b"], c.fit["c"])
+                ax.plot(grid, 1 - err if higher else err, "--", lw=0.9, color=colors[model], alpha=0.8)
+        _size_axis(ax)
+        ax.set_ylabel(ds["metric"])
+        label = "clean" if cond[1] == 0 else f"{cond[0]} {cond[1]:g}"
+        ax.set_title(f"{name} ({label}; mean, 95% CI; dashed: fit, R² ≥ {FIT_OK_R2})")
+    axes[0].legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(analysis):
+    s = analysis.summary["datasets"]
+    fig, axes = _grid(len(s), width=5.6, height=3.2)
+    for ax, (name, ds) in zip(axes, s.items()):
+        cond = _main_condition(ds, analysis.curves, name)
+        models = [m for m in _models(ds) if (name, m) + cond in analysis.curves]
+        sizes = sorted({int(n) for m in models for n in analysis.curves[(name, m) + cond].n})
+        table = np.full((len(models), len(sizes)), np.nan)
+        for i, m in enumerate(models):
+            c = analysis.curves[(name, m) + cond]
+            for n, v in zip(c.n, c.score):
+                table[i, sizes.index(int(n))] = v
+        cmap = "viridis" if ds["higher_is_better"] else "viridis_r"
+        im = ax.imshow(table, aspect="auto", cmap=cmap)
+        ax.set_yticks(range(len(models)), models)
+        step = max(1, len(sizes) // 10)
+        ax.set_xticks(range(0, len(sizes), step), [str(n) for n in sizes[::step]], rotation=45)
+        ax.set_xlabel("training size")
+        if len(models) * len(sizes) <= 160:
+            vmin, vmax = np.nanmin(table), np.nanmax(table)
+            for (i, j), v in np.ndenumerate(table):
+                if np.isfinite(v):
+                    dark = (v - vmin) / (vmax - vmin + 1e-12) < 0.55
+                    dark = dark if ds["higher_is_better"] else not dark
+                    ax.text(j, i, f"{v:.2f}" if abs(v) < 10 else f"{v:.3g}", ha="center", va="center",
+                            fontsize=6.5, color="white" if dark else "black")
+        fig.colorbar(im, ax=ax, label=ds["metric"], fraction=0.046)
+        ax.set_title(f"{name}: model x size")
+        ax.spines[:].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def quality(analysis):
+    s = analysis.summary["datasets"]
+    varying = [n for n in s if len({c.condition for c in analysis.curves.values() if c.dataset == n}) > 1]
+    if not varying:
+        return None
+    fig, axes = _grid(len(varying))
+    for ax, name in zip(axes, varying):
+        ds = s[name]
+        colors = _colors(_models(ds))
+        mine = [c for c in analysis.curves.values() if c.dataset == name]
+        styles = {}
+        for model in _models(ds):
+            series = {}
+            for c in mine:
+                if c.model != model:
+                    continue
+                kind = c.condition[0] if c.condition[1] > 0 else None
+                series.setdefault((c.condition[2],), []).append((c.condition[1], kind, c))
+            for (cleaning,), items in sorted(series.items()):
+                kinds = sorted({k for _, k, _ in items if k}) or [None]
+                for kind in kinds:
+                    pts = sorted((r, c) for r, k, c in items if k in (kind, None))
+                    if len(pts) < 2:
+                        continue
+                    n = min(int(c.n.max()) for _, c in pts)
+                    xs = [r for r, _ in pts]
+                    ys = [c.score[np.searchsorted(c.n, n)] if n in c.n else np.nan for _, c in pts]
+                    style = styles.setdefault((kind, cleaning), ["-", "--", ":", "-."][len(styles) % 4])
+                    tag = "" if cleaning == "none" else f" +{cleaning}"
+                    ax.plot(xs, ys, style, marker="o", ms=3, color=colors[model],
+                            label=f"{model} {kind or ''}{tag}".strip())
+        ax.set_xlabel("corruption rate of the training data")
+        ax.set_ylabel(f"{ds['metric']} at the largest shared size")
+        ax.set_title(f"{name}: quality degradation")
+        ax.grid(True, alpha=0.25)
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def attribution(analysis):
+    s = analysis.summary["datasets"]
+    rows = [(name, ds["attribution"]) for name, ds in s.items() if ds["attribution"]]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 0.5 + 0.9 * len(rows) * 1.2))
+    y, ticks, labels = 0.0, [], []
+    for name, attr in rows:
+        players = attr["players"]
+        for i, p in enumerate(players):
+            sh = attr["shares"][p]
+            value = sh["share"] if sh["share"] is not None else np.nan
+            lo = value - sh["ci_low"] if sh["ci_low"] is not None else 0
+            hi = sh["ci_high"] - value if sh["ci_high"] is not None else 0
+            ax.barh(y + i * 0.3, value * 100, height=0.28, color=PLAYER_COLORS[p],
+                    xerr=[[max(lo, 0) * 100], [max(hi, 0) * 100]], capsize=2, error_kw={"lw": 0.8},
+                    label=p if name == rows[0][0] else None)
+            end = max(value, sh["ci_high"] if sh["ci_high"] is not None else value, 0)
+            ax.text(end * 100 + 2, y + i * 0.3, f"{value:.0%}", va="center", fontsize=7)
+        ticks.append(y + 0.3 * (len(players) - 1) / 2)
+        metric = attr["metric"]
+        labels.append(f"{name}\n{attr['score_from']:.3g} → {attr['score_to']:.3g} {metric}")
+        y += 0.3 * len(players) + 0.5
+    ax.set_yticks(ticks, labels)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set_xlabel("share of the gain (%), Shapley value, 95% CI over seeds")
+    ax.set_title("Which lever explains the gain: mind, quantity, quality")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.grid(True, axis="x", alpha=0.25)
+    fig.tight_layout()
+    return fig
+
+
+def iso_performance(analysis):
+    s = analysis.summary["datasets"]
+    names = [n for n, ds in s.items() if ds["business"]["routes"]]
+    if not names:
+        return None
+    fig, axes = _grid(len(names), width=5.0, height=3.2)
+    for ax, name in zip(axes, names):
+        ds = s[name]
+        b = ds["business"]
+        rows = [r for r in b["routes"] if r["route"] in ("more labels", "stronger model")]
+        rows.sort(key=lambda r: [m["model"] for m in ds["models"]].index(r["model"]))
+        colors = _colors(_models(ds))
+        observed = max(int(c.n.max()) for c in analysis.curves.values() if c.dataset == name)
+        top = observed * 4
+        for i, r in enumerate(rows):
+            if r["n_needed"] is None:
+                ax.text(1.2, i, "never (below the fitted floor)", va="center", fontsize=7, color="grey")
+                continue
+            n = max(r["n_needed"], 1)
+            ax.barh(i, n, color=colors[r["model"]], height=0.6, hatch="//" if r["relation"] != "=" else None)
+            ax.text(n * 1.1, i, f"{'≥ ' if r['relation'] == '>=' else ''}{n:,.0f}", va="center", fontsize=7)
+            top = max(top, n * 6)
+        ax.axvspan(1, observed, color="grey", alpha=0.08, lw=0)
+        ax.set_yticks(range(len(rows)), [r["model"] for r in rows])
+        ax.set_xscale("log")
+        ax.set_xlim(1, top)
+        ax.invert_yaxis()
+        ax.set_xlabel("training examples needed (log; shaded: measured range)")
+        start = b["start"]
+        where = "clean data" if start["quality_rate"] == 0 else f"{start['quality']} {start['quality_rate']:g}"
+        ax.set_title(f"{name}: data to reach {ds['metric']} {b['target']:.3g} ({where})")
+    fig.tight_layout()
+    return fig
+
+
+def draw_all(analysis, folder: Path) -> dict[str, dict[str, Path]]:
+    """Draw and save every figure that applies; returns {name: {"png": path, "svg": path}}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name in FIGURES:
+        fig = globals()[name](analysis)
+        if fig is None:
+            continue
+        paths = {"png": folder / f"{name}.png", "svg": folder / f"{name}.svg"}
+        fig.savefig(paths["png"], dpi=110, metadata=_PNG_META)
+        fig.savefig(paths["svg"], metadata=_SVG_META)
+        plt.close(fig)
+        out[name] = paths
+    return out

@@ -1,0 +1,203 @@
+"""Learning-curve fits: err(n) = a * n^(-b) + c, a >= 0, 0.01 <= b <= 3, c >= 0.
+
+For a fixed exponent ``b`` the model is linear in (a, c), so weighted least
+squares has a closed form (variable projection).  ``fit_many`` solves it for
+many curves at once on a grid of ``b`` plus a golden-section refinement; this
+is what makes thousands of bootstrap refits cheap.  ``fit_curve`` polishes
+that solution with ``scipy.optimize.curve_fit`` (bounded, weighted by the
+standard errors with a floor) and returns parameter errors and fit quality.
+
+``shape`` names what a curve does in LCDB's vocabulary (Mohr et al. 2023):
+flat, monotone, peaking, dipping or non-monotone, plus convexity; a curve
+that is not monotone is flagged rather than trusted blindly.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.optimize import OptimizeWarning, curve_fit
+
+__all__ = ["power_law", "fit_many", "fit_curves", "fit_curve", "shape", "invert", "sigma_floor", "B_BOUNDS", "FIT_OK_R2"]
+
+B_BOUNDS = (0.01, 3.0)
+# below this R², a fit is reported but not drawn or trusted in the text (e.g. a step-shaped curve)
+FIT_OK_R2 = 0.9
+_GRID = np.geomspace(*B_BOUNDS, 97)
+_GOLDEN = (np.sqrt(5) - 1) / 2
+
+
+def power_law(n, a, b, c):
+    return a * np.power(n, -b) + c
+
+
+def invert(err, a, b, c):
+    """Training size at which the curve reaches ``err``; inf at or below the floor ``c``."""
+    err, a, b, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (err, a, b, c)))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        gap = err - c
+        n = np.power(a / np.where(gap > 0, gap, 1.0), 1.0 / b)
+    n = np.where(gap > 0, n, np.inf)
+    return np.where(a > 0, n, np.where(gap >= 0, 0.0, np.inf))
+
+
+def _solve(b, logn, y, w):
+    """Best (a, c) >= 0 for exponent(s) ``b`` (broadcast over leading axes) and its weighted SSE."""
+    x = np.exp(-b[..., None] * logn)
+    sw, sx, sy = w.sum(-1), (w * x).sum(-1), (w * y).sum(-1)
+    sxx, sxy = (w * x * x).sum(-1), (w * x * y).sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        det = sw * sxx - sx * sx
+        a_free = (sw * sxy - sx * sy) / det
+        c_free = (sy - a_free * sx) / sw
+        candidates = [
+            (a_free, c_free),                                   # interior
+            (np.zeros_like(sw), sy / sw),                       # a = 0: a flat line
+            (np.maximum(sxy / sxx, 0.0), np.zeros_like(sw)),    # c = 0: a pure power law
+        ]
+    best_a = best_c = best_sse = None
+    for a, c in candidates:
+        a, c = np.nan_to_num(a, nan=-1.0), np.nan_to_num(c, nan=-1.0)
+        ok = (a >= 0) & (c >= 0)
+        sse = (w * (y - a[..., None] * x - c[..., None]) ** 2).sum(-1)
+        sse = np.where(ok, sse, np.inf)
+        if best_sse is None:
+            best_a, best_c, best_sse = a, c, sse
+        else:
+            better = sse < best_sse
+            best_a, best_c, best_sse = (np.where(better, a, best_a), np.where(better, c, best_c),
+                                        np.where(better, sse, best_sse))
+    return best_a, best_c, best_sse
+
+
+def fit_many(n, y, w):
+    """Fit every row of ``y`` (curves x sizes; weight 0 marks a missing size).
+
+    ``n`` and ``w`` broadcast against ``y``.  Returns arrays ``a, b, c, sse``
+    of the weighted least-squares optimum, one per curve.
+    """
+    y = np.asarray(y, dtype=float)
+    w = np.broadcast_to(np.asarray(w, dtype=float), y.shape)
+    w = np.where(np.isfinite(y), w, 0.0)
+    y = np.where(np.isfinite(y), y, 0.0)
+    logn = np.broadcast_to(np.log(np.asarray(n, dtype=float)), y.shape)
+    grid = np.broadcast_to(_GRID[:, None], (len(_GRID), y.shape[0]))
+    _, _, sse = _solve(grid, logn, y, w)
+    i = np.argmin(sse, axis=0)
+    lo = np.log(_GRID[np.maximum(i - 1, 0)])
+    hi = np.log(_GRID[np.minimum(i + 1, len(_GRID) - 1)])
+    # golden-section search on log b inside the bracket around the best grid point
+    x1, x2 = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
+    f1, f2 = _solve(np.exp(x1), logn, y, w)[2], _solve(np.exp(x2), logn, y, w)[2]
+    for _ in range(40):
+        left = f1 < f2
+        hi, lo = np.where(left, x2, hi), np.where(left, lo, x1)
+        new1, new2 = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
+        x1, x2 = np.where(left, new1, x2), np.where(left, x1, new2)
+        f1_new = _solve(np.exp(x1), logn, y, w)[2]
+        f2_new = _solve(np.exp(x2), logn, y, w)[2]
+        f1, f2 = np.where(left, f1_new, f2), np.where(left, f1, f2_new)
+    b = np.exp((lo + hi) / 2)
+    a, c, sse = _solve(b, logn, y, w)
+    return a, b, c, sse
+
+
+def sigma_floor(se, err):
+    """Standard errors with a floor, so a cell whose seeds agree exactly does not get infinite weight."""
+    se = np.asarray(se, dtype=float)
+    positive = se[np.isfinite(se) & (se > 0)]
+    floor = max(0.25 * float(np.median(positive)) if positive.size else 0.0,
+                1e-3 * float(np.nanmax(np.abs(err))) if np.size(err) else 0.0, 1e-9)
+    return np.where(np.isfinite(se), np.maximum(se, floor), floor)
+
+
+def _jac(n, a, b, c):
+    x = np.power(n, -b)
+    return np.stack([x, -a * np.log(n) * x, np.ones_like(n)], axis=1)
+
+
+def fit_curves(curves) -> list[dict]:
+    """Fit many curves, each ``(n, err, se)`` (mean error per size and its standard errors).
+
+    All are solved at once by ``fit_many`` (padded to the longest curve); each
+    solution is then polished by ``curve_fit``, which also gives parameter
+    standard errors.  Returns one dict per curve with the fit and its quality.
+    """
+    curves = [(np.asarray(n, dtype=float), np.asarray(e, dtype=float), sigma_floor(s, e)) for n, e, s in curves]
+    if not curves:
+        return []
+    width = max(len(n) for n, _, _ in curves)
+    N, Y, W = np.ones((len(curves), width)), np.full((len(curves), width), np.nan), np.zeros((len(curves), width))
+    for i, (n, e, sigma) in enumerate(curves):
+        N[i, :len(n)], Y[i, :len(n)], W[i, :len(n)] = n, e, 1.0 / sigma**2
+    A, B, C, SSE = fit_many(N, Y, W)
+    return [_polish(n, e, sigma, float(a), float(b), float(c), float(sse))
+            for (n, e, sigma), a, b, c, sse in zip(curves, A, B, C, SSE)]
+
+
+def fit_curve(n, err, se) -> dict:
+    """Fit one curve; see ``fit_curves``."""
+    return fit_curves([(n, err, se)])[0]
+
+
+def _polish(n, err, sigma, a, b, c, sse) -> dict:
+    a_se = b_se = c_se = float("nan")
+    if len(n) > 3 and a > 0:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", OptimizeWarning)
+                p, cov = curve_fit(power_law, n, err, p0=(a, b, c), sigma=sigma, absolute_sigma=False, jac=_jac,
+                                   bounds=([0.0, B_BOUNDS[0], 0.0], [np.inf, B_BOUNDS[1], np.inf]),
+                                   method="trf", max_nfev=200)
+            polished = float(np.sum(((err - power_law(n, *p)) / sigma) ** 2))
+            if polished <= sse:
+                (a, b, c), sse = (float(v) for v in p), polished
+            a_se, b_se, c_se = (float(v) for v in np.sqrt(np.clip(np.diag(cov), 0, None)))
+        except (RuntimeError, ValueError):
+            pass  # the variable-projection optimum stands
+    resid = err - power_law(n, a, b, c)
+    total = float(np.sum((err - err.mean()) ** 2))
+    dof = len(n) - 3
+    return {
+        "a": a, "b": b, "c": c, "a_se": a_se, "b_se": b_se, "c_se": c_se,
+        "r2": 1.0 - float(np.sum(resid**2)) / total if total > 0 else float("nan"),
+        "rmse": float(np.sqrt(np.mean(resid**2))),
+        "chi2_dof": sse / dof if dof > 0 else float("nan"),
+        "n_sizes": int(len(n)), "n_min": int(n.min()), "n_max": int(n.max()),
+        "sigma": sigma,
+    }
+
+
+def shape(n, err, se) -> dict:
+    """LCDB-style shape of a mean error curve; differences count only beyond two standard errors."""
+    order = np.argsort(n)
+    e = np.asarray(err, dtype=float)[order]
+    s = np.nan_to_num(np.asarray(se, dtype=float)[order], nan=0.0)
+    scale = max(float(np.max(np.abs(e))), 1e-12)
+
+    def above(i, j):
+        """Error at j significantly above error at i."""
+        return e[j] - e[i] > max(2 * np.hypot(s[i], s[j]), 0.005 * scale)
+
+    k = len(e)
+    flat = k < 2 or not any(above(j, i) for i in range(k) for j in range(i + 1, k))
+    monotone = not any(above(i, j) for i in range(k) for j in range(i + 1, k))
+    best = int(np.argmin(e))
+    dipping = k > 2 and best < k - 1 and above(best, k - 1)
+    peaking = any(above(i, j) and any(above(m, j) for m in range(j + 1, k))
+                  for j in range(1, k - 1) for i in range(j))
+    slope = np.diff(e) / np.maximum(np.diff(np.log(np.asarray(n, dtype=float)[order])), 1e-12)
+    convex = bool(np.all(np.diff(slope) >= -max(2 * float(np.max(s)) if k else 0.0, 0.005 * scale)))
+    if flat and monotone:
+        name = "flat"
+    elif monotone:
+        name = "monotone"
+    elif peaking and not dipping:
+        name = "peaking"
+    elif dipping and not peaking:
+        name = "dipping"
+    else:
+        name = "non-monotone"
+    return {"shape": name, "monotone": bool(monotone), "convex": convex,
+            "peaking": bool(peaking), "dipping": bool(dipping), "flat": bool(flat and monotone)}

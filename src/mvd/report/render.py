@@ -1,0 +1,198 @@
+"""report.md and a self-contained report.html from one list of blocks.
+
+Both formats are rendered from the same blocks (heading, paragraph, list,
+table, figure), so they never disagree.  The HTML embeds its figures as
+base64 PNG and needs no network, no script and no external stylesheet.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from mvd.metrics import LOWER_IS_BETTER
+from mvd.report.attribution import LABELS
+
+__all__ = ["blocks", "to_markdown", "to_html"]
+
+TITLES = {
+    "learning_curves": "Learning curves (one panel per dataset)",
+    "heatmap": "Model x training size",
+    "quality": "Quality degradation",
+    "attribution": "Attribution of the gain",
+    "iso_performance": "Data needed per model to reach the target",
+}
+_MAX_SIZES = 8  # columns of the equivalence table in the report (all of them are in summary.json)
+
+
+def _num(v, digits: int = 3) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def _money(v, currency: str) -> str:
+    return "–" if v is None else f"{v:,.2f} {currency}"
+
+
+def _condition(row) -> str:
+    q = "clean" if row["quality_rate"] == 0 else f"{row['quality']} {row['quality_rate']:g}"
+    return q if row["cleaning"] == "none" else f"{q} +{row['cleaning']}"
+
+
+def _spread(sizes: list[int]) -> list[int]:
+    if len(sizes) <= _MAX_SIZES:
+        return sizes
+    step = (len(sizes) - 1) / (_MAX_SIZES - 1)
+    return sorted({sizes[round(i * step)] for i in range(_MAX_SIZES)})
+
+
+def blocks(summary: dict, figures: dict) -> list[tuple]:
+    """The report as (kind, ...) blocks in reading order."""
+    b = summary["business"]
+    currency = b["currency"]
+    out: list[tuple] = [("h1", f"mvd report: {summary['study']}")]
+    if summary["question"]:
+        out.append(("quote", summary["question"]))
+    out.append(("p", f"{summary['n_points']:,} points over {len(summary['datasets'])} dataset(s). Baseline model "
+                     f"for data-equivalents: {summary['baseline']}. Intervals: 95% percentile bootstrap over "
+                     f"{summary['bootstrap']['resamples']} seed resamples (seeded; the seed fixes each test split)."))
+    out.append(("h2", "Verdict"))
+    out.append(("ul", summary["verdict"]))
+    if b["notes"]:
+        out.append(("ul", [f"Note: {n}" for n in b["notes"]]))
+    out.append(("h2", "Figures"))
+    for name in figures:
+        out.append(("figure", name, TITLES[name]))
+    for name, ds in summary["datasets"].items():
+        out.append(("h2", f"Dataset: {name}"))
+        metric = ds["metric"]
+        err = metric if metric in LOWER_IS_BETTER else f"1 - {metric}"
+        out.append(("p", f"{ds['task']}, primary metric {metric}; {ds['n_points']:,} points, seeds {ds['seeds']}."))
+        out.append(("h3", "Curve fits"))
+        out.append(("p", f"err(n) = a·n^(-b) + c with err = {err}; weighted by the standard errors over seeds. "
+                         "Shapes in LCDB's vocabulary; a fit with R² below 0.9 is not trusted."))
+        out.append(("table", ["model", "data", "a", "b", "c (floor)", "R²", "shape", "sizes"],
+                    [[f["model"], _condition(f), _num(f["a"]), _num(f["b"]), _num(f["c"]), _num(f["r2"]),
+                      f["shape"] + ("" if f["convex"] else ", non-convex"), f"{f['n_min']}–{f['n_max']} ({f['n_sizes']})"]
+                     for f in ds["fits"]]))
+        eq = ds["equivalence"]
+        if eq:
+            out.append(("h3", f"Data-equivalent value of each model (vs {summary['baseline']})"))
+            out.append(("p", f"How many times more data {summary['baseline']} needs to match a model at size n; "
+                             "≥ or ≤: beyond the fitted range (bound shown); never: below the baseline's floor."))
+            conds = sorted({_condition(r) for r in eq})
+            for cond in conds:
+                rows = [r for r in eq if _condition(r) == cond]
+                sizes = _spread(sorted({r["train_size"] for r in rows}))
+                models = [m["model"] for m in ds["models"] if any(r["model"] == m["model"] for r in rows)]
+                cell = {(r["model"], r["train_size"]): r["display"] for r in rows}
+                title = [f"model ({cond})"] + [f"n={n}" for n in sizes]
+                out.append(("table", title, [[m] + [cell.get((m, n), "") for n in sizes] for m in models]))
+        attr = ds["attribution"]
+        if attr:
+            out.append(("h3", "Attribution (Shapley values)"))
+            q = attr["reference_quality"]
+            ref = "clean data" if q["quality_rate"] == 0 else f"{q['quality']} {q['quality_rate']:g}"
+            out.append(("p", f"From ({attr['baseline']}, n={attr['small_size']}, {ref}): {metric} "
+                             f"{attr['score_from']:.3g} to ({attr['best_model']}, n={attr['large_size']}, clean data): "
+                             f"{attr['score_to']:.3g}; {attr['gain_positive']:.0%} of seed resamples show a gain."))
+            out.append(("table", ["lever", "gain (error removed)", "share", "95% CI"],
+                        [[LABELS[p], _num(attr["shares"][p]["value"]), _pct(attr["shares"][p]["share"]),
+                          f"[{_pct(attr['shares'][p]['ci_low'])}, {_pct(attr['shares'][p]['ci_high'])}]"]
+                         for p in attr["players"]]))
+        bz = ds["business"]
+        if bz["routes"]:
+            out.append(("h3", "Business view"))
+            start = bz["start"]
+            out.append(("p", f"Cheapest route to {metric} {bz['target']:.4g} ({bz['target_source']}) from "
+                             f"{start['model']} on {_condition(start)} at the largest measured size; labels at "
+                             f"{b['cost_per_label']:g} {currency}, compute at {b['cost_per_compute_hour']:g} {currency}/h."))
+            out.append(("table", ["route", "model", "data", "examples needed", "new labels", "labels cost",
+                                  "compute h", "total", ""],
+                        [[r["route"], r["model"], _condition(r),
+                          ("never" if r["relation"] == "never" else
+                           f"{'≥ ' if r['relation'] == '>=' else ''}{r['n_needed']:,.0f}"),
+                          _num(r["new_labels"], 6), _money(r["label_cost"], currency), _num(r["compute_hours"], 2),
+                          _money(r["total_cost"], currency), "cheapest" if r["cheapest"] else ""]
+                         for r in bz["routes"]]))
+            largest = {}
+            for v in bz["value_per_1000"]:
+                if v["quality_rate"] == start["quality_rate"] and v["cleaning"] == start["cleaning"]:
+                    if v["train_size"] >= largest.get(v["model"], {"train_size": -1})["train_size"]:
+                        largest[v["model"]] = v
+            out.append(("table", ["model", "at n", f"value per 1,000 decisions ({currency})", "95% CI"],
+                        [[m, str(v["train_size"]), _money(v["value"], currency),
+                          f"[{_num(v['ci_low'], 4)}, {_num(v['ci_high'], 4)}]"] for m, v in sorted(largest.items())]))
+    out.append(("p", "All numbers, including every point's value per 1,000 decisions and the full equivalence "
+                     "table, are in summary.json. Rebuild with: mvd-report STUDY_DIR."))
+    return out
+
+
+def _pct(v) -> str:
+    return "–" if v is None else f"{100 * v:.0f}%"
+
+
+def to_markdown(items: list[tuple], figures: dict, base: Path) -> str:
+    lines = []
+    for kind, *rest in items:
+        if kind in ("h1", "h2", "h3"):
+            lines += ["#" * int(kind[1]) + " " + rest[0], ""]
+        elif kind == "quote":
+            lines += [f"> {rest[0]}", ""]
+        elif kind == "p":
+            lines += [rest[0], ""]
+        elif kind == "ul":
+            lines += [f"- {x}" for x in rest[0]] + [""]
+        elif kind == "table":
+            header, rows = rest
+            cells = lambda r: "| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |"  # noqa: E731
+            lines += [cells(header), "|" + "---|" * len(header)] + [cells(r) for r in rows] + [""]
+        elif kind == "figure":
+            name, title = rest
+            rel = figures[name]["png"].relative_to(base).as_posix()
+            lines += [f"![{title}]({rel})", "", f"*{title}* ([SVG]({figures[name]['svg'].relative_to(base).as_posix()}))", ""]
+    return "\n".join(lines)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#1b1b1b;line-height:1.45}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+blockquote{color:#555;border-left:4px solid #ddd;margin:0;padding-left:1em}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.88em}
+th,td{border:1px solid #ddd;padding:.25em .55em;text-align:right}th{background:#f6f6f6}
+td:first-child,th:first-child{text-align:left}
+figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:.9em}
+"""
+
+
+def to_html(items: list[tuple], figures: dict, title: str) -> str:
+    e = html.escape
+    body = []
+    for kind, *rest in items:
+        if kind in ("h1", "h2", "h3"):
+            body.append(f"<{kind}>{e(rest[0])}</{kind}>")
+        elif kind == "quote":
+            body.append(f"<blockquote>{e(rest[0])}</blockquote>")
+        elif kind == "p":
+            body.append(f"<p>{e(rest[0])}</p>")
+        elif kind == "ul":
+            body.append("<ul>" + "".join(f"<li>{e(x)}</li>" for x in rest[0]) + "</ul>")
+        elif kind == "table":
+            header, rows = rest
+            head = "".join(f"<th>{e(str(h))}</th>" for h in header)
+            trs = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>")
+        elif kind == "figure":
+            name, caption = rest
+            data = base64.b64encode(figures[name]["png"].read_bytes()).decode("ascii")
+            body.append(f'<figure id="fig-{name}"><img alt="{e(caption)}" src="data:image/png;base64,{data}">'
+                        f"<figcaption>{e(caption)}</figcaption></figure>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{e(title)}</title><style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

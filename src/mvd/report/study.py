@@ -1,0 +1,131 @@
+"""What a report is built from: a study's stored points and its saved configs.
+
+Everything comes from disk (STYLE: figures and numbers are produced from the
+stored points), so a report can be rebuilt at any time with ``mvd-report``.
+The ``business`` and ``report`` settings, the study's name and its question
+are read from the jobs' resolved configs; command-line values override them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from mvd import store
+from mvd.config import BusinessConfig, ReportConfig
+from mvd.errors import ConfigError
+from mvd.metrics import LOWER_IS_BETTER
+
+__all__ = ["Study", "read_study", "CURVE", "CELL"]
+
+# one learning curve, and one cell of it (seeds are the replicates)
+CURVE = ["dataset", "model", "quality", "quality_rate", "cleaning"]
+CELL = CURVE + ["train_size"]
+
+_COSTS = ("value_correct", "cost_error", "cost_false_positive", "cost_false_negative",
+          "cost_per_label", "cost_per_clean_label", "cost_per_compute_hour", "cost_per_unit_error")
+
+
+@dataclass
+class Study:
+    """The ok points (with ``score`` and ``error`` columns) and the settings of one study."""
+
+    path: Path
+    name: str
+    question: str
+    points: pd.DataFrame
+    business: dict
+    baseline: Optional[str] = None
+    target: Optional[float] = None
+    bootstrap: int = 1000
+    # primary metric per dataset, and whether its error is 1 - metric
+    metric: dict = field(default_factory=dict)
+
+
+def _saved_config(path: Path) -> dict:
+    """The first saved job config (sorted by name), or the schema defaults when there is none."""
+    files = sorted((path / "configs").glob("*.yaml"))
+    if not files:
+        return {}
+    return OmegaConf.to_container(OmegaConf.load(files[0]), resolve=False)
+
+
+def check_business(business: dict) -> dict:
+    """Defaults filled in; a negative cost or a ragged cost matrix is refused in one sentence."""
+    merged = {**vars(BusinessConfig()), **(business or {})}
+    for key in _COSTS:
+        value = merged.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise ConfigError(f"business.{key}={value!r} must be a finite number >= 0 (money per unit).")
+    matrix = merged.get("cost_matrix")
+    if matrix is not None:
+        rows = [list(r) for r in matrix]
+        if not rows or any(len(r) != len(rows) for r in rows) or any(
+                not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 for r in rows for v in r):
+            raise ConfigError(f"business.cost_matrix={matrix!r} must be a square matrix [true][predicted] "
+                              "of finite costs >= 0.")
+        merged["cost_matrix"] = rows
+    return merged
+
+
+def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] = None,
+               bootstrap: Optional[int] = None) -> Study:
+    """Load and check a study directory; raise ``ConfigError`` before any work on bad input."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ConfigError(f"study_dir={str(path)!r} is not a directory; give a study folder such as results/quickstart.")
+    points = store.load(path)
+    ok = points[points["status"] == "ok"] if "status" in points else points.iloc[0:0]
+    if ok.empty:
+        raise ConfigError(f"study_dir={str(path)!r} holds no successful points in {store.points_dir(path)}; "
+                          "run a study first, e.g. mvd experiment=quickstart.")
+    saved = _saved_config(path)
+    report = {**vars(ReportConfig()), **(saved.get("report") or {})}
+    baseline = baseline if baseline is not None else report.get("baseline")
+    target = target if target is not None else report.get("target")
+    bootstrap = int(bootstrap if bootstrap is not None else report.get("bootstrap"))
+    if bootstrap < 1:
+        raise ConfigError(f"report.bootstrap={bootstrap} must be a positive number of resamples, e.g. 1000.")
+    models = sorted(ok["model"].unique())
+    if baseline is not None and baseline not in models:
+        raise ConfigError(f"report.baseline={baseline!r} is not a model of this study; allowed: {', '.join(models)}.")
+    if target is not None and not (isinstance(target, (int, float)) and math.isfinite(target)):
+        raise ConfigError(f"report.target={target!r} must be a number in the units of the primary metric.")
+    business = check_business(saved.get("business") or {})
+
+    ok = ok.copy()
+    ok["quality_rate"] = ok["quality_rate"].astype(float)
+    ok["train_size"] = ok["train_size"].astype(int)
+    ok["seed"] = ok["seed"].astype(int)
+    metric: dict = {}
+    for name, rows in ok.groupby("dataset", sort=True):
+        primaries = sorted(rows["primary_metric"].unique())
+        if len(primaries) != 1:
+            raise ConfigError(f"curve.primary differs between the curves of dataset {name!r} ({', '.join(primaries)}); "
+                              "rerun them with one primary metric.")
+        metric[name] = primaries[0]
+    ok["score"] = _scores(ok, metric)
+    lower = ok["dataset"].map(lambda d: metric[d] in LOWER_IS_BETTER)
+    ok["error"] = ok["score"].where(lower, 1.0 - ok["score"])
+    ok = ok[ok["score"].notna()].sort_values(CELL + ["seed"], kind="stable").reset_index(drop=True)
+    name = saved.get("study") or (ok["study"].iloc[0] if "study" in ok else None) or path.name
+    return Study(path=path, name=str(name),
+                 question=str(saved.get("question") or ""), points=ok, business=business,
+                 baseline=baseline, target=None if target is None else float(target),
+                 bootstrap=bootstrap, metric=metric)
+
+
+def _scores(ok: pd.DataFrame, metric: dict) -> pd.Series:
+    """The primary metric of each point (its dataset's)."""
+    out = pd.Series(float("nan"), index=ok.index)
+    for name, primary in metric.items():
+        rows = ok["dataset"] == name
+        out[rows] = ok.loc[rows, f"test_{primary}"].astype(float)
+    return out

@@ -1,0 +1,203 @@
+"""All the numbers of a report, computed from a study, as one JSON-ready dict.
+
+The summary is deterministic: resampling is seeded, every table is sorted,
+floats are rounded to 6 significant digits and nothing time-dependent is
+included, so rebuilding from the same points gives a byte-identical file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from mvd.errors import ConfigError
+from mvd.metrics import LOWER_IS_BETTER
+from mvd.report import business as money
+from mvd.report.aggregate import CONFIDENCE, SeedResamples, aggregate
+from mvd.report.attribution import LABELS, attribution
+from mvd.report.curves import Curve, build_curves
+from mvd.report.equivalence import equivalence, pick_baseline
+from mvd.report.fits import FIT_OK_R2
+from mvd.report.study import CELL, Study
+
+__all__ = ["Analysis", "analyse", "to_json", "schema", "SEED"]
+
+SEED = 0
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Analysis:
+    """The summary plus the in-memory tables the figures are drawn from."""
+
+    summary: dict
+    agg: pd.DataFrame
+    curves: dict[tuple, Curve]
+    baseline: str
+
+
+def analyse(study: Study) -> Analysis:
+    points = study.points
+    agg = aggregate(points, n_resamples=study.bootstrap, seed=SEED)
+    curves = build_curves(points, agg)
+    baseline = pick_baseline(curves, study.baseline)
+    resamples = {d: SeedResamples(rows["seed"].unique(), n=study.bootstrap, seed=SEED)
+                 for d, rows in points.groupby("dataset", sort=True)}
+    eq = equivalence(curves, baseline, resamples)
+    attr = attribution(curves, baseline, resamples, study.metric)
+    values, notes = money.point_values(points, study.business)
+    value_agg = aggregate(points.assign(score=values, error=values), n_resamples=study.bootstrap, seed=SEED)
+    fit_seconds = {(tuple(k[:-1]), int(k[-1])): v for k, v in
+                   zip(agg[CELL].itertuples(index=False, name=None), agg["fit_seconds"])}
+
+    datasets = {}
+    for name, rows in points.groupby("dataset", sort=True):
+        mine = {k: c for k, c in curves.items() if c.dataset == name}
+        metric = study.metric[name]
+        target, source, start = _target(study, mine, name, metric, attr.get(name), baseline)
+        routes = money.routes(curves, name, baseline=baseline, start=start, target=target, metric=metric,
+                              business=study.business, fit_seconds=fit_seconds) if start else []
+        if study.target is not None and start and not any(r["relation"] != "never" for r in routes):
+            raise ConfigError(f"report.target={study.target:g} is reached by no fitted curve of dataset {name!r} "
+                              f"({metric}); choose a target between its worst and best measured values.")
+        ds_eq = [r for r in eq if r["dataset"] == name]
+        entry = {
+            "task": str(rows["task"].iloc[0]), "metric": metric,
+            "higher_is_better": metric not in LOWER_IS_BETTER,
+            "n_points": int(len(rows)), "seeds": sorted(int(s) for s in rows["seed"].unique()),
+            "models": _models(mine),
+            "fits": [_fit_row(c) for c in sorted(mine.values(), key=lambda c: c.key)],
+            "curves": _table(agg[agg["dataset"] == name], ["score", "error", "se", "ci_low", "ci_high", "n_seeds"]),
+            "equivalence": [{k: v for k, v in r.items() if k != "dataset"} for r in ds_eq],
+            "attribution": attr.get(name),
+            "business": {
+                "target": target, "target_source": source,
+                "start": None if not start else {"model": baseline, "quality": start[0],
+                                                 "quality_rate": float(start[1]), "cleaning": start[2]},
+                "routes": routes,
+                "value_per_1000": _table(value_agg[value_agg["dataset"] == name],
+                                         ["score", "ci_low", "ci_high"], rename={"score": "value"}),
+            },
+        }
+        entry["verdict"] = verdict(name, entry, baseline)
+        datasets[name] = entry
+
+    summary = {
+        "schema_version": SCHEMA_VERSION,
+        "study": study.name, "question": study.question, "n_points": int(len(points)),
+        "baseline": baseline,
+        "bootstrap": {"resamples": study.bootstrap, "confidence": CONFIDENCE, "seed": SEED,
+                      "method": "percentile over seed resamples"},
+        "business": {**{k: v for k, v in sorted(study.business.items())}, "notes": notes},
+        "datasets": datasets,
+        "verdict": [d["verdict"] for d in datasets.values()],
+    }
+    return Analysis(summary=_clean(summary), agg=agg, curves=curves, baseline=baseline)
+
+
+def _models(curves: dict) -> list[dict]:
+    seen = sorted({(c.sophistication, c.model) for c in curves.values()})
+    return [{"model": m, "sophistication": int(r)} for r, m in seen]
+
+
+def _fit_row(c: Curve) -> dict:
+    row = {"model": c.model, "quality": c.condition[0], "quality_rate": float(c.condition[1]),
+           "cleaning": c.condition[2], "sophistication": int(c.sophistication), **c.shape}
+    fit = dict(c.fit or {})
+    fit.pop("sigma", None)
+    for k in ("a", "b", "c", "a_se", "b_se", "c_se", "r2", "rmse", "chi2_dof"):
+        row[k] = fit.get(k)
+    row["n_sizes"], row["n_min"], row["n_max"] = int(len(c.n)), int(c.n.min()), int(c.n.max())
+    row["fitted"] = c.fit is not None
+    row["fit_ok"] = c.fit is not None and (c.fit["r2"] if c.fit["r2"] == c.fit["r2"] else 0) >= FIT_OK_R2
+    return row
+
+
+def _table(frame: pd.DataFrame, columns: list[str], rename: dict | None = None) -> list[dict]:
+    keep = ["model", "quality", "quality_rate", "cleaning", "train_size"] + columns
+    out = frame[keep].rename(columns=rename or {})
+    records = out.to_dict("list")
+    n = len(out)
+    return [{k: records[k][i] for k in records} for i in range(n)]
+
+
+def _target(study, curves, name, metric, attr, baseline):
+    """Target score and where it came from, and the start condition of the routes."""
+    if attr:
+        ref = attr["reference_quality"]
+        start = (ref["quality"], ref["quality_rate"], ref["cleaning"])
+    else:
+        options = sorted(c.condition for c in curves.values() if c.model == baseline and c.fit is not None)
+        start = options[0] if options else None
+    if study.target is not None:
+        return float(study.target), "report.target", start
+    if attr:
+        return float(attr["score_to"]), "best measured point", start
+    scores = [float(np.max(c.score)) if metric not in LOWER_IS_BETTER else float(np.min(c.score))
+              for c in curves.values()]
+    best = max(scores) if metric not in LOWER_IS_BETTER else min(scores)
+    return best, "best measured point", start
+
+
+def _fmt(v: float, metric: str) -> str:
+    return f"{v:.2f}" if metric not in LOWER_IS_BETTER and abs(v) <= 1 else f"{v:.3g}"
+
+
+def _pct(v) -> str:
+    return "?" if v is None or not math.isfinite(v) else f"{100 * v:.0f}"
+
+
+def verdict(name: str, entry: dict, baseline: str) -> str:
+    """One sentence with its numbers: the main lever's share of the gain, and the model upgrade in data."""
+    attr, metric = entry["attribution"], entry["metric"]
+    if not attr:
+        return f"On {name}, the study has too few shared sizes to attribute the gain; see the curves."
+    if not attr["gain"] > 0:
+        return (f"On {name}, nothing in the study improves on {baseline} at n={attr['small_size']} "
+                f"({metric} {_fmt(attr['score_from'], metric)}).")
+    shares = attr["shares"]
+    lead = max(attr["players"], key=lambda p: (shares[p]["share"], p))
+    s = shares[lead]
+    text = (f"On {name}, {LABELS[lead]} explains {_pct(s['share'])}% [{_pct(s['ci_low'])}, {_pct(s['ci_high'])}] "
+            f"of the gain from {_fmt(attr['score_from'], metric)} to {_fmt(attr['score_to'], metric)} {metric}")
+    best = attr["best_model"]
+    rows = [r for r in entry["equivalence"] if r["model"] == best and r["cleaning"] == "none"
+            and (r["quality_rate"] == 0 or r["quality"] == "clean")]
+    if best == baseline or not rows:
+        return text + f"; no model in the study beats {baseline} at n={attr['large_size']}."
+    inside = [r for r in rows if r["relation"] == "="]
+    row = max(inside, key=lambda r: r["train_size"]) if inside else max(rows, key=lambda r: r["train_size"])
+    if row["relation"] == "never":
+        return text + (f"; {best} at n={row['train_size']} reaches an error that {baseline}'s fitted curve "
+                       "never reaches, at any amount of data.")
+    return text + f"; a model upgrade from {baseline} to {best} is worth {row['display']} more data at n={row['train_size']}."
+
+
+def _clean(obj):
+    """JSON-safe: numpy scalars to Python, NaN/inf to null, floats to 6 significant digits."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return float(f"{v:.6g}") if math.isfinite(v) else None
+    return obj
+
+
+def to_json(summary: dict) -> str:
+    return json.dumps(summary, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def schema() -> dict:
+    """The JSON schema of summary.json, kept in the package."""
+    return json.loads(resources.files("mvd.report").joinpath("summary.schema.json").read_text())
