@@ -158,6 +158,9 @@ def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, missing) ->
         train = metrics.score(ds.task, y_fit, train_pred, train_proba, ds.n_classes, train_dec)
         out.update({f"test_{k}": v for k, v in test.items()})
         out["train_score"] = train[p.primary]
+        if ds.task == "classification":  # test counts [true][predicted]: the report's cost matrix (issue 4)
+            from sklearn.metrics import confusion_matrix
+            out["confusion"] = json.dumps(confusion_matrix(y_test, pred, labels=np.arange(ds.n_classes)).tolist())
         est = pipe[-1]
         out["n_params"] = models.n_params(pipe)
         out["device"] = str(getattr(est, "device_", "cpu"))
