@@ -87,9 +87,16 @@ def cached(cfg: Any, checksums: dict, build: Callable[[], Dataset]) -> Dataset:
 
 def _narrowest(X: np.ndarray) -> np.ndarray:
     """X in the smallest dtype that holds it exactly (images are uint8 at heart)."""
+    if not X.size:
+        return X
+    finite = bool(np.isfinite(X).all())
     for dtype in (np.uint8, np.int16, np.float32):
-        if X.size and np.array_equal(X.astype(dtype), X, equal_nan=True):
-            return X.astype(dtype)
+        if np.issubdtype(dtype, np.integer) and (not finite or X.min() < np.iinfo(dtype).min
+                                                  or X.max() > np.iinfo(dtype).max):
+            continue
+        narrow = X.astype(dtype)
+        if np.array_equal(narrow, X, equal_nan=True):
+            return narrow
     return X
 
 
