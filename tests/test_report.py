@@ -1,0 +1,208 @@
+"""The verdict's statistics on curves with known answers, and the report's files and refusals."""
+
+from __future__ import annotations
+
+import json
+import math
+from itertools import permutations
+
+import jsonschema
+import numpy as np
+import pytest
+
+from mvd.errors import ConfigError
+from mvd.report import build
+from mvd.report.attribution import shapley
+from mvd.report.cli import main as report_main
+from mvd.report.fits import fit_curve, invert, shape
+from mvd.report.summary import schema
+from mvd.report.synthetic import write_study
+
+SIZES = (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512)
+
+
+def _summary(study):
+    return json.loads((study / "summary.json").read_text())
+
+
+@pytest.mark.parametrize("a,b,c", [(2.0, 0.5, 0.05), (0.8, 0.3, 0.1), (5.0, 0.9, 0.02), (1.5, 0.7, 0.0)])
+def test_fit_recovers_known_power_law_within_5_percent(a, b, c):
+    n = np.geomspace(16, 4096, 17)
+    rng = np.random.default_rng(1)
+    err = a * n**-b + c + rng.normal(0, 1e-4, len(n))
+    fit = fit_curve(n, err, np.full(len(n), 1e-4))
+    assert fit["a"] == pytest.approx(a, rel=0.05)
+    assert fit["b"] == pytest.approx(b, rel=0.05)
+    assert fit["c"] == pytest.approx(c, rel=0.05, abs=2e-3)
+    assert fit["r2"] > 0.999
+
+
+def test_fit_with_zero_variance_points_stays_finite():
+    n = np.array([16, 32, 64, 128, 256.0])
+    err = 1.0 * n**-0.5 + 0.1
+    fit = fit_curve(n, err, np.zeros(len(n)))  # every seed agreed: the floor keeps weights finite
+    assert all(math.isfinite(fit[k]) for k in ("a", "b", "c", "r2"))
+    assert fit["b"] == pytest.approx(0.5, rel=0.01)
+
+
+def test_invert_gives_never_below_the_floor():
+    assert invert(0.05, 2.0, 0.5, 0.1) == np.inf
+    assert invert(0.1 + 2.0 / 10, 2.0, 0.5, 0.1) == pytest.approx(100.0)
+
+
+def test_shapes_use_lcdb_vocabulary():
+    n = np.array([16, 32, 64, 128, 256, 512.0])
+    se = np.full(len(n), 0.002)
+    assert shape(n, 0.5 * n**-0.5, se)["shape"] == "monotone"
+    assert shape(n, np.full(len(n), 0.9), se)["shape"] == "flat"
+    assert shape(n, np.array([0.4, 0.3, 0.2, 0.15, 0.25, 0.3]), se)["shape"] == "dipping"
+    assert shape(n, np.array([0.4, 0.3, 0.45, 0.2, 0.15, 0.1]), se)["shape"] == "peaking"
+    # a rise inside two standard errors is noise, not a violation
+    assert shape(n, np.array([0.4, 0.3, 0.302, 0.2, 0.15, 0.1]), se)["monotone"]
+
+
+def test_shapley_sums_to_total_and_matches_permutation_average():
+    rng = np.random.default_rng(3)
+    players = ("mind", "quantity", "quality")
+    table = {frozenset(s): rng.normal() for k in range(4) for s in permutations(players, k)}
+    value = lambda s: table[frozenset(s)]  # noqa: E731
+    phi = shapley(value, players)
+    assert sum(phi.values()) == pytest.approx(value(players) - value(()))
+    # the definition: average marginal contribution over all join orders
+    for p in players:
+        orders = list(permutations(players))
+        marginal = [value(o[:o.index(p) + 1]) - value(o[:o.index(p)]) for o in orders]
+        assert phi[p] == pytest.approx(np.mean(marginal))
+
+
+def test_multiplier_equals_closed_form_for_shared_exponent_and_floor(tmp_path):
+    a1, a2, b, c = 2.0, 1.0, 0.5, 0.05          # baseline a1, stronger model a2: k = (a1/a2)^(1/b) = 4
+    study = write_study(tmp_path / "s", models={"base": (1, a1, b, c), "strong": (3, a2, b, c)},
+                        sizes=SIZES, noise=0.0)
+    build(study, bootstrap=50)
+    rows = _summary(study)["datasets"]["synth"]["equivalence"]
+    expected = (a1 / a2) ** (1 / b)
+    inside = [r for r in rows if r["model"] == "strong" and r["relation"] == "="]
+    assert len(inside) >= 5
+    for r in inside:
+        assert r["multiplier"] == pytest.approx(expected, rel=1e-3)
+        assert r["ci_low"] == pytest.approx(expected, rel=1e-3) and r["ci_high"] == pytest.approx(expected, rel=1e-3)
+        assert r["train_size"] * expected <= 2 * max(SIZES)
+    beyond = [r for r in rows if r["model"] == "strong" and r["train_size"] * expected > 2 * max(SIZES)]
+    assert beyond and all(r["relation"] == ">=" and r["extrapolated"] for r in beyond)
+    assert all(r["multiplier"] == pytest.approx(2 * max(SIZES) / r["train_size"], rel=1e-4) for r in beyond)
+    assert beyond[0]["display"].startswith("≥")
+
+
+def test_never_when_target_is_below_baseline_floor(tmp_path):
+    study = write_study(tmp_path / "s", models={"base": (1, 1.0, 0.5, 0.2), "strong": (3, 1.0, 0.5, 0.01)},
+                        sizes=SIZES)
+    build(study, bootstrap=20)
+    rows = _summary(study)["datasets"]["synth"]["equivalence"]
+    big = [r for r in rows if r["train_size"] == max(SIZES)][0]
+    assert big["relation"] == "never" and big["multiplier"] is None and big["display"] == "never"
+
+
+def test_three_player_attribution_sums_to_gain_with_intervals(tmp_path):
+    study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05), "strong": (3, 1.0, 0.5, 0.05)},
+                        sizes=SIZES, seeds=(0, 1, 2, 3), noise=0.005, rates=(0.0, 0.2, 0.4), noise_effect=0.5)
+    build(study, bootstrap=200)
+    attr = _summary(study)["datasets"]["synth"]["attribution"]
+    assert attr["players"] == ["mind", "quantity", "quality"]
+    assert attr["reference_quality"] == {"quality": "label_noise", "quality_rate": 0.4, "cleaning": "none"}
+    shares = attr["shares"]
+    assert sum(s["value"] for s in shares.values()) == pytest.approx(attr["gain"], rel=1e-4)
+    assert sum(s["share"] for s in shares.values()) == pytest.approx(1.0, abs=1e-4)
+    assert attr["gain"] == pytest.approx(attr["error_from"] - attr["error_to"], rel=1e-4)
+    for s in shares.values():
+        assert s["ci_low"] <= s["share"] <= s["ci_high"]
+    # quality removes 0.5 x 0.4 = 0.2 of error in every corner: its Shapley value is exactly that (+ noise)
+    assert shares["quality"]["value"] == pytest.approx(0.2, abs=0.02)
+    verdict = _summary(study)["verdict"][0]
+    assert verdict.startswith("On synth, ") and "%" in verdict and "from base to strong" in verdict
+
+
+def test_report_builds_validates_and_rebuilds_identically(tmp_path):
+    study = write_study(tmp_path / "s", models={"dummy": (0, 0.0, 0.5, 0.75), "base": (1, 2.0, 0.5, 0.05),
+                                                "strong": (3, 1.0, 0.6, 0.03)},
+                        sizes=SIZES, noise=0.01, datasets=("one", "two"))
+    out = build(study, bootstrap=100)
+    assert out == study / "report.html" and out.exists()
+    first = (study / "summary.json").read_bytes()
+    summary = json.loads(first)
+    jsonschema.validate(summary, schema())
+    for name in ("learning_curves", "heatmap", "attribution", "iso_performance"):
+        assert (study / "figures" / f"{name}.png").stat().st_size > 1000
+        assert (study / "figures" / f"{name}.svg").exists()
+    assert not (study / "figures" / "quality.png").exists()  # no quality axis, no degradation figure
+    md = (study / "report.md").read_text()
+    assert "## Verdict" in md and "figures/learning_curves.png" in md
+    html = out.read_text()
+    assert html.count("data:image/png;base64,") == 4 and "http" not in html.split("<body>")[1]
+    assert summary["baseline"] == "base" and len(summary["verdict"]) == 2
+    build(study, bootstrap=100)
+    assert (study / "summary.json").read_bytes() == first
+
+
+def test_quality_figure_and_regression_study(tmp_path):
+    study = write_study(tmp_path / "s", models={"ridge": (1, 80.0, 0.3, 40.0), "gbm": (4, 60.0, 0.3, 35.0)},
+                        sizes=SIZES, noise=0.5, rates=(0.0, 0.3), task="regression")
+    build(study, bootstrap=50)
+    summary = _summary(study)
+    ds = summary["datasets"]["synth"]
+    assert ds["metric"] == "rmse" and not ds["higher_is_better"]
+    assert (study / "figures" / "quality.png").exists()
+    # regression money: every unit of absolute error costs cost_per_unit_error (1.0) per decision
+    mae = [r for r in ds["curves"] if r["model"] == "ridge" and r["quality_rate"] == 0][0]["error"] * 0.8
+    value = [v for v in ds["business"]["value_per_1000"] if v["model"] == "ridge" and v["quality_rate"] == 0][0]
+    assert value["value"] == pytest.approx(-1000 * mae, rel=1e-3)
+
+
+def test_cheapest_route_prices_labels_and_compute(tmp_path):
+    study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05), "strong": (3, 1.0, 0.5, 0.05)},
+                        sizes=SIZES, business={"cost_per_label": 2.0, "cost_per_compute_hour": 0.0})
+    build(study, bootstrap=20, target=1 - (2.0 * 512**-0.5 + 0.05) - 1e-9)  # base's own error at 512
+    routes = {r["route"] + r["model"]: r for r in _summary(study)["datasets"]["synth"]["business"]["routes"]}
+    labels, model = routes["more labelsbase"], routes["stronger modelstrong"]
+    assert labels["n_needed"] == pytest.approx(512, abs=1) and labels["new_labels"] == 0
+    assert model["total_cost"] == 0 and labels["total_cost"] == 0
+    build(study, bootstrap=20, target=1 - (2.0 * 1024**-0.5 + 0.05))  # base needs 512 more labels at 2.0 each
+    routes = {r["route"] + r["model"]: r for r in _summary(study)["datasets"]["synth"]["business"]["routes"]}
+    assert routes["more labelsbase"]["label_cost"] == pytest.approx(2.0 * 512, rel=1e-3)
+    assert routes["stronger modelstrong"]["cheapest"] and routes["stronger modelstrong"]["new_labels"] == 0
+
+
+def test_cost_matrix_uses_confusion_counts(tmp_path):
+    from mvd.report.business import point_values
+    import pandas as pd
+
+    points = pd.DataFrame({"task": ["classification"] * 2, "test_accuracy": [0.9, 0.9],
+                           "confusion": [json.dumps([[45, 5], [5, 45]]), json.dumps([[50, 0], [10, 40]])]})
+    business = {"value_correct": 1.0, "cost_error": 1.0, "cost_false_positive": 1.0, "cost_false_negative": 10.0,
+                "cost_matrix": None, "cost_per_unit_error": 1.0}
+    values, notes = point_values(points, business)
+    assert values.tolist() == pytest.approx([1000 * (0.9 - 0.05 - 0.5), 1000 * (0.9 - 1.0)])
+    assert notes == []
+
+
+def test_bad_inputs_refused_in_one_sentence_before_writing(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    (empty / "points").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="holds no successful points"):
+        build(empty)
+    study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05), "strong": (3, 1.0, 0.5, 0.05)},
+                        sizes=SIZES, business={"cost_per_label": -1.0})
+    with pytest.raises(ConfigError, match=r"business.cost_per_label=-1.0 must be a finite number >= 0"):
+        build(study)
+    good = write_study(tmp_path / "g", models={"base": (1, 2.0, 0.5, 0.05), "strong": (3, 1.0, 0.5, 0.05)},
+                       sizes=SIZES)
+    with pytest.raises(ConfigError, match=r"report.target=0.999 is reached by no fitted curve of dataset 'synth'"):
+        build(good, target=0.999, bootstrap=10)
+    with pytest.raises(ConfigError, match=r"report.baseline='svm' is not a model of this study; allowed: base, strong"):
+        build(good, baseline="svm")
+    assert sorted(p.name for p in good.iterdir()) == ["configs", "points"]
+    with pytest.raises(SystemExit) as exit_:
+        report_main([str(empty)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mvd-report: error: ") and err.count("\n") == 0
