@@ -23,12 +23,19 @@ __all__ = ["load", "fetch"]
 
 
 def fetch(*, data_id, name, version, data_home: str, target):
-    """The network boundary: scikit-learn's fetch_openml, as a DataFrame bunch."""
+    """The network boundary: scikit-learn's fetch_openml, as a DataFrame bunch.
+
+    The LIAC-ARFF parser, not pandas': with pandas 3, ``read_csv`` infers
+    integer categories for nominal values such as ``{0,1}`` (covertype's 44
+    binary columns, higgs' class), which scikit-learn's pandas ARFF parser
+    cannot post-process, and its retry would delete the cached download.
+    The slower parse happens once: mvd caches the prepared dataset.
+    """
     from sklearn.datasets import fetch_openml
 
     return fetch_openml(
         name=name, version=version, data_id=data_id, data_home=data_home,
-        target_column=target or "default-target", as_frame=True, parser="auto",
+        target_column=target, as_frame=True, parser="liac-arff",
     )
 
 
@@ -50,13 +57,16 @@ def _identity(cfg) -> dict:
 def _build(cfg, identity: dict) -> Dataset:
     data_home = str(Path(cfg.root).expanduser()) if cfg.root else str(cache_home() / "openml")
     try:
-        bunch = fetch(**identity, data_home=data_home, target=cfg.target)
+        # a named target is checked by from_frames (one sentence listing the columns)
+        bunch = fetch(**identity, data_home=data_home, target=None if cfg.target else "default-target")
     except (OSError, ValueError, KeyError) as exc:
         what = identity["data_id"] or identity["name"]
         raise ConfigError(
             f"OpenML dataset {what!r} could not be fetched ({type(exc).__name__}: {exc}); without internet, "
             f"point dataset.root at a fetch_openml data_home that holds it."
         ) from exc
+    if cfg.target:
+        return from_frames(cfg, bunch.frame)
     targets = list(bunch.target_names)
     if len(targets) != 1:
         raise ConfigError(
