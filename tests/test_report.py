@@ -163,13 +163,13 @@ def test_cheapest_route_prices_labels_and_compute(tmp_path):
                         sizes=SIZES, business={"cost_per_label": 2.0, "cost_per_compute_hour": 0.0})
     build(study, bootstrap=20, target=1 - (2.0 * 512**-0.5 + 0.05) - 1e-9)  # base's own error at 512
     routes = {r["route"] + r["model"]: r for r in _summary(study)["datasets"]["synth"]["business"]["routes"]}
-    labels, model = routes["more labelsbase"], routes["stronger modelstrong"]
+    labels, model = routes["more labelsbase"], routes["switch modelstrong"]
     assert labels["n_needed"] == pytest.approx(512, abs=1) and labels["new_labels"] == 0
     assert model["total_cost"] == 0 and labels["total_cost"] == 0
     build(study, bootstrap=20, target=1 - (2.0 * 1024**-0.5 + 0.05))  # base needs 512 more labels at 2.0 each
     routes = {r["route"] + r["model"]: r for r in _summary(study)["datasets"]["synth"]["business"]["routes"]}
     assert routes["more labelsbase"]["label_cost"] == pytest.approx(2.0 * 512, rel=1e-3)
-    assert routes["stronger modelstrong"]["cheapest"] and routes["stronger modelstrong"]["new_labels"] == 0
+    assert routes["switch modelstrong"]["cheapest"] and routes["switch modelstrong"]["new_labels"] == 0
 
 
 def test_cost_matrix_uses_confusion_counts(tmp_path):

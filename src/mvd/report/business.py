@@ -9,8 +9,8 @@ prediction costs ``cost_per_unit_error`` per unit of absolute error.
 Routes to a target score, from the fitted curves, starting at the baseline
 model on the study's largest size (and its noisiest data, if quality varies):
 more labels (same model, same data quality), cleaner labels (every label at
-``cost_per_clean_label``), a cleaning method the study measured, or a stronger
-model.  Each route costs its new labels plus one training run in compute
+``cost_per_clean_label``), a cleaning method the study measured, another
+model, or a model switch combined with one of the data levers.  Each route costs its new labels plus one training run in compute
 hours (fit time extrapolated by a log-log line through the measured times).
 """
 
@@ -24,9 +24,9 @@ import pandas as pd
 from mvd.errors import ConfigError
 from mvd.metrics import LOWER_IS_BETTER
 from mvd.report.equivalence import REACH_UP
-from mvd.report.fits import invert
+from mvd.report.fits import FIT_OK_R2, invert
 
-__all__ = ["point_values", "routes", "needs_confusion"]
+__all__ = ["point_values", "routes", "iso_performance", "needs_confusion"]
 
 
 def needs_confusion(business: dict) -> bool:
@@ -96,16 +96,22 @@ def routes(curves: dict, dataset: str, *, baseline: str, start: tuple, target: f
     label, clean_label = float(business["cost_per_label"]), business.get("cost_per_clean_label")
     clean_label = label if clean_label is None else float(clean_label)
     hour = float(business["cost_per_compute_hour"])
-    candidates = [("more labels", base, label, False)]
+    candidates = []
     for c in sorted(curves.values(), key=lambda c: c.key):
-        if c.dataset != dataset or c.key == base.key:
+        if c.dataset != dataset:
             continue
-        if c.model == baseline and c.condition[0] == start[0] and c.condition[1] == start[1] and c.condition[2] != "none":
-            candidates.append((f"cleaning: {c.condition[2]}", c, label, False))
-        elif c.model == baseline and start[1] > 0 and c.condition[1] == 0 and c.condition[2] == "none":
-            candidates.append(("cleaner labels", c, clean_label, True))
-        elif c.model != baseline and c.condition == tuple(start):
-            candidates.append(("stronger model", c, label, False))
+        if c.condition == tuple(start):
+            data, price, relabel = None, label, False
+        elif start[1] > 0 and c.condition[1] == 0 and c.condition[2] == "none":
+            data, price, relabel = "cleaner labels", clean_label, True
+        elif c.condition[:2] == tuple(start[:2]) and c.condition[2] != "none":
+            data, price, relabel = f"cleaning: {c.condition[2]}", label, False
+        else:
+            continue
+        lever = [data] if data else []
+        if c.model != baseline:
+            lever.append("switch model")
+        candidates.append((" + ".join(lever) or "more labels", c, price, relabel))
     rows = []
     for route, c, price, relabel in candidates:
         if c.fit is None:
@@ -135,4 +141,24 @@ def routes(curves: dict, dataset: str, *, baseline: str, start: tuple, target: f
         cheapest["cheapest"] = True
     for r in rows:
         r.setdefault("cheapest", False)
+    # reachable routes first, cheapest first; unreachable ones last
+    big = float("inf")
+    return sorted(rows, key=lambda r: (r["relation"] == "never", r["relation"] != "=",
+                                       big if r["total_cost"] is None else r["total_cost"], r["route"], r["model"]))
+
+
+def iso_performance(curves: dict, dataset: str, condition: tuple, *, target: float, metric: str) -> list[dict]:
+    """Training size each model needs to reach ``target`` on one data condition (its fitted curve)."""
+    target_error = target if metric in LOWER_IS_BETTER else 1.0 - target
+    rows = []
+    for c in sorted(curves.values(), key=lambda c: (c.sophistication, c.key)):
+        if c.dataset != dataset or c.condition != tuple(condition) or c.fit is None:
+            continue
+        needed = float(invert(target_error, c.fit["a"], c.fit["b"], c.fit["c"]))
+        if (c.err <= target_error).any():
+            needed = min(needed, float(c.n[np.argmax(c.err <= target_error)]))
+        relation = "never" if not np.isfinite(needed) else (">=" if needed > REACH_UP * c.n.max() else "=")
+        bound = {"=": needed, ">=": REACH_UP * c.n.max(), "never": None}[relation]
+        rows.append({"model": c.model, "n_needed": None if bound is None else float(np.ceil(bound)),
+                     "relation": relation, "fit_ok": bool(c.fit["r2"] >= FIT_OK_R2)})
     return rows

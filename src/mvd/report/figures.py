@@ -157,8 +157,9 @@ def quality(analysis):
                     ys = [c.score[np.searchsorted(c.n, n)] if n in c.n else np.nan for _, c in pts]
                     style = styles.setdefault((kind, cleaning), ["-", "--", ":", "-."][len(styles) % 4])
                     tag = "" if cleaning == "none" else f" +{cleaning}"
+                    several = len({c.condition[0] for c in mine if c.condition[1] > 0}) > 1
                     ax.plot(xs, ys, style, marker="o", ms=3, color=colors[model],
-                            label=f"{model} {kind or ''}{tag}".strip())
+                            label=f"{model}{' ' + kind if several and kind else ''}{tag}")
         ax.set_xlabel("corruption rate of the training data")
         ax.set_ylabel(f"{ds['metric']} at the largest shared size")
         ax.set_title(f"{name}: quality degradation")
@@ -204,35 +205,34 @@ def attribution(analysis):
 
 def iso_performance(analysis):
     s = analysis.summary["datasets"]
-    names = [n for n, ds in s.items() if ds["business"]["routes"]]
+    names = [n for n, ds in s.items() if ds["iso_performance"]["models"]]
     if not names:
         return None
     fig, axes = _grid(len(names), width=5.0, height=3.2)
     for ax, name in zip(axes, names):
         ds = s[name]
-        b = ds["business"]
-        rows = [r for r in b["routes"] if r["route"] in ("more labels", "stronger model")]
-        rows.sort(key=lambda r: [m["model"] for m in ds["models"]].index(r["model"]))
+        iso = ds["iso_performance"]
+        rows = iso["models"]
         colors = _colors(_models(ds))
         observed = max(int(c.n.max()) for c in analysis.curves.values() if c.dataset == name)
         top = observed * 4
         for i, r in enumerate(rows):
             if r["n_needed"] is None:
-                ax.text(1.2, i, "never (below the fitted floor)", va="center", fontsize=7, color="grey")
+                ax.text(1.3, i, "never (target below its fitted floor)", va="center", fontsize=7, color="grey")
                 continue
             n = max(r["n_needed"], 1)
-            ax.barh(i, n, color=colors[r["model"]], height=0.6, hatch="//" if r["relation"] != "=" else None)
-            ax.text(n * 1.1, i, f"{'≥ ' if r['relation'] == '>=' else ''}{n:,.0f}", va="center", fontsize=7)
-            top = max(top, n * 6)
+            ax.barh(i, n, color=colors[r["model"]], height=0.6, hatch=None if r["relation"] == "=" else "//",
+                    alpha=1.0 if r["fit_ok"] else 0.45)
+            ax.text(n * 1.15, i, f"{'≥ ' if r['relation'] == '>=' else ''}{n:,.0f}", va="center", fontsize=7)
+            top = max(top, n * 8)
         ax.axvspan(1, observed, color="grey", alpha=0.08, lw=0)
         ax.set_yticks(range(len(rows)), [r["model"] for r in rows])
+        ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_xscale("log")
         ax.set_xlim(1, top)
-        ax.invert_yaxis()
         ax.set_xlabel("training examples needed (log; shaded: measured range)")
-        start = b["start"]
-        where = "clean data" if start["quality_rate"] == 0 else f"{start['quality']} {start['quality_rate']:g}"
-        ax.set_title(f"{name}: data to reach {ds['metric']} {b['target']:.3g} ({where})")
+        where = "clean" if iso["quality_rate"] == 0 else f"{iso['quality']} {iso['quality_rate']:g}"
+        ax.set_title(f"{name}: data to reach {ds['metric']} {iso['target']:.3g} ({where})")
     fig.tight_layout()
     return fig
 

@@ -66,6 +66,7 @@ def analyse(study: Study) -> Analysis:
             raise ConfigError(f"report.target={study.target:g} is reached by no fitted curve of dataset {name!r} "
                               f"({metric}); choose a target between its worst and best measured values.")
         ds_eq = [r for r in eq if r["dataset"] == name]
+        main = _main_condition(mine)
         entry = {
             "task": str(rows["task"].iloc[0]), "metric": metric,
             "higher_is_better": metric not in LOWER_IS_BETTER,
@@ -75,6 +76,9 @@ def analyse(study: Study) -> Analysis:
             "curves": _table(agg[agg["dataset"] == name], ["score", "error", "se", "ci_low", "ci_high", "n_seeds"]),
             "equivalence": [{k: v for k, v in r.items() if k != "dataset"} for r in ds_eq],
             "attribution": attr.get(name),
+            "iso_performance": {"target": target, "quality": main[0], "quality_rate": float(main[1]),
+                                "cleaning": main[2],
+                                "models": money.iso_performance(curves, name, main, target=target, metric=metric)},
             "business": {
                 "target": target, "target_source": source,
                 "start": None if not start else {"model": baseline, "quality": start[0],
@@ -98,6 +102,11 @@ def analyse(study: Study) -> Analysis:
         "verdict": [d["verdict"] for d in datasets.values()],
     }
     return Analysis(summary=_clean(summary), agg=agg, curves=curves, baseline=baseline)
+
+
+def _main_condition(curves: dict) -> tuple:
+    """Clean, uncleaned data when the study has it: the condition of the headline figures."""
+    return sorted({c.condition for c in curves.values()}, key=lambda q: (q[1] != 0, q[2] != "none", q))[0]
 
 
 def _models(curves: dict) -> list[dict]:
