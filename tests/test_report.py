@@ -9,12 +9,15 @@ from itertools import permutations
 import jsonschema
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
+from mvd.config import CONF_DIR
 from mvd.errors import ConfigError
 from mvd.report import build
 from mvd.report.attribution import shapley
 from mvd.report.cli import main as report_main
 from mvd.report.fits import fit_curve, invert, shape
+from mvd.report.study import check_business
 from mvd.report.summary import schema
 from mvd.report.synthetic import write_study
 
@@ -206,3 +209,10 @@ def test_bad_inputs_refused_in_one_sentence_before_writing(tmp_path, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("mvd-report: error: ") and err.count("\n") == 0
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (CONF_DIR / "business").glob("*.yaml")))
+def test_business_presets_compose_and_pass_checks(make_cfg, name):
+    cfg = make_cfg(f"business={name}")
+    checked = check_business(OmegaConf.to_container(cfg.business))
+    assert all(v is None or v >= 0 for k, v in checked.items() if k.startswith(("cost", "value")) and k != "cost_matrix")
