@@ -188,3 +188,25 @@ def test_every_named_dataset_runs_a_tiny_curve_through_mvd(tmp_path):
     points = store.load(tmp_path / "results" / "named")
     assert sorted(points["dataset"].unique()) == sorted(NAMED)
     assert (points["status"] == "ok").all() and len(points) == 2 * len(NAMED)
+
+
+@pytest.mark.parametrize("study, n_jobs", [("tabular", 45), ("text_image", 12)])
+def test_studies_pair_every_dataset_with_models_that_fit_it(study, n_jobs):
+    """Every job of the study plans (data loads, model fits the modality) with capped curves."""
+    from hydra import compose, initialize_config_dir
+
+    from mvd import curve
+    from mvd.callbacks import sweep_overrides
+    from mvd.config import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        root = compose(config_name="config", overrides=[f"experiment={study}"], return_hydra_config=True)
+        jobs = sweep_overrides(root)
+        assert len(jobs) == n_jobs
+        pairs = set()
+        for overrides in jobs:
+            cfg = compose(config_name="config", overrides=overrides)
+            p = curve.plan(cfg)
+            assert cfg.study == study and max(p.sizes) == 1024
+            pairs.add((cfg.dataset.name, cfg.model.name))
+    assert len(pairs) == n_jobs
