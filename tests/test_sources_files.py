@@ -256,3 +256,11 @@ def test_concurrent_writers_never_expose_a_half_written_entry(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert cache.read(path, "k") is not None
+
+
+def test_an_unwritable_cache_warns_and_still_loads(make_cfg, tmp_path, monkeypatch):
+    _table().to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    with pytest.warns(UserWarning, match="could not cache 'file'"):
+        ds = _load(make_cfg, f"dataset.path={tmp_path / 't.csv'}", "dataset.target=label")
+    assert len(ds) == 60

@@ -78,7 +78,11 @@ def cached(cfg: Any, checksums: dict, build: Callable[[], Dataset]) -> Dataset:
             return dataset
         warnings.warn(f"mvd: cache entry {path} is corrupt or stale; rebuilding it.", stacklevel=2)
     dataset = check(build())
-    write(dataset, path, key)
+    try:
+        write(dataset, path, key)
+    except OSError as exc:  # a read-only or full disk costs speed, never the run
+        warnings.warn(f"mvd: could not cache {cfg.name!r} at {path} ({exc.strerror}); "
+                      f"set MVD_CACHE to a writable folder.", stacklevel=2)
     return dataset
 
 
