@@ -139,7 +139,7 @@ def test_mnist_with_training_files_uses_the_official_split(make_cfg, tmp_path):
 
 def test_missing_files_with_download_off_name_the_files_and_write_nothing(make_cfg, tmp_path):
     empty = tmp_path / "empty"
-    with pytest.raises(ConfigError, match=r"needs adult.data, adult.test in .*empty/adult.*dataset.download=true"):
+    with pytest.raises(ConfigError, match=r"needs adult.data, adult.test in .*empty/adult, which are missing.*dataset.download=true"):
         _load(make_cfg, "adult", f"dataset.root={empty}")
     assert not empty.exists() and not (tmp_path / "cache").exists()
 

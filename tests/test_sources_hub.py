@@ -215,8 +215,17 @@ def test_openml_higgs_config_and_bad_input(make_cfg, tmp_path, monkeypatch):
     monkeypatch.setattr(skopenml, "urlopen", lambda *a, **k: pytest.fail(f"network access: {a}"))
     ds = data.load(make_cfg("dataset=higgs", f"dataset.root={home}").dataset)
     assert ds.X.shape == (30, 28) and isinstance(ds.X, np.ndarray) and ds.classes == ["0", "1"]
+    # by name: the search answer names the active version's id
+    search = home / "openml" / "openml.org" / "api" / "v1" / "json" / "data" / "list" / "data_name" / "higgs"
+    _gz_json(search / "limit" / "2" / "status" / "active" / ".gz",
+             {"data": {"dataset": [{"did": 23512, "name": "higgs", "version": 1, "status": "active"}]}})
+    data._MEMO.clear()
+    by_name = data.load(make_cfg("dataset=higgs", f"dataset.root={home}", "dataset.openml_id=null",
+                                 "+dataset.params.name=higgs").dataset)
+    assert np.array_equal(by_name.X, ds.X)
     with pytest.raises(ConfigError, match=r"needs exactly one of dataset.openml_id or dataset.params.name"):
         data.load(make_cfg("dataset=higgs", "+dataset.params.name=higgs").dataset)
     with pytest.raises(ConfigError, match=r"dataset.target='klass' is not a column"):
         data.load(make_cfg("dataset=higgs", f"dataset.root={home}", "dataset.target=klass").dataset)
-    assert not (tmp_path / "cache" / "prepared").exists() or len(list((tmp_path / "cache" / "prepared").iterdir())) == 1
+    # the refused configs wrote nothing: only the entries by id and by name exist
+    assert len(list((tmp_path / "cache" / "prepared").iterdir())) == 2

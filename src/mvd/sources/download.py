@@ -83,8 +83,9 @@ def ensure(folder: Path, files: Sequence[RemoteFile], *, download: bool, dataset
     absent = missing(folder, files)
     if absent and not download:
         names = ", ".join(f.name for f in absent)
+        verb = "is" if len(absent) == 1 else "are"
         raise ConfigError(
-            f"dataset {dataset!r} needs {names} in {folder}, which is missing; put the files there, "
+            f"dataset {dataset!r} needs {names} in {folder}, which {verb} missing; put the files there, "
             f"point dataset.root or MVD_DATA at a folder holding {folder.name}/, or set dataset.download=true."
         )
     out = {}
