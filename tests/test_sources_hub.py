@@ -116,11 +116,11 @@ def test_hf_drops_unlabelled_rows_and_checks_splits_and_columns(make_cfg, tmp_pa
 
 
 def test_hf_tabular_and_warm_cache(make_cfg, tmp_path, monkeypatch):
-    feats = Features({"x1": Value("float32"), "kind": Value("string"), "target": ClassLabel(names=["lo", "hi"])})
+    # the default target column is "label"; its ClassLabel names are kept
+    feats = Features({"x1": Value("float32"), "kind": Value("string"), "label": ClassLabel(names=["lo", "hi"])})
     folder = tmp_path / "tab"
-    _write(folder, "train", {"x1": [0.5, 1.5, 2.5, 3.5], "kind": ["a", "b", "a", "b"], "target": [0, 1, 0, 1]}, feats)
-    cfg = make_cfg("dataset=file", "dataset.name=tab", "dataset.source=hf", f"dataset.path={folder}",
-                   "dataset.target=target").dataset
+    _write(folder, "train", {"x1": [0.5, 1.5, 2.5, 3.5], "kind": ["a", "b", "a", "b"], "label": [0, 1, 0, 1]}, feats)
+    cfg = make_cfg("dataset=file", "dataset.name=tab", "dataset.source=hf", f"dataset.path={folder}").dataset
     ds = data.load(cfg)
     assert ds.categorical == ["kind"] and ds.classes == ["hi", "lo"] and ds.test_index is None
     assert [ds.classes[v] for v in ds.y] == ["lo", "hi", "lo", "hi"]

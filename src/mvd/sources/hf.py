@@ -100,8 +100,8 @@ def _build(cfg, splits: dict) -> Dataset:
         frames = [ds.to_pandas() for ds in splits.values()]
         if names is not None:
             frames = [f.loc[f[target] >= 0] for f in frames]
-        dataset = from_frames(cfg, frames[0], frames[1] if len(frames) > 1 else None, label_names=names)
-        return dataset
+        return from_frames(cfg, frames[0], frames[1] if len(frames) > 1 else None,
+                           label_names=names, target=target)
     role, default = ("image", "image") if cfg.modality == "image" else ("text", "text")
     column = _column(cfg, first, role, default)
     xs, labels, sizes, shape = [], [], [], None
