@@ -102,6 +102,15 @@ def test_bad_columns_are_refused_before_anything_is_written(make_cfg, tmp_path, 
     assert _nothing_written(tmp_path)
 
 
+def test_rows_without_a_target_are_dropped_and_integer_labels_keep_their_names(make_cfg, tmp_path):
+    frame = _table().assign(label=[0, 1] * 30)
+    frame.loc[[3, 7], "label"] = np.nan
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.warns(UserWarning, match="dropped 2 rows whose target 'label' is missing"):
+        ds = _load(make_cfg, f"dataset.path={tmp_path / 't.csv'}", "dataset.target=label")
+    assert len(ds) == 58 and ds.classes == ["0", "1"]
+
+
 def test_one_class_target_is_refused(make_cfg, tmp_path):
     _table().assign(label="yes").to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(ConfigError, match=r"the target has one class \('yes'\); classification needs at least 2"):

@@ -93,8 +93,8 @@ def from_frames(cfg, train: pd.DataFrame, test: Optional[pd.DataFrame] = None, *
     for instance); ``target`` stands in for an unset ``dataset.target`` (a
     source's default label column).
     """
-    columns = [str(c) for c in train.columns]
-    train.columns = columns
+    train = train.rename(columns=str)
+    columns = list(train.columns)
     target = cfg.target or target
     if target is None:
         raise ConfigError(f"dataset.target is not set; name the label column, one of: {', '.join(columns)}.")
@@ -104,7 +104,7 @@ def from_frames(cfg, train: pd.DataFrame, test: Optional[pd.DataFrame] = None, *
             f"dataset.target={target!r} is not a column{hint}; columns: {', '.join(columns)}."
         )
     if test is not None:
-        test.columns = [str(c) for c in test.columns]
+        test = test.rename(columns=str)
         if list(test.columns) != columns:
             raise ConfigError(
                 f"the test data's columns {list(test.columns)} differ from the training data's {columns}."
@@ -143,6 +143,8 @@ def _labels(cfg, label: pd.Series, label_names: Optional[list], target: str):
                 f"({exc}); set dataset.task=classification."
             ) from exc
     values = label.to_numpy()
+    if values.dtype.kind == "f" and np.all(values == np.round(values)):
+        values = values.astype(np.int64)  # 0/1 read as floats (a column with gaps): names "0", "1"
     if label_names is not None:
         values = np.asarray(label_names, dtype=object)[values.astype(np.int64)]
     return encode_labels(np.asarray([str(v) for v in values], dtype=object))
