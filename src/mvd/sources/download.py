@@ -89,10 +89,10 @@ def ensure(folder: Path, files: Sequence[RemoteFile], *, download: bool, dataset
             f"point dataset.root or MVD_DATA at a folder holding {folder.name}/, or set dataset.download=true."
         )
     out = {}
-    for f in files:
-        path = folder / f.name
+    for f in files:  # present files first: a damaged one is refused before any download
         if f in absent:
-            _download(f, path, dataset=dataset)
+            continue
+        path = folder / f.name
         digest = md5sum(path)
         if digest != f.md5:
             raise ConfigError(
@@ -100,7 +100,10 @@ def ensure(folder: Path, files: Sequence[RemoteFile], *, download: bool, dataset
                 f"or not the published one: delete it and set dataset.download=true, or restore the original."
             )
         out[f.name] = (path, digest)
-    return out
+    for f in absent:
+        _download(f, folder / f.name, dataset=dataset)  # verified before it is renamed into place
+        out[f.name] = (folder / f.name, f.md5)
+    return {f.name: out[f.name] for f in files}
 
 
 def _download(f: RemoteFile, path: Path, *, dataset: str) -> None:
