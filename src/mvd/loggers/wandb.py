@@ -92,9 +92,11 @@ def run_name(cfg) -> str:
 class _Run:
     """``wandb.init`` bounded in time; online falls back to offline; errors become ``None``."""
 
-    def __init__(self, logger_cfg, **init):
+    def __init__(self, logger_cfg, *, requirements: bool = False, **init):
         self.logger_cfg = logger_cfg
         self.init = init
+        # the pip freeze costs ~50 ms per run: once per study (its study run) is enough
+        self.requirements = requirements
         self.run = None
 
     def open(self):
@@ -106,7 +108,8 @@ class _Run:
         if mode == "disabled":
             return None
         settings = dict(init_timeout=float(self.logger_cfg.init_timeout), silent=True, console="off",
-                        finish_timeout=float(self.logger_cfg.get("finish_timeout") or 120.0))
+                        finish_timeout=float(self.logger_cfg.get("finish_timeout") or 120.0),
+                        x_save_requirements=self.requirements)
         try:
             self.run = wandb.init(mode=mode, settings=wandb.Settings(**settings), **self.init)
         except Exception as exc:
@@ -307,7 +310,7 @@ def log_study(config, study_dir: Path) -> None:
                       job_type="study", name=f"{config.study}-study", tags=list(logger_cfg.tags or []),
                       config={"study": config.study, "question": config.question, "sweep": params,
                               "overrides": list(config.hydra.overrides.task), "base": task},
-                      dir=logger_cfg.dir, reinit="create_new")
+                      dir=logger_cfg.dir, reinit="create_new", requirements=True)
         run = opener.open()
     except Exception as exc:
         print(f"mvd: W&B study run failed ({_short(exc)}); the study is complete in {study_dir}.", file=sys.stderr)
