@@ -41,6 +41,8 @@ def check(model_cfg, dataset: Dataset) -> None:
             f"model={model_cfg.name!r} supports modalities {modalities}, "
             f"not {dataset.modality!r} (dataset={dataset.name!r})."
         )
+    if str(node.get("_target_", "")).startswith("mvd.nn."):  # torch nets: device, sizes, before any work
+        estimator(model_cfg, dataset.task, seed=0, dataset=dataset).check_params(prefix=f"model.{dataset.task}.")
 
 
 def _has_missing(X: Any) -> bool:
