@@ -216,3 +216,16 @@ def test_business_presets_compose_and_pass_checks(make_cfg, name):
     cfg = make_cfg(f"business={name}")
     checked = check_business(OmegaConf.to_container(cfg.business))
     assert all(v is None or v >= 0 for k, v in checked.items() if k.startswith(("cost", "value")) and k != "cost_matrix")
+
+
+def test_resample_interval_matches_numpy_inverted_cdf_quantiles():
+    from mvd.report.aggregate import SeedResamples
+
+    rs = SeedResamples([0, 1, 2, 3, 4], n=999, seed=1)
+    values = np.random.default_rng(0).normal(size=(len(rs.counts), 4))
+    values[0, 1], values[:, 2], values[-1, 3] = np.nan, np.nan, np.inf  # undefined resamples are left out
+    low, high = rs.interval(values)
+    with pytest.warns(RuntimeWarning):
+        expected = np.nanquantile(values[rs.inverse], [0.025, 0.975], axis=0, method="inverted_cdf")
+    np.testing.assert_array_equal(low, expected[0])
+    np.testing.assert_array_equal(high, expected[1])

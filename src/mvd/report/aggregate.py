@@ -6,8 +6,6 @@ paired across models exactly as the points are (a seed fixes the test split).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -90,10 +88,13 @@ class SeedResamples:
 
         Resamples where a statistic is undefined (NaN) are left out; inf is kept.
         """
-        full = np.asarray(values, dtype=float)[self.inverse]
+        full = np.sort(np.asarray(values, dtype=float)[self.inverse], axis=0)  # NaN sorts last
+        count = (~np.isnan(full)).sum(axis=0)
         alpha = (1 - CONFIDENCE) / 2
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
-            low = np.nanquantile(full, alpha, axis=0, method="inverted_cdf")
-            high = np.nanquantile(full, 1 - alpha, axis=0, method="inverted_cdf")
-        return low, high
+
+        def pick(q):  # numpy's "inverted_cdf" quantile of each column's defined values
+            index = np.clip(np.ceil(q * count - 1e-9).astype(int) - 1, 0, None)
+            taken = np.take_along_axis(full, index[None, ...], axis=0)[0]
+            return np.where(count > 0, taken, np.nan)
+
+        return pick(alpha), pick(1 - alpha)

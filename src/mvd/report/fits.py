@@ -24,7 +24,7 @@ __all__ = ["power_law", "fit_many", "fit_curves", "fit_curve", "shape", "invert"
 B_BOUNDS = (0.01, 3.0)
 # below this R², a fit is reported but not drawn or trusted in the text (e.g. a step-shaped curve)
 FIT_OK_R2 = 0.9
-_GRID = np.geomspace(*B_BOUNDS, 97)
+_GRID = np.geomspace(*B_BOUNDS, 41)
 _GOLDEN = (np.sqrt(5) - 1) / 2
 
 
@@ -42,11 +42,16 @@ def invert(err, a, b, c):
     return np.where(a > 0, n, np.where(gap >= 0, 0.0, np.inf))
 
 
-def _solve(b, logn, y, w):
-    """Best (a, c) >= 0 for exponent(s) ``b`` (broadcast over leading axes) and its weighted SSE."""
+def _solve(b, logn, y, w, syy):
+    """Best (a, c) >= 0 for exponent(s) ``b`` (broadcast over leading axes) and its weighted SSE.
+
+    The SSE of each candidate comes from the weighted sums (no pass over the
+    sizes per candidate); ``syy`` is the weighted sum of squares of ``y``.
+    """
     x = np.exp(-b[..., None] * logn)
-    sw, sx, sy = w.sum(-1), (w * x).sum(-1), (w * y).sum(-1)
-    sxx, sxy = (w * x * x).sum(-1), (w * x * y).sum(-1)
+    wx = w * x
+    sw, sx, sy = w.sum(-1), wx.sum(-1), (w * y).sum(-1)
+    sxx, sxy = (wx * x).sum(-1), (wx * y).sum(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         det = sw * sxx - sx * sx
         a_free = (sw * sxy - sx * sy) / det
@@ -59,9 +64,8 @@ def _solve(b, logn, y, w):
     best_a = best_c = best_sse = None
     for a, c in candidates:
         a, c = np.nan_to_num(a, nan=-1.0), np.nan_to_num(c, nan=-1.0)
-        ok = (a >= 0) & (c >= 0)
-        sse = (w * (y - a[..., None] * x - c[..., None]) ** 2).sum(-1)
-        sse = np.where(ok, sse, np.inf)
+        sse = syy - 2 * a * sxy - 2 * c * sy + a * a * sxx + 2 * a * c * sx + c * c * sw
+        sse = np.where((a >= 0) & (c >= 0), np.maximum(sse, 0.0), np.inf)
         if best_sse is None:
             best_a, best_c, best_sse = a, c, sse
         else:
@@ -78,28 +82,32 @@ def fit_many(n, y, w):
     of the weighted least-squares optimum, one per curve.
     """
     y = np.asarray(y, dtype=float)
-    w = np.broadcast_to(np.asarray(w, dtype=float), y.shape)
-    w = np.where(np.isfinite(y), w, 0.0)
-    y = np.where(np.isfinite(y), y, 0.0)
-    logn = np.broadcast_to(np.log(np.asarray(n, dtype=float)), y.shape)
-    grid = np.broadcast_to(_GRID[:, None], (len(_GRID), y.shape[0]))
-    _, _, sse = _solve(grid, logn, y, w)
+    w = np.asarray(w, dtype=float)
+    finite = np.isfinite(y)
+    if not finite.all():
+        w = np.where(finite, np.broadcast_to(w, y.shape), 0.0)
+        y = np.where(finite, y, 0.0)
+    # n and w keep their own shapes: with sizes shared by all rows, the grid's
+    # powers n^-b are computed once, not once per row
+    logn = np.log(np.asarray(n, dtype=float))
+    syy = (w * y * y).sum(-1)
+    _, _, sse = _solve(_GRID.reshape(-1, 1), logn, y, w, syy)
     i = np.argmin(sse, axis=0)
     lo = np.log(_GRID[np.maximum(i - 1, 0)])
     hi = np.log(_GRID[np.minimum(i + 1, len(_GRID) - 1)])
-    # golden-section search on log b inside the bracket around the best grid point
+    # golden-section search on log b inside the bracket around the best grid point (one new point per step)
     x1, x2 = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
-    f1, f2 = _solve(np.exp(x1), logn, y, w)[2], _solve(np.exp(x2), logn, y, w)[2]
-    for _ in range(40):
-        left = f1 < f2
+    f1, f2 = _solve(np.exp(x1), logn, y, w, syy)[2], _solve(np.exp(x2), logn, y, w, syy)[2]
+    for _ in range(32):
+        left = f1 < f2                        # the minimum lies in [lo, x2]
         hi, lo = np.where(left, x2, hi), np.where(left, lo, x1)
-        new1, new2 = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
-        x1, x2 = np.where(left, new1, x2), np.where(left, x1, new2)
-        f1_new = _solve(np.exp(x1), logn, y, w)[2]
-        f2_new = _solve(np.exp(x2), logn, y, w)[2]
-        f1, f2 = np.where(left, f1_new, f2), np.where(left, f1, f2_new)
-    b = np.exp((lo + hi) / 2)
-    a, c, sse = _solve(b, logn, y, w)
+        x_new = np.where(left, hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo))
+        f_new = _solve(np.exp(x_new), logn, y, w, syy)[2]
+        x1, x2, f1, f2 = (np.where(left, x_new, x2), np.where(left, x1, x_new),
+                          np.where(left, f_new, f2), np.where(left, f1, f_new))
+    b = np.broadcast_to(np.exp((lo + hi) / 2), y.shape[:1])
+    a, c, _ = _solve(b, logn, y, w, syy)
+    sse = (w * (y - a[..., None] * np.exp(-b[..., None] * logn) - c[..., None]) ** 2).sum(-1)  # exact, no cancellation
     return a, b, c, sse
 
 

@@ -50,8 +50,7 @@ def analyse(study: Study) -> Analysis:
                  for d, rows in points.groupby("dataset", sort=True)}
     eq = equivalence(curves, baseline, resamples)
     attr = attribution(curves, baseline, resamples, study.metric)
-    values, notes = money.point_values(points, study.business)
-    value_agg = aggregate(points.assign(score=values, error=values), n_resamples=study.bootstrap, seed=SEED)
+    value_agg, notes = _values(points, agg, study)
     fit_seconds = {(tuple(k[:-1]), int(k[-1])): v for k, v in
                    zip(agg[CELL].itertuples(index=False, name=None), agg["fit_seconds"])}
 
@@ -102,6 +101,27 @@ def analyse(study: Study) -> Analysis:
         "verdict": [d["verdict"] for d in datasets.values()],
     }
     return Analysis(summary=_clean(summary), agg=agg, curves=curves, baseline=baseline)
+
+
+def _values(points: pd.DataFrame, agg: pd.DataFrame, study: Study) -> tuple[pd.DataFrame, list[str]]:
+    """Money per 1,000 decisions per cell with its interval.
+
+    Where the value is an increasing affine map of accuracy (one price per
+    error), the accuracy's mean and interval are mapped; otherwise (cost
+    matrix, regression) the per-point values are bootstrapped themselves.
+    """
+    b = study.business
+    affine = {d for d, m in study.metric.items() if m == "accuracy" and not money.needs_confusion(b)}
+    slope, offset = 1000.0 * (b["value_correct"] + b["cost_error"]), -1000.0 * b["cost_error"]
+    mapped = agg[agg["dataset"].isin(affine)].copy()
+    for column in ("score", "ci_low", "ci_high"):
+        mapped[column] = offset + slope * mapped[column]
+    rest = points[~points["dataset"].isin(affine)]
+    if rest.empty:
+        return mapped, []
+    values, notes = money.point_values(rest, b)
+    boot = aggregate(rest.assign(score=values, error=values), n_resamples=study.bootstrap, seed=SEED)
+    return pd.concat([mapped, boot], ignore_index=True).sort_values(CELL, kind="stable"), notes
 
 
 def _main_condition(curves: dict) -> tuple:
