@@ -1,0 +1,164 @@
+"""A multirun killed at any moment and rerun ends with exactly the points of an uninterrupted run.
+
+Real ``mvd -m`` processes on a tiny study (wine, forest then logreg, 5 sizes x
+2 seeds = 20 points), killed as a group (like Ctrl-C in a terminal or a
+scheduler's kill) with SIGKILL, SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from mvd import store
+
+MVD = str(Path(sys.executable).with_name("mvd"))
+STUDY = "ft"
+ARGS = ["-m", "dataset=wine", "model=forest,logreg", "curve.sizes=[16,32,48,64,96]", "curve.seeds=[0,1]",
+        f"study={STUDY}", "progress=false", "report.build=false"]
+TOTAL = 20
+# what differs between two runs of the same points
+VOLATILE = ["fit_seconds", "predict_seconds", "created_at"]
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def launch(root: Path, name: str, *extra: str, args: list[str] = ARGS) -> subprocess.Popen:
+    """Start ``mvd -m`` in its own process group, results under ``root/results``."""
+    cmd = [MVD, *args, f"results_dir={root / 'results'}", f"hydra.sweep.dir={root / name}", *extra]
+    env = dict(os.environ, WANDB_MODE="disabled")
+    return subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, env=env)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 120) -> str:
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out[-3000:]
+    return out
+
+
+def stored_points(root: Path) -> int:
+    """Rows in the study's points files right now (files being replaced count as they were)."""
+    total = 0
+    for path in (root / "results" / STUDY / "points").glob("*.parquet"):
+        try:
+            total += pq.read_metadata(path).num_rows
+        except Exception:
+            pass
+    return total
+
+
+def kill_when(proc: subprocess.Popen, ready, sig: int, timeout: float = 120) -> None:
+    """Send ``sig`` to the whole group as soon as ``ready()``; fail if the run ended first."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, "the run ended before the moment of the kill; the test needs a slower study"
+        assert time.monotonic() < deadline, "the moment of the kill never came"
+        time.sleep(0.01)
+    os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    return (frame.drop(columns=VOLATILE).sort_values(["model", "seed", "train_size"])
+            .reset_index(drop=True))
+
+
+def assert_readable_and_partial(root: Path, *, partial: bool = True) -> None:
+    """After a kill: every visible points file is whole data; temporaries are hidden; the study is incomplete."""
+    folder = root / "results" / STUDY / "points"
+    for path in folder.iterdir():
+        if not path.name.startswith("."):
+            assert path.suffix == ".parquet", f"{path.name} is visible but not a points file"
+            pq.read_table(path)
+    frame = store.load(root / "results" / STUDY)
+    assert not partial or len(frame) < TOTAL, "the kill came after the last point"
+    assert not frame.duplicated(["run_id", "seed", "train_size"]).any()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> pd.DataFrame:
+    """The points of one uninterrupted run."""
+    root = tmp_path_factory.mktemp("reference")
+    finish(launch(root, "sweep"))
+    frame = store.load(root / "results" / STUDY)
+    assert len(frame) == TOTAL and (frame["status"] == "ok").all()
+    return numbers(frame)
+
+
+def test_sigkill_at_three_moments_then_rerun_is_exact(tmp_path, reference):
+    first_job_done = lambda: any((tmp_path / "third").glob("*/mvd_job.json"))  # noqa: E731
+    moments = [("first", lambda: stored_points(tmp_path) >= 1),     # inside the first curve
+               ("second", lambda: stored_points(tmp_path) >= 6),    # later in the same curve, after a resume
+               ("third", first_job_done)]                            # between the curves / in the second
+    for name, ready in moments:
+        kill_when(launch(tmp_path, name), ready, signal.SIGKILL)
+        # the second curve is fast enough to finish in the instant before the third kill lands
+        assert_readable_and_partial(tmp_path, partial=name != "third")
+    finish(launch(tmp_path, "rerun"))
+    final = store.load(tmp_path / "results" / STUDY)
+    pd.testing.assert_frame_equal(numbers(final), reference)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_sigint_and_sigterm_then_rerun_is_exact(tmp_path, reference, sig):
+    kill_when(launch(tmp_path, "killed"), lambda: stored_points(tmp_path) >= 3, sig)
+    assert_readable_and_partial(tmp_path)
+    out = finish(launch(tmp_path, "rerun"))
+    assert "stored" in out
+    pd.testing.assert_frame_equal(numbers(store.load(tmp_path / "results" / STUDY)), reference)
+
+
+def test_sigkill_under_joblib_then_rerun_is_exact(tmp_path, reference):
+    kill_when(launch(tmp_path, "killed", "hydra/launcher=joblib"), lambda: stored_points(tmp_path) >= 4,
+              signal.SIGKILL)
+    assert_readable_and_partial(tmp_path)
+    finish(launch(tmp_path, "rerun", "hydra/launcher=joblib"))
+    pd.testing.assert_frame_equal(numbers(store.load(tmp_path / "results" / STUDY)), reference)
+
+
+def _new_points(out: str) -> int:
+    return sum(int(line.split(": ")[1].split(" new")[0]) for line in out.splitlines() if " new, " in line)
+
+
+def test_two_launches_at_once_share_the_work_without_corruption(tmp_path, reference):
+    """Both launches succeed; each point is fitted once (claims) and stored once."""
+    first, second = launch(tmp_path, "one"), launch(tmp_path, "two")
+    outs = [finish(first), finish(second)]
+    final = store.load(tmp_path / "results" / STUDY)
+    pd.testing.assert_frame_equal(numbers(final), reference)
+    assert sum(_new_points(out) for out in outs) == TOTAL
+    assert not any(p.name.endswith(".tmp") for p in (tmp_path / "results" / STUDY / "points").iterdir())
+
+
+def test_failed_jobs_are_listed_and_the_exit_code_says_so(tmp_path, reference):
+    """A corrupt points file fails its job (named, never merged); the other job runs; exit status 1."""
+    finish(launch(tmp_path, "first"))
+    (victim,) = (tmp_path / "results" / STUDY / "points").glob("wine-logreg-*.parquet")
+    victim.write_bytes(b"not parquet")
+    proc = launch(tmp_path, "second", "curve.seeds=[0,1,2]")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out[-3000:]
+    assert "failed  wine · logreg · clean" in out and victim.name in out
+    assert "mvd: 1 job(s) and 0 point(s) failed" in out
+    assert "done  wine · forest · clean: 5 new, 10 stored" in out
+
+
+def test_failed_points_make_the_exit_code_nonzero(tmp_path):
+    args = [a for a in ARGS if not a.startswith("model=")] + ["model=forest"]
+    proc = launch(tmp_path, "bad", "+model.classification.max_depth=-1", args=args)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out[-3000:]
+    assert "0 job(s) and 10 point(s) failed" in out
