@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
 from mvd.metrics import LOWER_IS_BETTER  # noqa: E402
 from mvd.report.attribution import PLAYERS  # noqa: E402
@@ -49,6 +49,7 @@ def _size_axis(ax):
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_locator(LogLocator(base=2))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())  # minor ticks on log axes cost most of a figure's time
     ax.set_xlabel("training size (log scale)")
     ax.grid(True, which="major", alpha=0.25)
 
@@ -229,6 +230,7 @@ def iso_performance(analysis):
         ax.set_yticks(range(len(rows)), [r["model"] for r in rows])
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlim(1, top)
         ax.set_xlabel("training examples needed (log; shaded: measured range)")
         where = "clean" if iso["quality_rate"] == 0 else f"{iso['quality']} {iso['quality_rate']:g}"
