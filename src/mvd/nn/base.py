@@ -329,7 +329,8 @@ class TorchClassifierMixin(ClassifierMixin):
         return torch.softmax(self._outputs(X).double(), dim=1).numpy()
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self._outputs(X).argmax(dim=1).numpy()]
+        best = self._outputs(X).argmax(dim=1).numpy()
+        return self.classes_[best]
 
 
 class TorchRegressorMixin(RegressorMixin):

@@ -1,0 +1,196 @@
+"""mvd.nn as scikit-learn estimators: API compliance, determinism, early stopping, budgets, bad input."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
+
+from mvd.errors import ConfigError
+from mvd.nn import (CNNClassifier, EmbeddingBagClassifier, MLPClassifier, MLPRegressor,
+                    TransformerClassifier)
+from mvd.nn.base import TorchEstimator
+
+# float32 networks: a row's output can move by ~1e-7 with the number of rows
+# sharing its matrix multiply, below the 1e-7 tolerance of this one check
+EXPECTED_FAILURES = {
+    "check_methods_subset_invariance": "float32 GEMM: ~1e-7 differences between batch sizes",
+}
+
+
+@parametrize_with_checks(
+    [MLPClassifier(n_threads=1, random_state=0), MLPRegressor(n_threads=1, random_state=0)],
+    expected_failed_checks=lambda est: EXPECTED_FAILURES if isinstance(est, MLPRegressor) else {},
+    xfail_strict=False,
+)
+def test_sklearn_compatible(estimator, check):
+    """All of check_estimator for the numeric nets (CNN and text nets: the subset below)."""
+    check(estimator)
+
+
+# --- the CNN and text nets cannot take check_estimator's arbitrary tables: a documented subset --------
+def _digits(n=120):
+    X, y = load_digits(return_X_y=True)
+    return X[:n], np.array(list("abcdefghij"))[y[:n]]  # string labels: classes_ must map back
+
+
+def _texts(n=80, seed=0):
+    """Two classes told apart by their words, with shared filler words."""
+    rng = np.random.default_rng(seed)
+    words = [["great", "good", "love", "nice"], ["bad", "awful", "hate", "poor"]]
+    filler = ["the", "a", "movie", "was", "it", "plot", "!"]
+    y = np.arange(n) % 2
+    X = np.array([" ".join(rng.choice(words[c] + filler, size=rng.integers(3, 12))) + " " + words[c][i % 4]
+                  for i, c in enumerate(y)], dtype=object)
+    return X, np.array(["neg", "pos"])[y]
+
+
+TINY = dict(max_epochs=3, n_threads=1, random_state=0)
+SUBSET = [
+    (CNNClassifier(image_shape=(1, 8, 8), widths=(8, 16), **TINY), _digits),
+    (EmbeddingBagClassifier(embed_dim=8, **TINY), _texts),
+    (TransformerClassifier(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, **TINY), _texts),
+    (MLPClassifier(**TINY), _digits),
+]
+IDS = ["cnn", "embedbag", "transformer", "mlp"]
+
+
+@pytest.mark.parametrize("est, make", SUBSET, ids=IDS)
+def test_api_subset(est, make):
+    X, y = make()
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+    fitted = clone(est).fit(X, y)
+    twin = clone(fitted)
+    assert not hasattr(twin, "module_") and not hasattr(twin, "classes_")  # clone: an unfitted twin
+    assert twin.get_params() == est.get_params()
+    assert list(fitted.classes_) == sorted(set(y))
+    proba = fitted.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(fitted.predict(X), fitted.classes_[proba.argmax(axis=1)])
+    assert 0.0 <= fitted.score(X, y) <= 1.0
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(X), proba)
+    assert fitted.set_params(max_epochs=5) is fitted and fitted.max_epochs == 5
+    assert fitted.n_params_ == sum(p.numel() for p in fitted.module_.parameters()) > 0
+    assert fitted.device_ == "cpu" and fitted.n_epochs_ == 3
+    assert est.get_params() == clone(est).get_params()  # fit did not touch the parameters
+
+
+@pytest.mark.parametrize("est, make", SUBSET, ids=IDS)
+def test_same_seed_same_bits_other_seed_other_bits(est, make):
+    X, y = make()
+    first = clone(est).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(clone(est).fit(X, y).predict_proba(X), first)
+    other = clone(est).set_params(random_state=1).fit(X, y).predict_proba(X)
+    assert not np.array_equal(other, first)
+
+
+def test_fit_leaves_global_torch_rng_and_threads_alone():
+    X, y = _digits()
+    threads = torch.get_num_threads()
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    MLPClassifier(**TINY).fit(X, y)
+    assert torch.equal(torch.rand(3), expected)
+    assert torch.get_num_threads() == threads
+
+
+def test_fit_uses_the_jobs_thread_limit(monkeypatch):
+    seen = []
+    train = TorchEstimator._train
+
+    def spy(self, *args):
+        seen.append(torch.get_num_threads())
+        return train(self, *args)
+
+    monkeypatch.setattr(TorchEstimator, "_train", spy)
+    X, y = _digits()
+    with threadpool_limits(limits=1):
+        MLPClassifier(max_epochs=1, random_state=0).fit(X, y)
+    MLPClassifier(max_epochs=1, random_state=0, n_threads=2).fit(X, y)
+    assert seen == [1, 2]
+
+
+def test_early_stopping_restores_the_best_epoch():
+    X, y = load_digits(return_X_y=True)
+    y = np.random.default_rng(0).permutation(y[:400])  # pure noise: validation loss rises soon
+    est = MLPClassifier(max_epochs=200, patience=3, lr=1e-2, **{k: TINY[k] for k in ("n_threads", "random_state")})
+    est.fit(StandardScaler().fit_transform(X[:400]), y)
+    assert est.stopped_by_ == "early_stopping" and est.n_epochs_ < 200
+    assert est.n_epochs_ == est.best_epoch_ + 3
+    assert len(est.validation_loss_curve_) == est.n_epochs_
+    assert int(np.argmin(est.validation_loss_curve_)) + 1 == est.best_epoch_
+
+
+def test_small_subsets_train_without_a_validation_split():
+    X, y = _digits(60)  # 10% would be 6 rows: below the minimum, all rows train
+    est = MLPClassifier(**TINY).fit(X, y)
+    assert est.validation_loss_curve_ == [] and est.stopped_by_ == "max_epochs"
+
+
+def test_time_limit_stops_after_the_epoch_that_crossed_it():
+    X, y = _digits()
+    est = MLPClassifier(max_epochs=50, time_limit=1e-9, n_threads=1, random_state=0).fit(X, y)
+    assert est.n_epochs_ == 1 and est.stopped_by_ == "time_limit"
+
+
+def test_regressor_predicts_in_target_units():
+    X, _ = load_digits(return_X_y=True)
+    y = 1000.0 + 50.0 * X[:300, 20]  # a linear target far from zero mean, unit variance
+    est = make_pipeline(StandardScaler(), MLPRegressor(**TINY, lr=1e-2)).fit(X[:300], y)
+    assert est.score(X[:300], y) > 0.8
+
+
+def test_cnn_augmentation_shifts_images_without_flipping():
+    from mvd.nn.cnn import translate
+
+    x = torch.zeros(64, 1, 8, 8)
+    x[:, 0, 3, 2] = 1.0  # one lit pixel per image
+    out = translate(x, 1, torch.Generator().manual_seed(0))
+    where = out[:, 0].flatten(1).argmax(1)
+    rows, cols = where // 8, where % 8
+    assert out.sum() == 64  # a 1-pixel shift of a centred pixel never leaves the image
+    assert set(rows.tolist()) == {2, 3, 4} and set(cols.tolist()) == {1, 2, 3}
+
+
+def test_cnn_refuses_rows_that_are_not_its_images():
+    X, y = _digits()
+    with pytest.raises(ValueError, match="image_shape=\\[1, 7, 7\\] holds 49 pixels"):
+        CNNClassifier(image_shape=(1, 7, 7), **TINY).fit(X, y)
+
+
+def test_text_vocabulary_comes_from_the_training_rows_only():
+    X, y = _texts()
+    est = EmbeddingBagClassifier(**TINY).fit(X, y)
+    assert "zebra" not in est.vectorizer_.vocabulary_
+    # unseen words are dropped: a document of them alone predicts like an empty one
+    np.testing.assert_array_equal(est.predict_proba(["zebra crossing"]), est.predict_proba([""]))
+
+
+@pytest.mark.parametrize("params, key", [
+    ({"device": "tpu"}, "device='tpu'"),
+    ({"lr": -1.0}, "lr=-1.0"),
+    ({"max_epochs": 0}, "max_epochs=0"),
+    ({"validation_fraction": 1.5}, "validation_fraction=1.5"),
+    ({"hidden_layer_sizes": [0]}, "hidden_layer_sizes=[0]"),
+])
+def test_bad_parameters_are_one_sentence_naming_the_key(params, key):
+    with pytest.raises(ConfigError, match="^" + key.replace("[", "\\[").replace("]", "\\]")):
+        MLPClassifier(**params).fit(*_digits())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_cuda_without_gpu_is_refused():
+    with pytest.raises(ConfigError, match="device='cuda' needs a CUDA GPU"):
+        MLPClassifier(device="cuda").check_params()
