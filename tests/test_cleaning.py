@@ -206,3 +206,22 @@ def test_bad_cleaning_refused_before_any_work(make_cfg, tmp_path, overrides, mat
     with pytest.raises(ConfigError, match=match):
         curve.plan(make_cfg("curve=tiny", *overrides))
     assert not (tmp_path / "results").exists()
+
+
+def test_label_noise_study_is_the_full_grid_and_every_job_plans():
+    from hydra import compose, initialize_config_dir
+
+    from mvd.callbacks import sweep_overrides
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        root = compose(config_name="config", overrides=["experiment=label_noise"], return_hydra_config=True)
+        jobs = sweep_overrides(root)
+        cells = set()
+        for overrides in jobs:
+            cfg = compose(config_name="config", overrides=overrides)
+            p = curve.plan(cfg)
+            assert cfg.study == "label_noise" and cfg.quality.name == "label_noise"
+            assert cfg.quality.mode == "symmetric" and p.seeds == [0, 1, 2] and max(p.sizes) <= 512
+            cells.add((cfg.dataset.name, cfg.model.name, cfg.quality.rate, cfg.cleaning.name))
+    assert cells == {(d, m, r, c) for d in ("digits", "breast_cancer") for m in ("logreg", "forest", "gbm")
+                     for r in (0, 0.1, 0.2, 0.4) for c in ("none", "oracle", "confident_learning")}
