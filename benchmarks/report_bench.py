@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -49,12 +50,15 @@ def main() -> None:
     done = subprocess.run([sys.executable, "-c", CHILD, str(study), str(args.bootstrap)],
                           capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: kB
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = usage.ru_maxrss / 1024  # Linux: kB
+    cpu = usage.ru_utime + usage.ru_stime
     inner = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
     size = (study / "summary.json").stat().st_size / 1e6
     print(f"points: {n_points:,}  curves: {n_points // (len(SIZES) * len(SEEDS))}  bootstrap: {args.bootstrap}")
-    print(f"report build: {inner:.2f} s (process wall {wall:.2f} s), peak RSS {peak_mb:,.0f} MB, "
-          f"summary.json {size:.1f} MB")
+    load = os.getloadavg()[0]
+    print(f"report build: {inner:.2f} s wall in the child (process {wall:.2f} s incl. start), CPU {cpu:.2f} s, "
+          f"peak RSS {peak_mb:,.0f} MB, summary.json {size:.1f} MB; load average {load:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

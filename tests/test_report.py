@@ -229,3 +229,10 @@ def test_resample_interval_matches_numpy_inverted_cdf_quantiles():
         expected = np.nanquantile(values[rs.inverse], [0.025, 0.975], axis=0, method="inverted_cdf")
     np.testing.assert_array_equal(low, expected[0])
     np.testing.assert_array_equal(high, expected[1])
+
+
+def test_report_error_metrics_match_the_engine():
+    from mvd.metrics import LOWER_IS_BETTER as engine
+    from mvd.report.study import LOWER_IS_BETTER as report
+
+    assert set(report) == set(engine)

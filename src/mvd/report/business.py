@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mvd.errors import ConfigError
-from mvd.metrics import LOWER_IS_BETTER
+from mvd.report.study import LOWER_IS_BETTER
 from mvd.report.equivalence import REACH_UP
 from mvd.report.fits import FIT_OK_R2, invert
 

@@ -182,19 +182,17 @@ def shape(n, err, se) -> dict:
     order = np.argsort(n)
     e = np.asarray(err, dtype=float)[order]
     s = np.nan_to_num(np.asarray(se, dtype=float)[order], nan=0.0)
-    scale = max(float(np.max(np.abs(e))), 1e-12)
-
-    def above(i, j):
-        """Error at j significantly above error at i."""
-        return e[j] - e[i] > max(2 * np.hypot(s[i], s[j]), 0.005 * scale)
-
     k = len(e)
-    flat = k < 2 or not any(above(j, i) for i in range(k) for j in range(i + 1, k))
-    monotone = not any(above(i, j) for i in range(k) for j in range(i + 1, k))
-    best = int(np.argmin(e))
-    dipping = k > 2 and best < k - 1 and above(best, k - 1)
-    peaking = any(above(i, j) and any(above(m, j) for m in range(j + 1, k))
-                  for j in range(1, k - 1) for i in range(j))
+    scale = max(float(np.max(np.abs(e))), 1e-12) if k else 1.0
+    # up[i, j]: the error at size j is significantly above the error at size i
+    up = (e[None, :] - e[:, None]) > np.maximum(2 * np.hypot(s[:, None], s[None, :]), 0.005 * scale)
+    later = np.triu(np.ones((k, k), dtype=bool), 1)            # i < j
+    monotone = not (up & later).any()                          # never significantly worse with more data
+    flat = not (up.T & later).any()                            # never significantly better either
+    best = int(np.argmin(e)) if k else 0
+    dipping = k > 2 and best < k - 1 and bool(up[best, k - 1])
+    # peaking: some j is significantly above an earlier point and above a later one
+    peaking = bool(((up & later).any(axis=0) & (up.T & later).any(axis=1))[1:k - 1].any()) if k > 2 else False
     slope = np.diff(e) / np.maximum(np.diff(np.log(np.asarray(n, dtype=float)[order])), 1e-12)
     convex = bool(np.all(np.diff(slope) >= -max(2 * float(np.max(s)) if k else 0.0, 0.005 * scale)))
     if flat and monotone:
@@ -208,4 +206,4 @@ def shape(n, err, se) -> dict:
     else:
         name = "non-monotone"
     return {"shape": name, "monotone": bool(monotone), "convex": convex,
-            "peaking": bool(peaking), "dipping": bool(dipping), "flat": bool(flat and monotone)}
+            "peaking": peaking, "dipping": bool(dipping), "flat": bool(flat and monotone)}

@@ -11,7 +11,7 @@ import base64
 import html
 from pathlib import Path
 
-from mvd.metrics import LOWER_IS_BETTER
+from mvd.report.study import LOWER_IS_BETTER
 from mvd.report.attribution import LABELS
 
 __all__ = ["blocks", "to_markdown", "to_html"]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mvd.errors import ConfigError
-from mvd.metrics import LOWER_IS_BETTER
+from mvd.report.study import LOWER_IS_BETTER
 from mvd.report import business as money
 from mvd.report.aggregate import CONFIDENCE, SeedResamples, aggregate
 from mvd.report.attribution import LABELS, attribution
