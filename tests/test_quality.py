@@ -269,7 +269,7 @@ def test_regression_qualities_run_end_to_end(make_cfg, kind):
 
 @pytest.mark.parametrize(("kind", "mode"), [(k, "symmetric") for k in KINDS if k != "clean"]
                          + [("label_noise", "pairwise")])
-@pytest.mark.parametrize("model", ["logreg", "forest"])
+@pytest.mark.parametrize("model", ["logreg", "tree"])
 def test_rate_zero_gives_numbers_identical_to_clean(make_cfg, kind, mode, model):
     clean = _run(make_cfg, f"model={model}")
     zero = _run(make_cfg, f"model={model}", f"quality={kind}", "quality.rate=0", f"quality.mode={mode}")

@@ -220,15 +220,20 @@ def _feature_noise(X, rate, dataset: Dataset, rng):
         if rate > 0:
             X_new[cols] = noisy
         return X_new, np.full(n, rate > 0)
-    values = np.asarray(X, dtype=np.float64)
+    values = np.asarray(X, dtype=_float_dtype(X))
     noisy = _gauss(values, rate, dataset.value_range, rng)
     return (noisy if rate > 0 else X), np.full(n, rate > 0)
+
+
+def _float_dtype(X) -> type:
+    """float32 stays float32 (images: half the memory); anything else becomes float64."""
+    return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
 
 
 def _gauss(values: np.ndarray, rate: float, value_range, rng) -> np.ndarray:
     """values + N(0, (rate * std of each feature)^2), clipped to value_range; NaN stays NaN."""
     std = np.nanstd(values, axis=0)
-    out = values + rng.standard_normal(values.shape) * (rate * std)
+    out = values + rng.standard_normal(values.shape, dtype=values.dtype) * (rate * std).astype(values.dtype)
     if value_range is not None:
         np.clip(out, value_range[0], value_range[1], out=out)
     return out
@@ -236,14 +241,13 @@ def _gauss(values: np.ndarray, rate: float, value_range, rng) -> np.ndarray:
 
 def _missing(X, rate, rng):
     n = len(X)
-    u = rng.random(np.shape(X))
-    cells = u < rate
+    cells = rng.random(np.shape(X), dtype=np.float32) < rate
     bad = cells.reshape(n, -1).any(axis=1)
     if not cells.any():
         return X, bad
     if isinstance(X, pd.DataFrame):
         return X.mask(cells), bad
-    out = np.array(X, dtype=np.float64)
+    out = np.array(X, dtype=_float_dtype(X))
     out[cells] = np.nan
     return out, bad
 
