@@ -61,6 +61,9 @@ class MvdCallback(Callback):
             keys = frozenset((seed, n) for seed in plan.seeds for n in plan.sizes)
             jobs.append(JobPlan(num, points_dir(plan.study_dir) / f"{plan.run_id}.parquet", keys))
         os.environ[launchers.SWEEP_JOBS_ENV] = str(len(jobs))  # workers size their threads from it
+        _, _, notice = launchers.thread_budget(config.hydra, int(config.threads), sweep_jobs=len(jobs))
+        if notice:
+            print(notice, file=sys.stderr, flush=True)
         _PROGRESS.clear()
         if config.get("progress", True):
             _PROGRESS.append(SweepProgress(jobs, Path(config.hydra.sweep.dir), job_file=JOB_FILE).start())

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["SWEEP_JOBS_ENV", "concurrency", "cores", "fit_to_machine"]
+__all__ = ["SWEEP_JOBS_ENV", "concurrency", "cores", "fit_to_machine", "thread_budget"]
 
 # set by the multirun callback in the launching process; workers inherit it
 SWEEP_JOBS_ENV = "MVD_SWEEP_JOBS"
@@ -51,22 +51,48 @@ def concurrency(launcher: dict, *, n_cores: int, sweep_jobs: int | None = None) 
     return 1, n_cores
 
 
-def fit_to_machine(cfg) -> None:
-    """Lower ``cfg.threads`` so that jobs x threads <= cores; quiet per-job bars in shared terminals."""
-    from hydra.core.hydra_config import HydraConfig
+def _launcher_values(hydra_cfg, threads: int) -> dict:
+    """The launcher keys that size a job, resolved (presets may say ``cpus_per_task: ${threads}``)."""
     from omegaconf import OmegaConf
+
+    if "launcher" not in hydra_cfg:
+        return {}
+    root = OmegaConf.create({"threads": int(threads),
+                             "launcher": OmegaConf.to_container(hydra_cfg.launcher, resolve=False)})
+    values = {}
+    for key in ("_target_", "n_jobs", "cpus_per_task"):
+        try:
+            values[key] = OmegaConf.select(root, f"launcher.{key}", throw_on_resolution_failure=True)
+        except Exception:  # an interpolation into the rest of the hydra node: not a number we can use
+            values[key] = None
+    return values
+
+
+def thread_budget(hydra_cfg, threads: int, *, sweep_jobs: int | None = None) -> tuple[int, int, str]:
+    """(threads a job may use, jobs at once on this machine, the notice when threads were lowered or "")."""
+    launcher = _launcher_values(hydra_cfg, threads)
+    jobs, n_cores = concurrency(launcher, n_cores=cores(), sweep_jobs=sweep_jobs)
+    budget = max(1, n_cores // jobs)
+    if threads <= budget:
+        return threads, jobs, ""
+    return budget, jobs, (f"mvd: threads={threads} lowered to {budget}: {jobs} job(s) at once share {n_cores} "
+                          f"core(s); set threads<={budget} or run fewer jobs at once (hydra.launcher.n_jobs).")
+
+
+def fit_to_machine(cfg) -> None:
+    """Lower ``cfg.threads`` so that jobs x threads <= cores; quiet per-job bars in shared terminals.
+
+    In a multirun the launching process says it once (``MvdCallback``); a job lowers silently.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     if not HydraConfig.initialized():
         return
     hydra_cfg = HydraConfig.get()
-    launcher = OmegaConf.to_container(hydra_cfg.launcher, resolve=False) if "launcher" in hydra_cfg else {}
-    jobs, n_cores = concurrency(launcher, n_cores=cores(), sweep_jobs=_sweep_jobs())
-    budget = max(1, n_cores // jobs)
-    if cfg.threads > budget:
-        if hydra_cfg.job.get("num", 0) in (0, None):  # say it once per sweep, not once per job
-            print(f"mvd: threads={cfg.threads} lowered to {budget}: {jobs} job(s) at once share {n_cores} "
-                  f"core(s); set threads<={budget} or fewer parallel jobs (hydra.launcher.n_jobs).",
-                  file=sys.stderr)
-        cfg.threads = budget
-    if jobs > 1 and "JoblibLauncher" in str(launcher.get("_target_", "")):
+    threads, jobs, notice = thread_budget(hydra_cfg, int(cfg.threads), sweep_jobs=_sweep_jobs())
+    if notice and hydra_cfg.mode != RunMode.MULTIRUN:
+        print(notice, file=sys.stderr)
+    cfg.threads = threads
+    if jobs > 1 and "JoblibLauncher" in str(hydra_cfg.launcher.get("_target_", "")):
         cfg.progress = False  # parallel workers share the terminal: the sweep-level progress speaks for them
