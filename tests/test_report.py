@@ -236,3 +236,14 @@ def test_report_error_metrics_match_the_engine():
     from mvd.report.study import LOWER_IS_BETTER as report
 
     assert set(report) == set(engine)
+
+
+def test_short_single_seed_study_builds_with_honest_verdict(tmp_path):
+    study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05), "strong": (3, 1.0, 0.5, 0.05)},
+                        sizes=(16, 32), seeds=(0,))
+    build(study, bootstrap=20)
+    summary = _summary(study)
+    verdict = summary["verdict"][0]
+    assert "(one seed: no interval)" in verdict and "too short (fewer than 3 sizes)" in verdict
+    assert summary["datasets"]["synth"]["equivalence"] == []
+    assert all(not f["fitted"] for f in summary["datasets"]["synth"]["fits"])

@@ -88,6 +88,9 @@ class SeedResamples:
 
         Resamples where a statistic is undefined (NaN) are left out; inf is kept.
         """
+        if len(self.seeds) < 2:  # one seed: every resample is the sample, there is no interval
+            nan = np.full(np.shape(values)[1:], np.nan)
+            return nan, nan.copy()
         full = np.sort(np.asarray(values, dtype=float)[self.inverse], axis=0)  # NaN sorts last
         count = (~np.isnan(full)).sum(axis=0)
         alpha = (1 - CONFIDENCE) / 2

@@ -192,13 +192,19 @@ def verdict(name: str, entry: dict, baseline: str) -> str:
     shares = attr["shares"]
     lead = max(attr["players"], key=lambda p: (shares[p]["share"], p))
     s = shares[lead]
-    text = (f"On {name}, {LABELS[lead]} explains {_pct(s['share'])}% [{_pct(s['ci_low'])}, {_pct(s['ci_high'])}] "
+    missing = s["ci_low"] is None or not math.isfinite(s["ci_low"])
+    ci = (" (one seed: no interval)" if missing and len(entry["seeds"]) < 2
+          else f" [{_pct(s['ci_low'])}, {_pct(s['ci_high'])}]")
+    text = (f"On {name}, {LABELS[lead]} explains {_pct(s['share'])}%{ci} "
             f"of the gain from {_fmt(attr['score_from'], metric)} to {_fmt(attr['score_to'], metric)} {metric}")
     best = attr["best_model"]
     rows = [r for r in entry["equivalence"] if r["model"] == best and r["cleaning"] == "none"
             and (r["quality_rate"] == 0 or r["quality"] == "clean")]
-    if best == baseline or not rows:
+    if best == baseline:
         return text + f"; no model in the study beats {baseline} at n={attr['large_size']}."
+    if not rows:
+        return text + (f"; {best} beats {baseline}, but the curves are too short (fewer than 3 sizes) "
+                       "to price the upgrade in data.")
     inside = [r for r in rows if r["relation"] == "="]
     row = max(inside, key=lambda r: r["train_size"]) if inside else max(rows, key=lambda r: r["train_size"])
     if row["relation"] == "never":
