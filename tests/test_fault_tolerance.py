@@ -162,3 +162,28 @@ def test_failed_points_make_the_exit_code_nonzero(tmp_path):
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 1, out[-3000:]
     assert "0 job(s) and 10 point(s) failed" in out
+
+
+def test_a_claimed_curve_makes_the_second_claimant_wait_and_say_who_holds_it(tmp_path):
+    import threading
+
+    said, order = [], []
+
+    def second() -> None:
+        with store.claim(tmp_path, "curve", [1, 2], notify=said.append):
+            order.append("second")
+
+    with store.claim(tmp_path, "curve", [0, 1], notify=said.append):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        deadline = time.monotonic() + 10
+        while not said and time.monotonic() < deadline:
+            time.sleep(0.01)
+        order.append("first releases")
+    waiter.join(timeout=10)
+    assert order == ["first releases", "second"]
+    assert len(said) == 1 and "curve seed 1 is held by pid" in said[0] and "waiting" in said[0]
+    # disjoint seeds of the same curve never wait for each other
+    with store.claim(tmp_path, "curve", [5], notify=said.append), store.claim(tmp_path, "curve", [6], notify=said.append):
+        pass
+    assert len(said) == 1

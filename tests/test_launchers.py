@@ -130,3 +130,31 @@ def test_slurm_preset_reaches_sbatch_and_its_jobs_run(tmp_path, monkeypatch):
     for flag in ("--partition=gpu", "--gpus-per-node=1", "--cpus-per-task=2", "--time=90", "--signal=USR2@120"):
         assert f"#SBATCH {flag}" in script
     assert slurm._executor.max_num_timeout == 3
+
+
+def test_sweep_progress_counts_jobs_points_and_eta(tmp_path):
+    """Jobs done / running / left from the job folders, points from the points files, ETA from the rate."""
+    from mvd.sweep_progress import JobPlan, SweepProgress
+
+    points = tmp_path / "points"
+    points.mkdir()
+    keys = frozenset((seed, n) for seed in (0, 1) for n in (16, 32))
+    jobs = [JobPlan(i, points / f"curve{i}.parquet", keys) for i in range(3)]
+    # a point stored by an earlier launch counts as done but not toward the rate
+    pd.DataFrame({"seed": [0], "train_size": [16]}).to_parquet(jobs[0].points_file)
+    now = [100.0]
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    progress = SweepProgress(jobs, sweep, job_file="mvd_job.json", clock=lambda: now[0])
+    assert progress.line() == ("sweep: 0/3 jobs done, 0 running, 3 left · points 1/12 (1 stored before)"
+                               " · 0s elapsed · ETA ?")
+
+    for num in (0, 1):
+        (sweep / str(num) / ".hydra").mkdir(parents=True)
+        (sweep / str(num) / ".hydra" / "hydra.yaml").write_text("{}")
+    (sweep / "0" / "mvd_job.json").write_text("{}")
+    pd.DataFrame({"seed": [0, 0, 1, 1], "train_size": [16, 32, 16, 32]}).to_parquet(jobs[0].points_file)
+    pd.DataFrame({"seed": [0], "train_size": [16], "extra": [9]}).to_parquet(jobs[1].points_file)
+    now[0] = 140.0  # 4 new points in 40 s, 7 left -> 70 s
+    assert progress.line() == ("sweep: 1/3 jobs done, 1 running, 1 left · points 5/12 (1 stored before)"
+                               " · 40s elapsed · ETA 1m10s")

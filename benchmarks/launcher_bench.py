@@ -1,0 +1,103 @@
+"""Wall time of whole multiruns: basic vs joblib launcher, and the cost of W&B offline logging.
+
+    .venv/bin/python benchmarks/launcher_bench.py [--only forest8,quickstart,wandb] [--json out.json]
+
+Each case is one ``mvd`` command, timed end to end (process start to exit,
+Hydra, data loads, fits, stores) into a fresh results folder, so resume never
+skips a point:
+
+  * forest8    -- 8 comparable jobs: forest on digits, one seed per job
+                  (``curve.seeds=[0],...,[7]``), basic vs ``hydra/launcher=joblib``;
+  * quickstart -- ``experiment=quickstart`` (10 curves), basic vs joblib;
+  * wandb      -- quickstart (basic launcher) without and with ``logger=wandb``
+                  in offline mode (``WANDB_MODE=offline``, a throwaway ``WANDB_DIR``).
+
+Goals (issue 7): joblib >= 1.7x faster than basic on 2 cores for forest8;
+W&B offline adds < 10 % to the quickstart.  Timings on a shared machine are
+noisy: the script prints the load average before and after each case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MVD = str(Path(sys.executable).with_name("mvd"))
+COMMON = ["progress=false", "report.build=false"]
+FOREST8 = ["-m", "dataset=digits", "model=forest", "curve.seeds=" + ",".join(f"[{s}]" for s in range(8)),
+           "study=bench_forest8"]
+QUICKSTART = ["experiment=quickstart"]
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def run(args: list[str], *, env: dict | None = None) -> float:
+    """Seconds one ``mvd`` command takes, into a fresh results dir; fails loudly if mvd fails."""
+    with tempfile.TemporaryDirectory(prefix="mvd-bench-") as tmp:
+        cmd = [MVD, *args, *COMMON, f"results_dir={tmp}/results", f"hydra.sweep.dir={tmp}/sweep",
+               f"hydra.run.dir={tmp}/run"]
+        full_env = dict(os.environ, WANDB_MODE="disabled", **(env or {}))
+        full_env.setdefault("WANDB_DIR", tmp)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, env=full_env)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        return elapsed
+
+
+def case(name: str, variants: dict[str, tuple[list[str], dict | None]]) -> dict:
+    out = {"case": name, "load_before": os.getloadavg()[0]}
+    for label, (args, env) in variants.items():
+        out[label] = run(args, env=env)
+        print(f"  {name:<11} {label:<10} {out[label]:7.1f} s", flush=True)
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", default="forest8,quickstart,wandb")
+    parser.add_argument("--json", type=Path)
+    opts = parser.parse_args()
+    print(f"nproc={os.cpu_count()}  cpu={_cpu()}  python={platform.python_version()}")
+    joblib = ["hydra/launcher=joblib"]
+    results = []
+    wanted = opts.only.split(",")
+    if "forest8" in wanted:
+        r = case("forest8", {"basic": (FOREST8, None), "joblib": (FOREST8 + joblib, None)})
+        r["speedup"] = r["basic"] / r["joblib"]
+        results.append(r)
+    if "quickstart" in wanted:
+        r = case("quickstart", {"basic": (QUICKSTART, None), "joblib": (QUICKSTART + joblib, None)})
+        r["speedup"] = r["basic"] / r["joblib"]
+        results.append(r)
+    if "wandb" in wanted:
+        r = case("wandb", {"none": (QUICKSTART, None),
+                           "offline": (QUICKSTART + ["logger=wandb"], {"WANDB_MODE": "offline"})})
+        r["overhead"] = r["offline"] / r["none"] - 1
+        results.append(r)
+    for r in results:
+        extra = (f"speed-up {r['speedup']:.2f}x" if "speedup" in r else f"W&B overhead {100 * r['overhead']:+.1f} %")
+        print(f"{r['case']:<11} {extra}   (load average {r['load_before']:.1f} -> {r['load_after']:.1f})")
+    if opts.json:
+        opts.json.write_text(json.dumps({"nproc": os.cpu_count(), "cpu": _cpu(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
