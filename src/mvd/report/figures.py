@@ -26,7 +26,7 @@ PLAYER_COLORS = {"mind": "#4C72B0", "quantity": "#DD8452", "quality": "#55A868"}
 # deterministic files: no dates or random ids in the SVG/PNG metadata
 _SVG_META = {"Date": None, "Creator": None}
 _PNG_META = {"Software": None}
-plt.rcParams.update({"svg.hashsalt": "mvd", "font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
+plt.rcParams.update({"svg.hashsalt": "mvd", "svg.fonttype": "none", "font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
                      "axes.spines.right": False, "legend.frameon": False, "figure.dpi": 110})
 
 

@@ -98,7 +98,7 @@ def fit_many(n, y, w):
     # golden-section search on log b inside the bracket around the best grid point (one new point per step)
     x1, x2 = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
     f1, f2 = _solve(np.exp(x1), logn, y, w, syy)[2], _solve(np.exp(x2), logn, y, w, syy)[2]
-    for _ in range(32):
+    for _ in range(24):  # bracket shrinks to 0.618^24 ~ 1e-5 of a grid step
         left = f1 < f2                        # the minimum lies in [lo, x2]
         hi, lo = np.where(left, x2, hi), np.where(left, lo, x1)
         x_new = np.where(left, hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo))
