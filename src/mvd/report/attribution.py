@@ -17,7 +17,6 @@ from math import factorial
 import numpy as np
 
 from mvd.report.aggregate import SeedResamples
-from mvd.report.curves import Curve
 
 __all__ = ["shapley", "attribution", "PLAYERS", "LABELS"]
 

@@ -16,7 +16,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
-from mvd.report.attribution import PLAYERS  # noqa: E402
 from mvd.report.fits import FIT_OK_R2, power_law  # noqa: E402
 
 __all__ = ["draw_all", "FIGURES"]

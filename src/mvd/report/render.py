@@ -84,7 +84,11 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
             out.append(("h3", f"Data-equivalent value of each model (vs {summary['baseline']})"))
             out.append(("p", f"How many times more data {summary['baseline']} needs to match a model at size n; "
                              "≥ or ≤: beyond the fitted range (bound shown); never: below the baseline's floor."))
-            conds = sorted({_condition(r) for r in eq})
+            # clean data and the noisiest data of the attribution; every condition is in summary.json
+            shown = {_condition(ds["iso_performance"])}
+            if ds["attribution"]:
+                shown.add(_condition(ds["attribution"]["reference_quality"]))
+            conds = sorted({_condition(r) for r in eq} & shown)
             for cond in conds:
                 rows = [r for r in eq if _condition(r) == cond]
                 sizes = _spread(sorted({r["train_size"] for r in rows}))

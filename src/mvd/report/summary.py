@@ -143,7 +143,7 @@ def _fit_row(c: Curve) -> dict:
         row[k] = fit.get(k)
     row["n_sizes"], row["n_min"], row["n_max"] = int(len(c.n)), int(c.n.min()), int(c.n.max())
     row["fitted"] = c.fit is not None
-    row["fit_ok"] = c.fit is not None and (c.fit["r2"] if c.fit["r2"] == c.fit["r2"] else 0) >= FIT_OK_R2
+    row["fit_ok"] = c.fit is not None and math.isfinite(c.fit["r2"]) and c.fit["r2"] >= FIT_OK_R2
     return row
 
 
@@ -185,6 +185,8 @@ def verdict(name: str, entry: dict, baseline: str) -> str:
     """One sentence with its numbers: the main lever's share of the gain, and the model upgrade in data."""
     attr, metric = entry["attribution"], entry["metric"]
     if not attr:
+        if baseline not in {m["model"] for m in entry["models"]}:
+            return f"On {name}, the baseline model {baseline} was not run, so nothing is priced against it; see the curves."
         return f"On {name}, the study has too few shared sizes to attribute the gain; see the curves."
     if not attr["gain"] > 0:
         return (f"On {name}, nothing in the study improves on {baseline} at n={attr['small_size']} "
