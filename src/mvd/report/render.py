@@ -30,7 +30,7 @@ def _num(v, digits: int = 3) -> str:
     if v is None:
         return "–"
     if isinstance(v, float):
-        return f"{v:.{digits}g}"
+        return "0" if abs(v) < 1e-9 else f"{v:.{digits}g}"
     return str(v)
 
 

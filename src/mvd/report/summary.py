@@ -199,6 +199,10 @@ def verdict(name: str, entry: dict, baseline: str) -> str:
           else f" [{_pct(s['ci_low'])}, {_pct(s['ci_high'])}]")
     text = (f"On {name}, {LABELS[lead]} explains {_pct(s['share'])}%{ci} "
             f"of the gain from {_fmt(attr['score_from'], metric)} to {_fmt(attr['score_to'], metric)} {metric}")
+    others = [p for p in attr["players"] if p != lead]
+    if others:
+        text += " (" + ", ".join(f"{LABELS[p]}: {_pct(shares[p]['share'])}%" + (
+            "" if missing else f" [{_pct(shares[p]['ci_low'])}, {_pct(shares[p]['ci_high'])}]") for p in others) + ")"
     best = attr["best_model"]
     rows = [r for r in entry["equivalence"] if r["model"] == best and r["cleaning"] == "none"
             and (r["quality_rate"] == 0 or r["quality"] == "clean")]
