@@ -114,7 +114,8 @@ class TorchEstimator(BaseEstimator):
     Training parameters every net has: ``max_epochs``, ``batch_size``, ``lr``
     (AdamW, cosine-decayed over ``max_epochs``), ``weight_decay``,
     ``early_stopping`` with ``validation_fraction`` and ``patience``,
-    ``time_limit`` (seconds, checked after each epoch), ``device``
+    ``time_limit`` (seconds: after the first epoch the schedule is re-planned
+    to end within it, and training stops once it is spent), ``device``
     (auto | cpu | cuda), ``n_threads`` (None: the job's threadpoolctl limit)
     and ``random_state``.
 
@@ -236,13 +237,20 @@ class TorchEstimator(BaseEstimator):
         return self
 
     def _train(self, module, X, y, held, device, seed) -> None:
-        """Epochs of shuffled batches; cosine-decayed AdamW; early stopping on ``held``."""
+        """Epochs of shuffled batches; cosine-decayed AdamW; early stopping on ``held``.
+
+        The cosine runs over ``planned`` epochs: ``max_epochs``, or fewer when
+        the first epoch shows that ``time_limit`` allows fewer, so a budgeted
+        fit still ends at a small learning rate instead of being cut mid-schedule.
+        """
         generator = torch.Generator(device=device)
         generator.manual_seed(seed)
         amp = _amp_dtype(device)
         scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
         optimizer = torch.optim.AdamW(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.max_epochs)
+        planned = self.max_epochs
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda e: 0.5 * (1.0 + math.cos(math.pi * min(e, planned) / planned)))
         n = len(y)
         # equal batches (sizes differ by at most one row), so no tail batch of one row reaches BatchNorm
         n_batches = max(1, round(n / self.batch_size))
@@ -280,9 +288,13 @@ class TorchEstimator(BaseEstimator):
                     if waited >= self.patience:
                         self.stopped_by_ = "early_stopping"
                         break
-            if self.time_limit is not None and time.perf_counter() - start > self.time_limit:
-                self.stopped_by_ = "time_limit"
-                break
+            if self.time_limit is not None:
+                spent = time.perf_counter() - start
+                if epoch == 1:
+                    planned = max(1, min(self.max_epochs, int(self.time_limit // spent)))
+                if spent > self.time_limit or epoch >= planned:
+                    self.stopped_by_ = "time_limit" if epoch < self.max_epochs else self.stopped_by_
+                    break
         if best_state is not None:
             module.load_state_dict(best_state)
         module.eval()

@@ -95,8 +95,8 @@ class CNNClassifier(TorchClassifierMixin, TorchEstimator):
     _channels_last = True
 
     def __init__(self, *, image_shape=None, widths=(32, 64, 128), shift="auto", flip=False,
-                 max_epochs=40, batch_size=64, lr=2e-3, weight_decay=5e-4, early_stopping=True,
-                 validation_fraction=0.1, patience=10, time_limit=None, device="auto",
+                 max_epochs=15, batch_size=64, lr=2e-3, weight_decay=5e-4, early_stopping=True,
+                 validation_fraction=0.1, patience=5, time_limit=None, device="auto",
                  n_threads=None, random_state=None):
         self.image_shape = image_shape
         self.widths = widths
