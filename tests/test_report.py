@@ -247,3 +247,19 @@ def test_short_single_seed_study_builds_with_honest_verdict(tmp_path):
     assert "(one seed: no interval)" in verdict and "too short (fewer than 3 sizes)" in verdict
     assert summary["datasets"]["synth"]["equivalence"] == []
     assert all(not f["fitted"] for f in summary["datasets"]["synth"]["fits"])
+
+
+def test_routes_include_cleaning_and_price_the_oracle_as_review_of_every_label(tmp_path):
+    study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05)}, sizes=SIZES, rates=(0.0, 0.4),
+                        cleanings=("none", "oracle", "confident_learning"), noise_effect=0.3,
+                        business={"cost_per_label": 1.0, "cost_per_clean_label": 3.0, "cost_per_compute_hour": 0.0})
+    target = 1 - (2.0 * 256**-0.5 + 0.05 + 0.3 * 0.4 * 0.5) - 1e-9  # what half the noise gives at n=256
+    build(study, bootstrap=20, target=target)
+    routes = {r["route"]: r for r in _summary(study)["datasets"]["synth"]["business"]["routes"]}
+    oracle, learned = routes["cleaning: oracle (every label reviewed)"], routes["cleaning: confident_learning"]
+    assert oracle["n_needed"] == learned["n_needed"] == 256
+    assert oracle["label_cost"] == 3.0 * 256 and learned["label_cost"] == 0.0 and learned["cheapest"]
+    more = routes["more labels"]  # the noisy curve's floor is 0.05 + 0.12: it needs (a / (err - c))^(1/b)
+    needed = (2.0 / (2.0 * 256**-0.5 + 0.06 - 0.12)) ** 2
+    assert more["relation"] == "=" and more["n_needed"] == pytest.approx(np.ceil(needed), abs=1)
+    assert more["label_cost"] == pytest.approx(more["n_needed"] - max(SIZES))

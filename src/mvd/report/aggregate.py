@@ -6,6 +6,8 @@ paired across models exactly as the points are (a seed fixes the test split).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -29,7 +31,8 @@ def aggregate(points: pd.DataFrame, *, n_resamples: int, seed: int = 0) -> pd.Da
     values = wide.to_numpy(dtype=float)
     count = np.isfinite(values).sum(axis=1)
     mean = np.nanmean(values, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # cells with one seed have no spread: NaN
         sd = np.nanstd(values, axis=1, ddof=1) if values.shape[1] > 1 else np.full(len(values), np.nan)
     se = np.where(count > 1, sd / np.sqrt(np.maximum(count, 1)), np.nan)
     low, high = np.full(len(values), np.nan), np.full(len(values), np.nan)

@@ -9,8 +9,10 @@ prediction costs ``cost_per_unit_error`` per unit of absolute error.
 Routes to a target score, from the fitted curves, starting at the baseline
 model on the study's largest size (and its noisiest data, if quality varies):
 more labels (same model, same data quality), cleaner labels (every label at
-``cost_per_clean_label``), a cleaning method the study measured, another
-model, or a model switch combined with one of the data levers.  Each route costs its new labels plus one training run in compute
+``cost_per_clean_label``), a cleaning method the study measured (the
+oracle, which knows the corrupted rows, is priced as a review of every label
+at ``cost_per_clean_label``), another model, or a model switch combined with
+one of the data levers.  Each route costs its new labels plus one training run in compute
 hours (fit time extrapolated by a log-log line through the measured times).
 """
 
@@ -104,6 +106,9 @@ def routes(curves: dict, dataset: str, *, baseline: str, start: tuple, target: f
             data, price, relabel = None, label, False
         elif start[1] > 0 and c.condition[1] == 0 and c.condition[2] == "none":
             data, price, relabel = "cleaner labels", clean_label, True
+        elif c.condition[:2] == tuple(start[:2]) and c.condition[2] == "oracle":
+            # the oracle knows which labels are wrong: in practice, an expert reviews every label
+            data, price, relabel = "cleaning: oracle (every label reviewed)", clean_label, True
         elif c.condition[:2] == tuple(start[:2]) and c.condition[2] != "none":
             data, price, relabel = f"cleaning: {c.condition[2]}", label, False
         else:

@@ -22,10 +22,12 @@ __all__ = ["write_study"]
 
 def write_study(path, *, models: dict, sizes=(16, 32, 64, 128, 256, 512), seeds=(0, 1, 2), noise: float = 0.0,
                 datasets=("synth",), rates=(0.0,), noise_effect: float = 0.3, business: dict | None = None,
-                report: dict | None = None, task: str = "classification", seed: int = 0) -> Path:
+                report: dict | None = None, task: str = "classification", cleanings=("none",),
+                seed: int = 0) -> Path:
     """Write a study of ``models = {name: (rank, a, b, c)}``; returns the study directory.
 
-    ``rates`` > 0 add label-noise curves; ``task="regression"`` stores the error as rmse/mae.
+    ``rates`` > 0 add label-noise curves; a cleaning other than "none" halves the noise's effect;
+    ``task="regression"`` stores the error as rmse/mae.
     """
     path = Path(path)
     rng = np.random.default_rng(seed)
@@ -36,16 +38,17 @@ def write_study(path, *, models: dict, sizes=(16, 32, 64, 128, 256, 512), seeds=
     primary = "accuracy" if task == "classification" else "rmse"
     for dataset in datasets:
         for model, (rank, a, b, c) in sorted(models.items()):
-            for rate in rates:
+            for rate, cleaning in ((r, k) for r in rates for k in cleanings):
                 quality = "clean" if rate == 0 else "label_noise"
-                run_id = f"{dataset}-{model}-{quality}{rate:g}-none"
+                run_id = f"{dataset}-{model}-{quality}{rate:g}-{cleaning}"
+                effect = noise_effect * rate * (1.0 if cleaning == "none" else 0.5)
                 n = np.repeat(sizes, len(seeds))
                 s = np.tile(np.asarray(seeds, dtype=int), len(sizes))
-                err = a * n.astype(float) ** -b + c + noise_effect * rate + rng.normal(0, noise, len(n))
+                err = a * n.astype(float) ** -b + c + effect + rng.normal(0, noise, len(n))
                 frame = pd.DataFrame({c_: np.nan for c_ in COLUMNS}, index=range(len(n)))
                 frame = frame.assign(
                     study=path.name, run_id=run_id, dataset=dataset, task=task, modality="tabular", model=model,
-                    sophistication=int(rank), quality=quality, quality_rate=float(rate), cleaning="none",
+                    sophistication=int(rank), quality=quality, quality_rate=float(rate), cleaning=cleaning,
                     train_size=n, n_fit=n, seed=s, primary_metric=primary, train_score=np.nan,
                     fit_seconds=1e-5 * n * (1 + rank), predict_seconds=1e-4, n_params=0, device="cpu",
                     status="ok", error="", config_hash=run_id, mvd_version="test", created_at="")
