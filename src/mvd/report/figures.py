@@ -154,7 +154,9 @@ def quality(analysis):
                     n = min(int(c.n.max()) for _, c in pts)
                     xs = [r for r, _ in pts]
                     ys = [c.score[np.searchsorted(c.n, n)] if n in c.n else np.nan for _, c in pts]
-                    style = styles.setdefault((kind, cleaning), ["-", "--", ":", "-."][len(styles) % 4])
+                    # uncleaned data solid, the oracle (upper bound) dotted, other cleanings dashed
+                    style = styles.setdefault((kind, cleaning), "-" if cleaning == "none" else ":" if
+                                              cleaning == "oracle" else ["--", "-."][len(styles) % 2])
                     tag = "" if cleaning == "none" else f" +{cleaning}"
                     several = len({c.condition[0] for c in mine if c.condition[1] > 0}) > 1
                     ax.plot(xs, ys, style, marker="o", ms=3, color=colors[model],
