@@ -155,7 +155,7 @@ def test_named_config_must_match_its_task_and_modality(make_cfg):
 def test_adult_runs_through_every_tabular_model(make_cfg, model):
     """Categoricals encoded and missing values imputed inside the pipeline, for every rung."""
     ds = _load(make_cfg, "adult")
-    fast = ["model.classification.max_iter=20"] if model == "gbm" else []
+    fast = ["+model.classification.max_iter=20"] if model == "gbm" else []
     cfg = make_cfg("dataset=adult", f"model={model}", *fast)
     pipe = models.build(cfg.model, ds, seed=0)
     train = np.flatnonzero(ds.X["workclass"].isna().to_numpy())[:40]  # rows with missing values
