@@ -25,7 +25,7 @@ CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 @dataclass
 class DatasetConfig:
     name: str = MISSING
-    # sklearn | synthetic | uci | hf | openml | file
+    # sklearn | synthetic | uci | mnist | hf | openml | file (mvd.sources)
     source: str = "sklearn"
     # classification | regression
     task: str = "classification"
