@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import math
 import platform
 import statistics
 import sys
@@ -36,6 +35,7 @@ from mvd.nn import CNNClassifier, MLPClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "mnist"
+PARTS = ["overhead", "digits", "mnist"]
 
 
 def _cpu() -> str:
@@ -160,18 +160,18 @@ def mnist(threads: int, time_limit: float = 90.0) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("parts", nargs="*", default=["overhead", "digits", "mnist"],
-                        choices=["overhead", "digits", "mnist"])
+    parser.add_argument("parts", nargs="*", choices=[[], *PARTS], help="default: all")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per fit")
     parser.add_argument("--time-limit", type=float, default=90.0, help="seconds for the MNIST cnn fit")
     args = parser.parse_args(argv)
+    parts = args.parts or PARTS
     print(f"# {_cpu()}, {torch.get_num_threads()} cores visible to torch, torch {torch.__version__}, "
           f"python {sys.version.split()[0]}")
-    if "overhead" in args.parts:
+    if "overhead" in parts:
         overhead(args.threads)
-    if "digits" in args.parts:
+    if "digits" in parts:
         digits(args.threads)
-    if "mnist" in args.parts:
+    if "mnist" in parts:
         mnist(args.threads, args.time_limit)
     return 0
 

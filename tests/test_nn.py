@@ -54,7 +54,7 @@ def _texts(n=80, seed=0):
     return X, np.array(["neg", "pos"])[y]
 
 
-TINY = dict(max_epochs=3, n_threads=1, random_state=0)
+TINY = dict(max_epochs=3, min_steps=0, n_threads=1, random_state=0)
 SUBSET = [
     (CNNClassifier(image_shape=(1, 8, 8), widths=(8, 16), **TINY), _digits),
     (EmbeddingBagClassifier(embed_dim=8, **TINY), _texts),
@@ -137,6 +137,12 @@ def test_small_subsets_train_without_a_validation_split():
     X, y = _digits(60)  # 10% would be 6 rows: below the minimum, all rows train
     est = MLPClassifier(**TINY).fit(X, y)
     assert est.validation_loss_curve_ == [] and est.stopped_by_ == "max_epochs"
+
+
+def test_small_subsets_get_epochs_until_min_steps():
+    X, y = _digits(120)  # two batches of 60 per epoch: 3 epochs would be 6 steps
+    est = MLPClassifier(**dict(TINY, min_steps=20)).fit(X, y)
+    assert est.n_epochs_ == 10 and len(est.loss_curve_) == 10
 
 
 def test_time_limit_stops_after_the_epoch_that_crossed_it():

@@ -37,7 +37,7 @@ def text_source():
 
 
 def _tiny(model: str, epochs: int = 3) -> list:
-    return [f"model={model}", f"model.classification.max_epochs={epochs}"]
+    return [f"model={model}", f"model.classification.max_epochs={epochs}", "model.classification.min_steps=0"]
 
 
 def _check_points(frame, n_points: int, chance: float):

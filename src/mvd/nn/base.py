@@ -111,8 +111,10 @@ def _is_number(value) -> bool:
 class TorchEstimator(BaseEstimator):
     """Training loop shared by the nets; subclasses list every parameter in ``__init__``.
 
-    Training parameters every net has: ``max_epochs``, ``batch_size``, ``lr``
-    (AdamW, cosine-decayed over ``max_epochs``), ``weight_decay``,
+    Training parameters every net has: ``max_epochs``, ``min_steps`` (small
+    subsets train for more epochs, up to this many optimizer steps: a 64-row
+    subset is one batch per epoch), ``batch_size``, ``lr`` (AdamW,
+    cosine-decayed over the epochs), ``weight_decay``,
     ``early_stopping`` with ``validation_fraction`` and ``patience``,
     ``time_limit`` (seconds: after the first epoch the schedule is re-planned
     to end within it, and training stops once it is spent), ``device``
@@ -168,6 +170,7 @@ class TorchEstimator(BaseEstimator):
 
     def _check_params(self) -> None:
         _check(_is_int(self.max_epochs, 1), "max_epochs", self.max_epochs, "expected an integer >= 1")
+        _check(_is_int(self.min_steps, 0), "min_steps", self.min_steps, "expected an integer >= 0")
         _check(_is_int(self.batch_size, 1), "batch_size", self.batch_size, "expected an integer >= 1")
         _check(_is_number(self.lr) and self.lr > 0, "lr", self.lr, "expected a number > 0")
         _check(_is_number(self.weight_decay) and self.weight_decay >= 0, "weight_decay",
@@ -202,7 +205,7 @@ class TorchEstimator(BaseEstimator):
         stratify = None
         if self._is_classifier():
             counts = np.bincount(targets)
-            if counts.min() < 2 or n_val < len(counts):
+            if counts.min() < 2 or min(n_val, n - n_val) < len(counts):
                 return rows, None
             stratify = targets
         train, val = train_test_split(rows, test_size=n_val, random_state=seed, stratify=stratify)
@@ -223,15 +226,12 @@ class TorchEstimator(BaseEstimator):
             module = self._build(n_outputs).to(device)
             if self._channels_last and device.type == "cuda":
                 module = module.to(memory_format=torch.channels_last)
-            X_all = self._to_tensor(X, device)
-            y_all = torch.as_tensor(targets, device=device)
             held = None
             if val is not None:
-                v = torch.as_tensor(val, device=device)
-                held = (X_all[v], y_all[v])
-            t = torch.as_tensor(train, device=device)
+                held = (self._to_tensor(X[val], device), torch.as_tensor(targets[val], device=device))
             self.module_ = module
-            self._train(module, X_all[t], y_all[t], held, device, seed)
+            self._train(module, self._to_tensor(X[train], device),
+                        torch.as_tensor(targets[train], device=device), held, device, seed)
         self.n_params_ = sum(p.numel() for p in module.parameters())
         self.device_ = describe_device(device)
         return self
@@ -239,7 +239,8 @@ class TorchEstimator(BaseEstimator):
     def _train(self, module, X, y, held, device, seed) -> None:
         """Epochs of shuffled batches; cosine-decayed AdamW; early stopping on ``held``.
 
-        The cosine runs over ``planned`` epochs: ``max_epochs``, or fewer when
+        The cosine runs over ``planned`` epochs: ``max_epochs`` (more if that
+        gives fewer than ``min_steps`` steps), or fewer when
         the first epoch shows that ``time_limit`` allows fewer, so a budgeted
         fit still ends at a small learning rate instead of being cut mid-schedule.
         """
@@ -248,18 +249,19 @@ class TorchEstimator(BaseEstimator):
         amp = _amp_dtype(device)
         scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
         optimizer = torch.optim.AdamW(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        planned = self.max_epochs
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda e: 0.5 * (1.0 + math.cos(math.pi * min(e, planned) / planned)))
         n = len(y)
         # equal batches (sizes differ by at most one row), so no tail batch of one row reaches BatchNorm
         n_batches = max(1, round(n / self.batch_size))
+        epochs = max(self.max_epochs, math.ceil(self.min_steps / n_batches))
+        planned = epochs
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda e: 0.5 * (1.0 + math.cos(math.pi * min(e, planned) / planned)))
         start = time.perf_counter()
         best, best_state, best_epoch, waited = math.inf, None, 0, 0
         self.loss_curve_, self.validation_loss_curve_ = [], []
         self.stopped_by_ = "max_epochs"
         epoch = 0
-        for epoch in range(1, self.max_epochs + 1):
+        for epoch in range(1, epochs + 1):
             module.train()
             total = torch.zeros((), device=device)
             for idx in torch.randperm(n, device=device, generator=generator).tensor_split(n_batches):
@@ -291,9 +293,9 @@ class TorchEstimator(BaseEstimator):
             if self.time_limit is not None:
                 spent = time.perf_counter() - start
                 if epoch == 1:
-                    planned = max(1, min(self.max_epochs, int(self.time_limit // spent)))
+                    planned = max(1, min(epochs, int(self.time_limit // spent)))
                 if spent > self.time_limit or epoch >= planned:
-                    self.stopped_by_ = "time_limit" if epoch < self.max_epochs else self.stopped_by_
+                    self.stopped_by_ = "time_limit" if epoch < epochs else self.stopped_by_
                     break
         if best_state is not None:
             module.load_state_dict(best_state)

@@ -41,12 +41,13 @@ class _MLP(TorchEstimator):
 class MLPClassifier(TorchClassifierMixin, _MLP):
     """Torch MLP classifier with the scikit-learn API (see ``TorchEstimator`` for training knobs)."""
 
-    def __init__(self, *, hidden_layer_sizes=(256,), dropout=0.1, max_epochs=100, batch_size=64,
-                 lr=1e-3, weight_decay=1e-4, early_stopping=True, validation_fraction=0.1,
+    def __init__(self, *, hidden_layer_sizes=(256,), dropout=0.1, max_epochs=100, min_steps=300,
+                 batch_size=64, lr=1e-3, weight_decay=1e-4, early_stopping=True, validation_fraction=0.1,
                  patience=10, time_limit=None, device="auto", n_threads=None, random_state=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
         self.max_epochs = max_epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -62,12 +63,13 @@ class MLPClassifier(TorchClassifierMixin, _MLP):
 class MLPRegressor(TorchRegressorMixin, _MLP):
     """Torch MLP regressor with the scikit-learn API (see ``TorchEstimator`` for training knobs)."""
 
-    def __init__(self, *, hidden_layer_sizes=(256,), dropout=0.1, max_epochs=100, batch_size=64,
-                 lr=1e-3, weight_decay=1e-4, early_stopping=True, validation_fraction=0.1,
+    def __init__(self, *, hidden_layer_sizes=(256,), dropout=0.1, max_epochs=100, min_steps=300,
+                 batch_size=64, lr=1e-3, weight_decay=1e-4, early_stopping=True, validation_fraction=0.1,
                  patience=10, time_limit=None, device="auto", n_threads=None, random_state=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
         self.max_epochs = max_epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay

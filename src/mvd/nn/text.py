@@ -125,15 +125,16 @@ class EmbeddingBagClassifier(_TextNet):
     _prepend_cls = False
 
     def __init__(self, *, embed_dim=64, ngram_range=(1, 2), max_features=20000, min_df=1, max_len=256,
-                 max_epochs=30, batch_size=64, lr=1e-2, weight_decay=0.0, early_stopping=True,
-                 validation_fraction=0.1, patience=5, time_limit=None, device="auto", n_threads=None,
-                 random_state=None):
+                 max_epochs=30, min_steps=300, batch_size=64, lr=1e-2, weight_decay=0.0,
+                 early_stopping=True, validation_fraction=0.1, patience=5, time_limit=None,
+                 device="auto", n_threads=None, random_state=None):
         self.embed_dim = embed_dim
         self.ngram_range = ngram_range
         self.max_features = max_features
         self.min_df = min_df
         self.max_len = max_len
         self.max_epochs = max_epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -190,8 +191,8 @@ class TransformerClassifier(_TextNet):
     """
 
     def __init__(self, *, d_model=64, n_heads=4, n_layers=2, dim_feedforward=128, dropout=0.1,
-                 max_features=20000, min_df=1, max_len=64, max_epochs=30, batch_size=32, lr=1e-3,
-                 weight_decay=1e-2, early_stopping=True, validation_fraction=0.1, patience=5,
+                 max_features=20000, min_df=1, max_len=64, max_epochs=30, min_steps=300, batch_size=32,
+                 lr=1e-3, weight_decay=1e-2, early_stopping=True, validation_fraction=0.1, patience=5,
                  time_limit=None, device="auto", n_threads=None, random_state=None):
         self.d_model = d_model
         self.n_heads = n_heads
@@ -202,6 +203,7 @@ class TransformerClassifier(_TextNet):
         self.min_df = min_df
         self.max_len = max_len
         self.max_epochs = max_epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
