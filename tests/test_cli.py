@@ -92,7 +92,7 @@ STUDIES = sorted(p.stem for p in (REPO / "experiments").glob("*.yaml"))
 
 @pytest.mark.parametrize("study", STUDIES)
 def test_every_study_runs_with_tiny_settings(study, tmp_path):
-    env = {"MVD_DATA": str(REPO.parent / "shared" / "data")}
+    env = {"MVD_DATA": str(REPO.parent / "shared" / "data"), "MVD_CACHE": str(tmp_path / "cache")}
     result = run([f"experiment={study}", "curve.sizes=[16,24]", "curve.seeds=[0]", "curve.max_size=null"],
                  tmp_path, env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
