@@ -261,12 +261,13 @@ class TorchEstimator(BaseEstimator):
         self.loss_curve_, self.validation_loss_curve_ = [], []
         self.stopped_by_ = "max_epochs"
         epoch = 0
+        cast = _autocast(device, amp)  # one reusable context: no per-batch set-up
         for epoch in range(1, epochs + 1):
             module.train()
-            total = torch.zeros((), device=device)
+            losses = []
             for idx in torch.randperm(n, device=device, generator=generator).tensor_split(n_batches):
                 xb = self._augment(X[idx], generator)
-                with _autocast(device, amp):
+                with cast:
                     loss = self._loss(module(xb), y[idx])
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is None:
@@ -276,9 +277,9 @@ class TorchEstimator(BaseEstimator):
                     scaler.scale(loss).backward()
                     scaler.step(optimizer)
                     scaler.update()
-                total += loss.detach() * len(idx)
+                losses.append(loss.detach())  # summed once per epoch: no per-batch sync or arithmetic
             schedule.step()
-            self.loss_curve_.append(total.item() / n)
+            self.loss_curve_.append(torch.stack(losses).mean().item())
             if held is not None:
                 val_loss = self._loss(self._forward(module, held[0], device), held[1]).item()
                 self.validation_loss_curve_.append(val_loss)
