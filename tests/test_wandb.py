@@ -70,11 +70,15 @@ def read_run(run_dir: Path) -> dict:
     config, history, summary, run = {}, [], {}, None
     for record in _finished_records(run_dir):
         kind = record.WhichOneof("record_type")
-        if kind == "run":
-            run = record.run
-            config.update({item.key: json.loads(item.value_json) for item in record.run.config.update})
-        elif kind == "config":
-            config.update({item.key: json.loads(item.value_json) for item in record.config.update})
+        if kind in ("run", "config"):
+            if kind == "run":
+                run = record.run
+            for item in (record.run if kind == "run" else record).config.update:
+                *parents, leaf = list(item.nested_key) or [item.key]
+                node = config
+                for key in parents:
+                    node = node.setdefault(key, {})
+                node[leaf] = json.loads(item.value_json)
         elif kind == "history":
             history.append({"/".join(item.nested_key) or item.key: json.loads(item.value_json)
                             for item in record.history.item})
@@ -140,7 +144,10 @@ def test_offline_run_holds_config_history_and_summary(wandb_env, wandb_cfg):
     assert [r["train_size"] for r in means] == [16, 32]
     assert [r["curve/test_accuracy"] for r in means] == pytest.approx(expected.tolist())
     assert any("points/_type" in r for r in run["history"])  # the points table
-    assert any(r.get("curve/figure/_type") == "image-file" for r in run["history"])
+    assert any(r.get("curve/figure_table/_type") == "table-file" for r in run["history"])  # the chart's data
+    chart = run["config"]["_wandb"]["visualize"]["curve/figure"]
+    assert chart["panel_config"]["panelDefId"] == "wandb/lineseries/v0"
+    assert chart["panel_config"]["stringSettings"] == {"title": "iris-logreg-clean", "xname": "train_size"}
     assert run["summary"]["n_points"] == 4 and run["summary"]["n_failed_points"] == 0
     assert run["summary"]["curve/test_accuracy"] == pytest.approx(expected.loc[32])
 
