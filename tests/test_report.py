@@ -263,3 +263,17 @@ def test_routes_include_cleaning_and_price_the_oracle_as_review_of_every_label(t
     needed = (2.0 / (2.0 * 256**-0.5 + 0.06 - 0.12)) ** 2
     assert more["relation"] == "=" and more["n_needed"] == pytest.approx(np.ceil(needed), abs=1)
     assert more["label_cost"] == pytest.approx(more["n_needed"] - max(SIZES))
+
+
+def test_negative_cost_is_refused_when_a_job_is_planned(make_cfg):
+    from mvd import curve
+
+    with pytest.raises(ConfigError, match=r"business.cost_false_negative=-5.0 must be a finite number >= 0"):
+        curve.plan(make_cfg("business=fraud", "business.cost_false_negative=-5"))
+    with pytest.raises(ConfigError, match=r"business.cost_matrix=.* must be a square matrix"):
+        curve.plan(make_cfg("business.cost_matrix=[[0,1],[1]]"))
+
+
+def test_integer_cost_matrix_composes_and_is_checked(make_cfg):
+    cfg = make_cfg("business.cost_matrix=[[0,1],[5,0]]")
+    assert check_business(OmegaConf.to_container(cfg.business))["cost_matrix"] == [[0, 1], [5, 0]]

@@ -136,7 +136,8 @@ class BusinessConfig:
     cost_false_positive: Optional[float] = None
     cost_false_negative: Optional[float] = None
     # full cost matrix [true][predicted], overrides the above when given
-    cost_matrix: Optional[List[List[float]]] = None
+    # (rows typed loosely so [[0, 1], [5, 0]] composes; mvd.report.study.check_business checks it)
+    cost_matrix: Optional[List[Any]] = None
     cost_per_label: float = 0.1
     cost_per_clean_label: Optional[float] = None
     cost_per_compute_hour: float = 1.0

@@ -79,6 +79,8 @@ def plan(cfg) -> Plan:
     splits.check_test_fraction(cfg.curve.test_fraction)
     if cfg.threads < 1:
         raise ConfigError(f"threads={cfg.threads} must be a positive count of BLAS/OpenMP threads.")
+    from mvd.report.study import check_business  # negative costs are refused before any work (issue 4)
+    check_business(OmegaConf.to_container(cfg.business, resolve=True))
     seeds = [int(s) for s in cfg.curve.seeds]
     if not seeds:
         raise ConfigError("curve.seeds is empty; give at least one seed, e.g. curve.seeds=[0].")

@@ -52,11 +52,10 @@ def _size_axis(ax):
     ax.grid(True, which="major", alpha=0.25)
 
 
-def _main_condition(summary_ds: dict, curves: dict, name: str) -> tuple:
-    """Clean, uncleaned data when the study has it."""
-    conds = sorted({c.condition for c in curves.values() if c.dataset == name},
-                   key=lambda q: (q[1] != 0, q[2] != "none", q))
-    return conds[0]
+def _main_condition(ds: dict) -> tuple:
+    """The headline data condition (clean and uncleaned when the study has it), as the summary chose it."""
+    iso = ds["iso_performance"]
+    return iso["quality"], iso["quality_rate"], iso["cleaning"]
 
 
 def _models(summary_ds):
@@ -67,7 +66,7 @@ def learning_curves(analysis):
     s = analysis.summary["datasets"]
     fig, axes = _grid(len(s))
     for ax, (name, ds) in zip(axes, s.items()):
-        cond = _main_condition(ds, analysis.curves, name)
+        cond = _main_condition(ds)
         colors = _colors(_models(ds))
         higher = ds["higher_is_better"]
         for model in _models(ds):
@@ -98,7 +97,7 @@ def heatmap(analysis):
     s = analysis.summary["datasets"]
     fig, axes = _grid(len(s), width=5.6, height=3.2)
     for ax, (name, ds) in zip(axes, s.items()):
-        cond = _main_condition(ds, analysis.curves, name)
+        cond = _main_condition(ds)
         models = [m for m in _models(ds) if (name, m) + cond in analysis.curves]
         sizes = sorted({int(n) for m in models for n in analysis.curves[(name, m) + cond].n})
         table = np.full((len(models), len(sizes)), np.nan)
