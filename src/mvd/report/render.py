@@ -60,6 +60,10 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
     out.append(("p", f"{summary['n_points']:,} points over {len(summary['datasets'])} dataset(s). Baseline model "
                      f"for data-equivalents: {summary['baseline']}. Intervals: 95% percentile bootstrap over "
                      f"{summary['bootstrap']['resamples']} seed resamples (seeded; the seed fixes each test split)."))
+    fewest = min(len(ds["seeds"]) for ds in summary["datasets"].values())
+    if fewest < 5:
+        out.append(("p", f"Caution: {fewest} seed(s) per point. A bootstrap over so few seeds gives intervals that "
+                         "are too narrow (or none with one seed); add seeds (curve.seeds) before trusting them."))
     out.append(("h2", "Verdict"))
     out.append(("ul", summary["verdict"]))
     if b["notes"]:
