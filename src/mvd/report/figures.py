@@ -85,7 +85,7 @@ def learning_curves(analysis):
                 err = power_law(grid, c.fit["a"], c.fit["b"], c.fit["c"])
                 ax.plot(grid, 1 - err if higher else err, "--", lw=0.9, color=colors[model], alpha=0.8)
         _size_axis(ax)
-        ax.set_ylabel(ds["metric"])
+        ax.set_ylabel(ds["metric"] + ("" if higher else " (lower is better)"))
         label = "clean" if cond[1] == 0 else f"{cond[0]} {cond[1]:g}"
         ax.set_title(f"{name} ({label}; mean, 95% CI; dashed: fit, R² ≥ {FIT_OK_R2})")
     axes[0].legend(loc="best", fontsize=8)
