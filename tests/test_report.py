@@ -277,3 +277,19 @@ def test_negative_cost_is_refused_when_a_job_is_planned(make_cfg):
 def test_integer_cost_matrix_composes_and_is_checked(make_cfg):
     cfg = make_cfg("business.cost_matrix=[[0,1],[5,0]]")
     assert check_business(OmegaConf.to_container(cfg.business))["cost_matrix"] == [[0, 1], [5, 0]]
+
+
+def test_multirun_builds_the_report_through_the_hydra_callback(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "mvd.cli", "-m", "dataset=iris", "model=dummy,logreg,tree", "study=tiny",
+           "curve.sizes=[16,32,64]", "curve.seeds=[0,1]", f"results_dir={tmp_path}", "progress=false",
+           f"hydra.sweep.dir={tmp_path / 'multirun'}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    study = tmp_path / "tiny"
+    assert f"report: {study / 'report.html'}" in done.stdout
+    summary = _summary(study)
+    jsonschema.validate(summary, schema())
+    assert summary["baseline"] == "logreg" and summary["verdict"][0].startswith("On iris, ")
