@@ -98,7 +98,9 @@ class SeedResamples:
         count = (~np.isnan(full)).sum(axis=0)
         alpha = (1 - CONFIDENCE) / 2
 
-        def pick(q):  # numpy's "inverted_cdf" quantile of each column's defined values
+        # numpy's "inverted_cdf" quantile of each column's defined values, in one vectorised pass
+        # (np.nanquantile loops over columns in Python: 90% of the equivalence table's time)
+        def pick(q):
             index = np.clip(np.ceil(q * count - 1e-9).astype(int) - 1, 0, None)
             taken = np.take_along_axis(full, index[None, ...], axis=0)[0]
             return np.where(count > 0, taken, np.nan)
