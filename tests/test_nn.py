@@ -200,3 +200,20 @@ def test_bad_parameters_are_one_sentence_naming_the_key(params, key):
 def test_cuda_without_gpu_is_refused():
     with pytest.raises(ConfigError, match="device='cuda' needs a CUDA GPU"):
         MLPClassifier(device="cuda").check_params()
+
+
+def test_device_choice_and_cuda_only_speedups(monkeypatch):
+    from mvd.nn import base
+
+    assert base.resolve_device("cpu").type == "cpu"
+    assert base._amp_dtype(torch.device("cpu")) is None  # no autocast on CPU
+    assert isinstance(base._autocast(torch.device("cpu"), None), type(base.contextlib.nullcontext()))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert base.resolve_device("auto").type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert base.resolve_device("auto").type == "cuda"
+    with pytest.raises(ConfigError, match="device='cuda:1' does not exist"):
+        base.resolve_device("cuda:1")
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
+    assert base.describe_device(torch.device("cuda")) == "cuda:NVIDIA H100 80GB HBM3"
