@@ -182,6 +182,12 @@ def test_text_vocabulary_comes_from_the_training_rows_only():
     assert "zebra" not in est.vectorizer_.vocabulary_
     # unseen words are dropped: a document of them alone predicts like an empty one
     np.testing.assert_array_equal(est.predict_proba(["zebra crossing"]), est.predict_proba([""]))
+    # every known term keeps its own id, the first of the vocabulary ("!", index 0) included
+    first = min(est.vectorizer_.vocabulary_, key=est.vectorizer_.vocabulary_.get)
+    assert first == "!" and est._encode(["!"]).tolist() == [[1]]  # id 0 is padding
+    tr = TransformerClassifier(**TINY).fit(X, y)
+    first = min(tr.vectorizer_.vocabulary_, key=tr.vectorizer_.vocabulary_.get)
+    np.testing.assert_array_equal(tr._encode([f"{first} zebra"]), [[2, 3, 1]])  # CLS, first term, unknown
 
 
 @pytest.mark.parametrize("params, key", [

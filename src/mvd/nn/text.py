@@ -87,10 +87,9 @@ class _TextNet(TorchClassifierMixin, TorchEstimator):
         index, first = self.vectorizer_.vocabulary_, self._first_id
         head = [CLS] if self._prepend_cls else []
         docs = []
+        unknown = [UNKNOWN] if self._keep_unknown else []
         for doc in texts:
-            ids = [index[t] + first if t in index else UNKNOWN for t in analyze(doc)]
-            if not self._keep_unknown:
-                ids = [i for i in ids if i != UNKNOWN]
+            ids = [i for t in analyze(doc) for i in ([index[t] + first] if t in index else unknown)]
             docs.append(head + ids[: self.max_len])
         out = np.full((len(docs), max(1, max(map(len, docs)))), PAD, dtype=np.int64)
         for row, ids in enumerate(docs):
