@@ -14,7 +14,9 @@ skips a point:
 
 Goals (issue 7): joblib >= 1.7x faster than basic on 2 cores for forest8;
 W&B offline adds < 10 % to the quickstart.  Timings on a shared machine are
-noisy: the script prints the load average before and after each case.
+noisy: the script prints the load average before and after each case, and
+first measures how many cores this session really gets (two CPU-bound
+processes at once vs one), the ceiling of any parallel speed-up.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def run(args: list[str], *, env: dict | None = None) -> float:
     with tempfile.TemporaryDirectory(prefix="mvd-bench-") as tmp:
         cmd = [MVD, *args, *COMMON, f"results_dir={tmp}/results", f"hydra.sweep.dir={tmp}/sweep",
                f"hydra.run.dir={tmp}/run"]
-        full_env = dict(os.environ, WANDB_MODE="disabled", **(env or {}))
+        full_env = {**os.environ, "WANDB_MODE": "disabled", **(env or {})}
         full_env.setdefault("WANDB_DIR", tmp)
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, env=full_env)
@@ -59,6 +61,21 @@ def run(args: list[str], *, env: dict | None = None) -> float:
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
         return elapsed
+
+
+_SPIN = "import time; t = time.perf_counter(); x = sum(range(30_000_000)); print(time.perf_counter() - t)"
+
+
+def available_cores(n: int = 2) -> float:
+    """Cores this session really gets now: n CPU-bound processes at once vs one alone.
+
+    On a shared machine with ``sched_autogroup`` (one CPU share per login session)
+    this can be ~1 even with 2 idle-looking cores, and caps any parallel speed-up.
+    """
+    alone = float(subprocess.run([sys.executable, "-c", _SPIN], capture_output=True, text=True).stdout)
+    procs = [subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    together = max(float(p.communicate()[0]) for p in procs)
+    return n * alone / together
 
 
 def case(name: str, variants: dict[str, tuple[list[str], dict | None]]) -> dict:
@@ -75,7 +92,11 @@ def main() -> None:
     parser.add_argument("--only", default="forest8,quickstart,wandb")
     parser.add_argument("--json", type=Path)
     opts = parser.parse_args()
-    print(f"nproc={os.cpu_count()}  cpu={_cpu()}  python={platform.python_version()}")
+    capacity = available_cores()
+    autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    autogroup = autogroup.read_text().strip() if autogroup.exists() else "n/a"
+    print(f"nproc={os.cpu_count()}  cpu={_cpu()}  python={platform.python_version()}  "
+          f"load={os.getloadavg()[0]:.1f}  sched_autogroup={autogroup}  cores available now={capacity:.2f}")
     joblib = ["hydra/launcher=joblib"]
     results = []
     wanted = opts.only.split(",")
@@ -96,7 +117,8 @@ def main() -> None:
         extra = (f"speed-up {r['speedup']:.2f}x" if "speedup" in r else f"W&B overhead {100 * r['overhead']:+.1f} %")
         print(f"{r['case']:<11} {extra}   (load average {r['load_before']:.1f} -> {r['load_after']:.1f})")
     if opts.json:
-        opts.json.write_text(json.dumps({"nproc": os.cpu_count(), "cpu": _cpu(), "results": results}, indent=2))
+        opts.json.write_text(json.dumps({"nproc": os.cpu_count(), "cpu": _cpu(), "cores_available": capacity,
+                                         "results": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ class _Run:
         settings = dict(init_timeout=float(self.logger_cfg.init_timeout), silent=True, console="off",
                         finish_timeout=float(self.logger_cfg.get("finish_timeout") or 120.0),
                         x_save_requirements=self.requirements)
+        # private (x_) settings come and go between wandb versions: pass only the ones this one knows
+        settings = {k: v for k, v in settings.items() if k in getattr(wandb.Settings, "model_fields", settings)}
         try:
             self.run = wandb.init(mode=mode, settings=wandb.Settings(**settings), **self.init)
         except Exception as exc:
