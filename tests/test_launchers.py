@@ -158,3 +158,27 @@ def test_sweep_progress_counts_jobs_points_and_eta(tmp_path):
     now[0] = 140.0  # 4 new points in 40 s, 7 left -> 70 s
     assert progress.line() == ("sweep: 1/3 jobs done, 1 running, 1 left · points 5/12 (1 stored before)"
                                " · 40s elapsed · ETA 1m10s")
+
+
+def test_warm_joblib_workers_are_the_ones_the_launcher_uses():
+    """Warmed with the launcher's own Parallel arguments, loky hands the same processes to the sweep."""
+    from hydra import compose, initialize_config_dir
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+    from joblib import Parallel, delayed
+    from omegaconf import OmegaConf
+
+    from mvd.config import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                      return_hydra_config=True)
+    warmed = launchers.warm_joblib_workers(cfg.hydra)()
+    assert len(warmed) == 2
+    kwargs = {k: v for k, v in OmegaConf.to_container(cfg.hydra.launcher).items() if k != "_target_"}
+    kwargs["backend"] = "loky"
+    process_joblib_cfg(kwargs)  # exactly what the launcher passes to Parallel
+    used = set(Parallel(**kwargs)(delayed(os.getpid)() for _ in range(6)))
+    assert used <= warmed
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        basic = compose(config_name="config", return_hydra_config=True)
+    assert launchers.warm_joblib_workers(basic.hydra)() == set()

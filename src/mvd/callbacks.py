@@ -51,8 +51,11 @@ class MvdCallback(Callback):
         from mvd.store import points_dir
         from mvd.sweep_progress import JobPlan, SweepProgress
 
+        sweep = sweep_overrides(config)
+        os.environ[launchers.SWEEP_JOBS_ENV] = str(len(sweep))  # workers size their threads from it
+        join_workers = launchers.warm_joblib_workers(config.hydra)  # overlaps the checks below
         jobs = []
-        for num, overrides in enumerate(sweep_overrides(config)):
+        for num, overrides in enumerate(sweep):
             cfg = compose(config_name="config", overrides=overrides)
             try:
                 plan = curve.plan(cfg)
@@ -60,7 +63,7 @@ class MvdCallback(Callback):
                 fail(f"{exc} (job: {' '.join(overrides)})")
             keys = frozenset((seed, n) for seed in plan.seeds for n in plan.sizes)
             jobs.append(JobPlan(num, points_dir(plan.study_dir) / f"{plan.run_id}.parquet", keys))
-        os.environ[launchers.SWEEP_JOBS_ENV] = str(len(jobs))  # workers size their threads from it
+        join_workers()
         _, _, notice = launchers.thread_budget(config.hydra, int(config.threads), sweep_jobs=len(jobs))
         if notice:
             print(notice, file=sys.stderr, flush=True)

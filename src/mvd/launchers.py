@@ -96,3 +96,53 @@ def fit_to_machine(cfg) -> None:
     cfg.threads = threads
     if jobs > 1 and "JoblibLauncher" in str(hydra_cfg.launcher.get("_target_", "")):
         cfg.progress = False  # parallel workers share the terminal: the sweep-level progress speaks for them
+
+
+def _warm() -> int:
+    """Import what a curve job needs, in a joblib worker (runs once per worker)."""
+    import mvd.cli  # noqa: F401  (Hydra, OmegaConf)
+    import mvd.curve  # noqa: F401  (scikit-learn, pandas, pyarrow)
+
+    return os.getpid()
+
+
+def warm_joblib_workers(hydra_cfg):
+    """Start the joblib launcher's worker processes now, in the background; return a ``join()``.
+
+    Spawning loky workers and importing scikit-learn in them costs ~2 s on
+    the critical path of a joblib sweep.  Started while the launching process
+    checks every job, that cost overlaps the checks.  The workers are
+    created with exactly the launcher's ``Parallel`` arguments, so loky's
+    reusable executor hands the same warm workers to the sweep.
+    """
+    import threading
+
+    target = str(hydra_cfg.launcher.get("_target_", "")) if "launcher" in hydra_cfg else ""
+    if "JoblibLauncher" not in target:
+        return lambda: set()
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+    from joblib import Parallel, delayed, effective_n_jobs
+    from omegaconf import OmegaConf
+
+    kwargs = {k: v for k, v in OmegaConf.to_container(hydra_cfg.launcher, resolve=True).items() if k != "_target_"}
+    kwargs["backend"] = "loky"  # as the launcher does
+    process_joblib_cfg(kwargs)
+
+    pids: set[int] = set()
+
+    def warm() -> None:
+        try:
+            n = effective_n_jobs(kwargs.get("n_jobs", -1))
+            pids.update(Parallel(**kwargs)(delayed(_warm)() for _ in range(n)))
+        except Exception:  # warming is an optimisation; the launcher starts its own workers anyway
+            pass
+
+    thread = threading.Thread(target=warm, name="mvd-warm-joblib", daemon=True)
+    thread.start()
+
+    def join() -> set[int]:
+        """Wait for the warm-up; the warm workers' process ids."""
+        thread.join()
+        return pids
+
+    return join
