@@ -157,12 +157,11 @@ def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, missing) ->
             proba = _widen(proba, pipe, ds.n_classes)
             train_proba = _widen(train_proba, pipe, ds.n_classes)
         test = metrics.score(ds.task, y_test, pred, proba, ds.n_classes, decision)
-        train = metrics.score(ds.task, y_fit, train_pred, train_proba, ds.n_classes, train_dec)
+        train = metrics.score(ds.task, y_fit, train_pred, train_proba, ds.n_classes, train_dec, only=p.primary)
         out.update({f"test_{k}": v for k, v in test.items()})
         out["train_score"] = train[p.primary]
-        if ds.task == "classification":  # test counts [true][predicted]: the report's cost matrix (issue 4)
-            from sklearn.metrics import confusion_matrix
-            out["confusion"] = json.dumps(confusion_matrix(y_test, pred, labels=np.arange(ds.n_classes)).tolist())
+        if ds.task == "classification":  # test counts [true][predicted]: the report's cost matrix
+            out["confusion"] = json.dumps(metrics.confusion(y_test, pred, ds.n_classes).tolist())
         est = pipe[-1]
         out["n_params"] = models.n_params(pipe)
         out["device"] = str(getattr(est, "device_", "cpu"))
@@ -218,7 +217,7 @@ def run_curve(cfg, *, on_point: Optional[Callable[[dict, bool], None]] = None,
     ds = p.dataset
     store = CurveFile(p.study_dir, p.run_id)
     done = store.done()
-    stored = {(int(r.seed), int(r.train_size)): r._asdict() for r in store.frame.itertuples(index=False)} if done else {}
+    stored = {(int(r["seed"]), int(r["train_size"])): r for r in store.records}
     base = _base_row(p)
     official = ds.test_index if cfg.dataset.official_split else None
     with threadpool_limits(limits=int(cfg.threads)):

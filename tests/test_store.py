@@ -1,0 +1,54 @@
+"""The results store: atomic per-job files, failed points replaced, corrupt files named."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from mvd import store
+
+
+def _point(seed, n, status="ok", **extra):
+    return {"study": "s", "run_id": "r", "seed": seed, "train_size": n, "status": status,
+            "test_accuracy": 0.5 if status == "ok" else math.nan, "error": "" if status == "ok" else "boom",
+            **extra}
+
+
+def test_points_round_trip_with_their_types(tmp_path):
+    curve = store.CurveFile(tmp_path, "r")
+    curve.append(_point(1, 32, n_params=7))
+    curve.append(_point(0, 16, confusion="[[1, 0], [0, 1]]"))
+    frame = store.load(tmp_path)
+    assert frame[["seed", "train_size"]].values.tolist() == [[0, 16], [1, 32]]
+    assert frame["train_size"].dtype.kind == "i" and frame["test_accuracy"].dtype.kind == "f"
+    assert frame["confusion"].tolist()[0] == "[[1, 0], [0, 1]]" and pd.isna(frame["confusion"].tolist()[1])
+    assert list(frame.columns[:2]) == ["study", "run_id"]  # the contract's order first
+    assert store.CurveFile(tmp_path, "r").done() == {(0, 16), (1, 32)}
+
+
+def test_a_failed_point_is_replaced_not_duplicated(tmp_path):
+    curve = store.CurveFile(tmp_path, "r")
+    curve.append(_point(0, 16, status="failed"))
+    assert curve.done() == set()
+    curve.append(_point(0, 16))
+    frame = store.load(tmp_path)
+    assert len(frame) == 1 and frame["status"].item() == "ok"
+
+
+def test_a_corrupt_file_is_named_never_merged(tmp_path):
+    store.CurveFile(tmp_path, "good").append(_point(0, 16))
+    bad = store.points_dir(tmp_path) / "bad.parquet"
+    bad.write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(store.StoreError, match=r"points file .*bad\.parquet is corrupt or unreadable"):
+        store.load(tmp_path)
+
+
+def test_hidden_temporary_files_are_never_read(tmp_path):
+    store.CurveFile(tmp_path, "r").append(_point(0, 16))
+    (store.points_dir(tmp_path) / ".r.parquet.123.tmp").write_bytes(b"half a file")
+    assert len(store.load(tmp_path)) == 1
+
+
+def test_an_empty_study_loads_as_an_empty_frame_with_the_contract(tmp_path):
+    frame = store.load(tmp_path)
+    assert frame.empty and list(frame.columns) == store.COLUMNS
