@@ -162,9 +162,9 @@ def test_test_set_is_bit_identical_with_and_without_cleaning(make_cfg, monkeypat
     seen: dict = {}
     original = curve._fit_and_score
 
-    def spy(p, X_fit, y_fit, X_test, y_test, seed, missing):
+    def spy(p, X_fit, y_fit, X_test, y_test, seed):
         seen.setdefault(p.cfg.cleaning.name, []).append(_digest(X_test, y_test))
-        return original(p, X_fit, y_fit, X_test, y_test, seed, missing)
+        return original(p, X_fit, y_fit, X_test, y_test, seed)
 
     monkeypatch.setattr(curve, "_fit_and_score", spy)
     for method in METHODS:

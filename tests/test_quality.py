@@ -294,9 +294,9 @@ def test_test_set_is_bit_identical_under_every_corruption(make_cfg, monkeypatch)
     seen: dict = {}
     original = curve._fit_and_score
 
-    def spy(p, X_fit, y_fit, X_test, y_test, seed, missing):
+    def spy(p, X_fit, y_fit, X_test, y_test, seed):
         seen.setdefault(p.cfg.quality.name, []).append(_digest(X_test, y_test))
-        return original(p, X_fit, y_fit, X_test, y_test, seed, missing)
+        return original(p, X_fit, y_fit, X_test, y_test, seed)
 
     monkeypatch.setattr(curve, "_fit_and_score", spy)
     for kind in KINDS:

@@ -67,6 +67,8 @@ class Plan:
     sizes: list
     seeds: list
     primary: str
+    # whether pipelines impute: the data has NaNs, or the corruption makes them
+    missing: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -108,11 +110,12 @@ def plan(cfg) -> Plan:
         sizes=sizes,
         seeds=seeds,
         primary=primary,
+        missing=cfg.quality.name == "missing" or models.has_missing(dataset.X),
     )
 
 
-def _predict(pipe, X):
-    """Predictions, probabilities (if any) and a binary decision function (if any)."""
+def _predict(pipe, X, binary: bool = False):
+    """Predictions, probabilities (if any) and, for a binary task, the decision function (if any)."""
     pred = pipe.predict(X)
     proba = decision = None
     if hasattr(pipe, "predict_proba"):
@@ -120,12 +123,10 @@ def _predict(pipe, X):
             proba = pipe.predict_proba(X)
         except (AttributeError, NotImplementedError):
             proba = None
-    if proba is None and hasattr(pipe, "decision_function"):
+    if proba is None and binary and hasattr(pipe, "decision_function"):
         try:
             decision = pipe.decision_function(X)
         except (AttributeError, NotImplementedError):
-            decision = None
-        if decision is not None and np.ndim(decision) != 1:
             decision = None
     return pred, proba, decision
 
@@ -134,24 +135,25 @@ def _widen(proba, pipe, n_classes: int):
     return None if proba is None else metrics.full_proba(proba, pipe.classes_, n_classes)
 
 
-def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, missing) -> dict:
+def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int) -> dict:
     """Fit one pipeline and score it; an exception becomes a failed point."""
     ds = p.dataset
     out: dict = {"status": "ok", "error": ""}
     try:
-        pipe = models.build(p.cfg.model, ds, seed=seed, missing=missing)
+        pipe = models.build(p.cfg.model, ds, seed=seed, missing=p.missing)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = time.perf_counter()
             pipe.fit(X_fit, y_fit)
             out["fit_seconds"] = time.perf_counter() - start
             start = time.perf_counter()
-            pred, proba, decision = _predict(pipe, X_test)
+            binary = ds.n_classes == 2
+            pred, proba, decision = _predict(pipe, X_test, binary)
             out["predict_seconds"] = time.perf_counter() - start
             # the training score needs probabilities only when the primary metric does
             train_needs_proba = p.primary in ("log_loss", "roc_auc")
             train_pred, train_proba, train_dec = (
-                _predict(pipe, X_fit) if train_needs_proba else (pipe.predict(X_fit), None, None)
+                _predict(pipe, X_fit, binary) if train_needs_proba else (pipe.predict(X_fit), None, None)
             )
         if ds.task == "classification":
             proba = _widen(proba, pipe, ds.n_classes)
@@ -241,7 +243,7 @@ def run_curve(cfg, *, on_point: Optional[Callable[[dict, bool], None]] = None,
                 point = dict(base, seed=seed, train_size=n, n_fit=int(keep.sum()),
                              n_corrupted=int(bad.sum()), **pooled.info, **clean_info)
                 point.update(_fit_and_score(p, take(X_sub, np.flatnonzero(keep)), y_sub[keep],
-                                            X_test, y_test, seed, missing=(cfg.quality.name == "missing") or None))
+                                            X_test, y_test, seed))
                 point["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
                 _save_config(p)
                 store.append(point)

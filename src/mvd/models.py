@@ -9,12 +9,15 @@ seeded through ``random_state`` when it has one.
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -23,7 +26,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from mvd.data import Dataset
 from mvd.errors import ConfigError
 
-__all__ = ["build", "check", "n_params"]
+__all__ = ["build", "check", "estimator", "has_missing", "n_params"]
 
 
 def check(model_cfg, dataset: Dataset) -> None:
@@ -45,7 +48,8 @@ def check(model_cfg, dataset: Dataset) -> None:
         estimator(model_cfg, dataset.task, seed=0, dataset=dataset).check_params(prefix=f"model.{dataset.task}.")
 
 
-def _has_missing(X: Any) -> bool:
+def has_missing(X: Any) -> bool:
+    """Whether a feature table holds missing values (NaN)."""
     if isinstance(X, pd.DataFrame):
         return bool(X.isna().to_numpy().any())
     if isinstance(X, np.ndarray) and X.dtype.kind == "f":
@@ -82,13 +86,18 @@ def _frame_preprocessor(model_cfg, X: pd.DataFrame, categorical: list, missing: 
     return ColumnTransformer(transformers, verbose_feature_names_out=False)
 
 
+@functools.lru_cache(maxsize=64)
+def _prototype(node_json: str):
+    """One instantiation per estimator config; points get clones (Hydra's instantiate costs ms)."""
+    return instantiate(json.loads(node_json), _convert_="all")
+
+
 def estimator(model_cfg, task: str, *, seed: int, dataset: Dataset | None = None):
     """The bare estimator for ``task``, seeded, with the dataset's image shape if it takes one."""
     node = model_cfg.get(task)
     if dataset is not None:  # a modality's own estimator, when the model names one
         node = (model_cfg.get("per_modality") or {}).get(dataset.modality, {}).get(task, node)
-    node = OmegaConf.to_container(node, resolve=True)
-    est = instantiate(node, _convert_="all")
+    est = clone(_prototype(json.dumps(OmegaConf.to_container(node, resolve=True), sort_keys=True)))
     params = est.get_params(deep=False)
     updates = {}
     if "random_state" in params:
@@ -102,10 +111,11 @@ def build(model_cfg, dataset: Dataset, *, seed: int, missing: bool | None = None
     """A fresh, unfitted pipeline for one point.
 
     ``missing`` says whether the training data may hold missing values (a
-    ``missing`` corruption); by default it is read off the dataset.
+    ``missing`` corruption); by default it is read off the dataset.  The
+    model is assumed to fit the dataset (``check`` runs once per job, in
+    ``curve.plan``).
     """
-    check(model_cfg, dataset)
-    missing = _has_missing(dataset.X) if missing is None else missing
+    missing = has_missing(dataset.X) if missing is None else missing
     est = estimator(model_cfg, dataset.task, seed=seed, dataset=dataset)
     if dataset.modality == "text":
         if model_cfg.text == "tfidf":
