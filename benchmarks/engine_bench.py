@@ -5,7 +5,8 @@ For each model of the ladder on digits (8 sizes x 3 seeds, one BLAS thread):
   * mvd      — curve.run_curve in-process (fit, predict, probabilities, 5 metrics,
                train score, one atomic parquet write per point);
   * sklearn  — learning_curve on the same splits and nested prefixes;
-  * fit+predict — the estimators' own time as mvd measured it,
+  * fit+predict — the estimators' own time as mvd measured it (fit, test
+                  predictions and probabilities, training-set predictions),
 and reports mvd's time / learning_curve's and mvd's overhead beyond fit+predict.
 Also times `mvd --help` and the peak memory (max RSS) of a digits job in a subprocess.
 """
@@ -50,7 +51,7 @@ def time_mvd(model: str) -> tuple[float, float]:
         start = time.perf_counter()
         frame = curve.run_curve(cfg, prepared=prepared)
         total = time.perf_counter() - start
-    own = float((frame["fit_seconds"] + frame["predict_seconds"]).sum())
+    own = float((frame["fit_seconds"] + frame["predict_seconds"] + frame["train_predict_seconds"]).sum())
     return total, own
 
 

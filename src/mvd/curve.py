@@ -152,9 +152,11 @@ def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int) -> dict:
             out["predict_seconds"] = time.perf_counter() - start
             # the training score needs probabilities only when the primary metric does
             train_needs_proba = p.primary in ("log_loss", "roc_auc")
+            start = time.perf_counter()
             train_pred, train_proba, train_dec = (
                 _predict(pipe, X_fit, binary) if train_needs_proba else (pipe.predict(X_fit), None, None)
             )
+            out["train_predict_seconds"] = time.perf_counter() - start
         if ds.task == "classification":
             proba = _widen(proba, pipe, ds.n_classes)
             train_proba = _widen(train_proba, pipe, ds.n_classes)
