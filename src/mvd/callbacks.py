@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 __all__ = ["MvdCallback", "sweep_overrides", "EXIT_FAILED"]
 
@@ -108,7 +108,7 @@ class MvdCallback(Callback):
         console.multirun_summary(statuses)
         study_dir = Path(config.results_dir) / config.study
         if config.report.build and (study_dir / "points").exists():
-            build_report(study_dir, OmegaConf.to_container(config, resolve=False))
+            build_report(study_dir)
         log_study(config, study_dir)
         print(f"points: {study_dir / 'points'}")
         failed_jobs = [s for s in statuses if s.get("job_failed")]
@@ -119,14 +119,14 @@ class MvdCallback(Callback):
             raise SystemExit(EXIT_FAILED)
 
 
-def build_report(study_dir: Path, config: dict) -> None:
-    """Build the report if the report package is present; a failure is reported, never raised."""
-    try:
-        from mvd.report import build
-    except ImportError:
-        return
+def build_report(study_dir: Path) -> None:
+    """Build the report and print its verdict; a failure is reported, never raised."""
+    from mvd.report import build
+
     try:
         out = build(study_dir)
+        for sentence in json.loads((out.parent / "summary.json").read_text()).get("verdict", []):
+            print(f"verdict: {sentence}")
         print(f"report: {out}")
     except Exception as exc:  # the points are safe; the report can be rebuilt with mvd-report
         print(f"mvd: report not built ({type(exc).__name__}: {exc}); rebuild with: mvd-report {study_dir}")
