@@ -16,7 +16,7 @@ from mvd import curve, data, models, splits, store
 from mvd.config import ModelConfig
 from mvd.testing import expected_accuracy, score_is_size_dataset
 
-TIMING = ["fit_seconds", "predict_seconds", "created_at"]
+TIMING = store.VOLATILE
 
 
 def _numbers(frame: pd.DataFrame) -> pd.DataFrame:

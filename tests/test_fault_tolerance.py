@@ -26,7 +26,7 @@ ARGS = ["-m", "dataset=wine", "model=forest,logreg", "curve.sizes=[16,32,48,64,9
         f"study={STUDY}", "progress=false", "report.build=false"]
 TOTAL = 20
 # what differs between two runs of the same points
-VOLATILE = ["fit_seconds", "predict_seconds", "created_at"]
+VOLATILE = store.VOLATILE
 
 pytestmark = pytest.mark.timeout(240)
 

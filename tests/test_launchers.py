@@ -17,7 +17,7 @@ from mvd import cli, launchers, store
 MVD = str(Path(sys.executable).with_name("mvd"))
 ARGS = ["-m", "dataset=iris", "model=logreg,dummy,tree", "curve.sizes=[16,32,64]", "curve.seeds=[0,1]",
         "study=launch", "progress=false", "report.build=false"]
-VOLATILE = ["fit_seconds", "predict_seconds", "created_at"]
+VOLATILE = store.VOLATILE
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["COLUMNS", "CurveFile", "claim", "load", "points_dir", "StoreError"]
+__all__ = ["COLUMNS", "VOLATILE", "CurveFile", "claim", "load", "points_dir", "StoreError"]
 
 # the contract of DESIGN.md section 5, in order; other columns follow
 COLUMNS = [
@@ -42,6 +42,10 @@ COLUMNS = [
     "fit_seconds", "predict_seconds", "n_params", "device", "status", "error",
     "config_hash", "mvd_version", "created_at",
 ]
+
+
+# columns that measure the machine, not the model: they differ between identical reruns
+VOLATILE = ["fit_seconds", "predict_seconds", "train_predict_seconds", "created_at"]
 
 
 class StoreError(RuntimeError):
