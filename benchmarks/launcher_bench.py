@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from machine import cpu  # benchmarks/machine.py (scripts run from benchmarks/)
 
 MVD = str(Path(sys.executable).with_name("mvd"))
 COMMON = ["progress=false", "report.build=false"]
@@ -37,15 +38,6 @@ FOREST8 = ["-m", "dataset=digits", "model=forest", "curve.seeds=" + ",".join(f"[
            "study=bench_forest8"]
 QUICKSTART = ["experiment=quickstart"]
 
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def run(args: list[str], *, env: dict | None = None) -> float:
@@ -95,7 +87,7 @@ def main() -> None:
     capacity = available_cores()
     autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
     autogroup = autogroup.read_text().strip() if autogroup.exists() else "n/a"
-    print(f"nproc={os.cpu_count()}  cpu={_cpu()}  python={platform.python_version()}  "
+    print(f"nproc={os.cpu_count()}  cpu={cpu()}  python={platform.python_version()}  "
           f"load={os.getloadavg()[0]:.1f}  sched_autogroup={autogroup}  cores available now={capacity:.2f}")
     joblib = ["hydra/launcher=joblib"]
     results = []
@@ -117,7 +109,7 @@ def main() -> None:
         extra = (f"speed-up {r['speedup']:.2f}x" if "speedup" in r else f"W&B overhead {100 * r['overhead']:+.1f} %")
         print(f"{r['case']:<11} {extra}   (load average {r['load_before']:.1f} -> {r['load_after']:.1f})")
     if opts.json:
-        opts.json.write_text(json.dumps({"nproc": os.cpu_count(), "cpu": _cpu(), "cores_available": capacity,
+        opts.json.write_text(json.dumps({"nproc": os.cpu_count(), "cpu": cpu(), "cores_available": capacity,
                                          "results": results}, indent=2))
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,21 +30,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from machine import cpu  # benchmarks/machine.py (scripts run from benchmarks/)
 from mvd.nn import CNNClassifier, MLPClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "mnist"
 PARTS = ["overhead", "digits", "mnist"]
 
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _digits_pool():
@@ -165,7 +156,7 @@ def main(argv=None) -> int:
     parser.add_argument("--time-limit", type=float, default=90.0, help="seconds for the MNIST cnn fit")
     args = parser.parse_args(argv)
     parts = args.parts or PARTS
-    print(f"# {_cpu()}, {torch.get_num_threads()} cores visible to torch, torch {torch.__version__}, "
+    print(f"# {cpu()}, {torch.get_num_threads()} cores visible to torch, torch {torch.__version__}, "
           f"python {sys.version.split()[0]}")
     if "overhead" in parts:
         overhead(args.threads)
