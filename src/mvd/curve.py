@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
@@ -69,7 +69,6 @@ class Plan:
     primary: str
     # whether pipelines impute: the data has NaNs, or the corruption makes them
     missing: bool = False
-    extra: dict = field(default_factory=dict)
 
     @property
     def n_points(self) -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.stats import rankdata
-from sklearn import metrics as skm
 
 __all__ = ["score", "primary_metric", "confusion", "full_proba", "METRICS"]
 
@@ -23,8 +22,8 @@ METRICS = {
     "classification": ("accuracy", "balanced_accuracy", "macro_f1", "log_loss", "roc_auc"),
     "regression": ("rmse", "mae", "r2"),
 }
-# metrics where lower is better
-LOWER_IS_BETTER = {"log_loss", "rmse", "mae"}
+# metrics where lower is better (the report reads this too; it imports no scikit-learn)
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 _EPS = np.finfo(np.float64).eps
 
 
@@ -89,6 +88,8 @@ def score(task: str, y_true, y_pred, proba=None, n_classes: int = 0, decision=No
     """
     wanted = {only} if only else set(METRICS[task])
     if task == "regression":
+        from sklearn import metrics as skm
+
         out = {
             "rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
             "mae": float(skm.mean_absolute_error(y_true, y_pred)),

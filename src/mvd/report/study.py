@@ -19,12 +19,10 @@ from omegaconf import OmegaConf
 from mvd import store
 from mvd.config import BusinessConfig, ReportConfig
 from mvd.errors import ConfigError
+from mvd.metrics import LOWER_IS_BETTER
 
 __all__ = ["Study", "read_study", "load_points", "check_business", "CURVE", "CELL", "LOWER_IS_BETTER"]
 
-# metrics whose value is an error (mvd.metrics.LOWER_IS_BETTER, kept here so the
-# report does not import scikit-learn; a test keeps the two equal)
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 
 # one learning curve, and one cell of it (seeds are the replicates)
 CURVE = ["dataset", "model", "quality", "quality_rate", "cleaning"]
