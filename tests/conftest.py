@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
@@ -27,3 +29,22 @@ def make_cfg(tmp_path):
         return cfg
 
     return _make
+
+
+@pytest.fixture
+def test_set_digests(monkeypatch):
+    """SHA-256 of every test set (X, y) the engine scores, listed per job's (quality, cleaning)."""
+    from mvd import curve
+
+    seen: dict = {}
+    original = curve._fit_and_score
+
+    def spy(p, X_fit, y_fit, X_test, y_test, seed):
+        digest = hashlib.sha256()
+        for array in (X_test, y_test):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        seen.setdefault((p.cfg.quality.name, p.cfg.cleaning.name), []).append(digest.hexdigest())
+        return original(p, X_fit, y_fit, X_test, y_test, seed)
+
+    monkeypatch.setattr(curve, "_fit_and_score", spy)
+    return seen

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 
 import numpy as np
 import pandas as pd
@@ -151,27 +150,13 @@ def test_confident_learning_never_sees_test_rows_or_labels(make_cfg, monkeypatch
         assert set(np.unique(y)) <= {0, 1}
 
 
-def _digest(*arrays) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
-
-
-def test_test_set_is_bit_identical_with_and_without_cleaning(make_cfg, monkeypatch):
-    seen: dict = {}
-    original = curve._fit_and_score
-
-    def spy(p, X_fit, y_fit, X_test, y_test, seed):
-        seen.setdefault(p.cfg.cleaning.name, []).append(_digest(X_test, y_test))
-        return original(p, X_fit, y_fit, X_test, y_test, seed)
-
-    monkeypatch.setattr(curve, "_fit_and_score", spy)
+def test_test_set_is_bit_identical_with_and_without_cleaning(make_cfg, test_set_digests):
+    seen = test_set_digests
     for method in METHODS:
         _run(make_cfg, "dataset=breast_cancer", "quality=label_noise", "quality.rate=0.3", f"cleaning={method}",
              "curve.sizes=[32,64]")
     assert len(seen) == len(METHODS)
-    assert all(digests == seen["none"] for digests in seen.values())
+    assert all(digests == seen[("label_noise", "none")] for digests in seen.values())
 
 
 @pytest.mark.parametrize("method", METHODS)
