@@ -22,7 +22,11 @@ JOB_FILE = "mvd_job.json"
 
 
 def options(group: str) -> list[str]:
-    """Names available in a config group (its YAML files)."""
+    """Names available in a config group (its YAML files; studies come from experiments/)."""
+    if group == "experiment":
+        from mvd.bundle import studies
+
+        return sorted(name for name in studies() if "/" not in name)
     return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
 
 

@@ -17,9 +17,7 @@ from omegaconf import MISSING
 
 __all__ = ["Config", "register", "CONF_DIR"]
 
-# the repository's conf/ (the package is installed in editable mode);
-# conf/experiment links to experiments/, the named studies
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+from mvd.bundle import CONF_DIR, store_studies  # noqa: E402  (the shipped conf/ and experiments/)
 
 
 @dataclass
@@ -177,5 +175,6 @@ class Config:
 
 
 def register() -> None:
-    """Store the root schema; every group's YAML is validated against its field type."""
+    """Store the root schema (every group's YAML is validated against its field type) and the studies."""
     ConfigStore.instance().store(name="base_config", node=Config)
+    store_studies()
