@@ -3,7 +3,7 @@
 Run by hand:  .venv/bin/python benchmarks/cleaning_bench.py [--repeats 3]
 
 Confident learning = k out-of-fold fits (cross_val_predict, k=5) + cleanlab's
-find_label_issues.  The budget (issue 3) is at most the k fits plus 10 %.  For
+find_label_issues.  The budget is at most the k fits plus 10 %.  For
 each dataset x model x training size, on a label-noise-0.2 training subset
 drawn exactly as a curve draws it, this times
 

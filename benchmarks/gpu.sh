@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU check of mvd's torch nets (issue 6): mlp and cnn on MNIST-sized data, a few minutes at most.
+# GPU check of mvd's torch nets: mlp and cnn on MNIST-sized data, a few minutes at most.
 #
 #   benchmarks/gpu.sh                      # from the repository root
 #   MNIST_DIR=/path/to/mnist benchmarks/gpu.sh

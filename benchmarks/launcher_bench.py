@@ -12,7 +12,7 @@ skips a point:
   * wandb      -- quickstart (basic launcher) without and with ``logger=wandb``
                   in offline mode (``WANDB_MODE=offline``, a throwaway ``WANDB_DIR``).
 
-Goals (issue 7): joblib >= 1.7x faster than basic on 2 cores for forest8;
+Goals: joblib >= 1.7x faster than basic on 2 cores for forest8;
 W&B offline adds < 10 % to the quickstart.  Timings on a shared machine are
 noisy: the script prints the load average before and after each case, and
 first measures how many cores this session really gets (two CPU-bound

@@ -1,4 +1,4 @@
-"""Benchmark of mvd's torch nets (issue 6): loop overhead, digits accuracy, MNIST accuracy and time.
+"""Benchmark of mvd's torch nets: loop overhead, digits accuracy, MNIST accuracy and time.
 
     .venv/bin/python benchmarks/nn_bench.py                 # all three parts
     .venv/bin/python benchmarks/nn_bench.py overhead digits # some of them

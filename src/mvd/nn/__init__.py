@@ -1,4 +1,4 @@
-"""Torch networks as scikit-learn estimators: the ladder's ranks 5 and 6 (DESIGN.md section 4)."""
+"""Torch networks as scikit-learn estimators: sophistication 5 and 6 on the ladder."""
 
 from mvd.nn.base import TorchEstimator, describe_device, resolve_device
 from mvd.nn.cnn import CNNClassifier
