@@ -21,17 +21,39 @@ GROUPS = ("dataset", "model", "quality", "cleaning", "curve", "logger", "busines
 JOB_FILE = "mvd_job.json"
 
 
-def options(group: str) -> list[str]:
-    """Names available in a config group (its YAML files; studies come from experiments/)."""
+def options(group: str, extra_dirs: tuple = ()) -> list[str]:
+    """Names available in a config group: the bundled YAML files (studies: experiments/) and the user's."""
     if group == "experiment":
         from mvd.bundle import studies
 
-        return sorted(name for name in studies() if "/" not in name)
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+        names = {name for name in studies() if "/" not in name}
+    else:
+        names = {p.stem for p in (CONF_DIR / group).glob("*.yaml")}
+    return sorted(names | {p.stem for d in extra_dirs for p in (Path(d) / group).glob("*.yaml")})
+
+
+def user_config_dirs(args: list[str]) -> tuple | None:
+    """Folders the user adds to Hydra's search path (``--config-dir``, ``hydra.searchpath``); None: unknowable."""
+    dirs = []
+    for i, arg in enumerate(args):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(args):
+            dirs.append(args[i + 1])
+        elif arg.startswith("--config-dir="):
+            dirs.append(arg.partition("=")[2])
+        elif arg.lstrip("+").startswith("hydra.searchpath="):
+            for entry in arg.partition("=")[2].strip("[]").split(","):
+                entry = entry.strip().strip("'\"")
+                if not entry.startswith("file://"):
+                    return None  # a package on the search path: leave the names to Hydra
+                dirs.append(entry[len("file://"):])
+    return tuple(dirs)
 
 
 def precheck(args: list[str]) -> None:
     """Refuse unknown group options on the command line before Hydra creates anything."""
+    extra = user_config_dirs(args)
+    if extra is None:
+        return
     for arg in args:
         key, sep, value = arg.partition("=")
         key = key.lstrip("+~")
@@ -39,7 +61,7 @@ def precheck(args: list[str]) -> None:
             continue
         if any(ch in value for ch in "()[]{}*"):
             continue  # sweep functions (glob, range, choice) are Hydra's to expand
-        allowed = options(key)
+        allowed = options(key, extra)
         for name in value.split(","):
             if name not in allowed:
                 fail(f"{key}={name!r} is not known; allowed: {', '.join(allowed)}.")
