@@ -296,3 +296,54 @@ def test_multirun_builds_the_report_through_the_hydra_callback(tmp_path):
     summary = _summary(study)
     jsonschema.validate(summary, schema())
     assert summary["baseline"] == "logreg" and summary["verdict"][0].startswith("On iris, ")
+
+
+def test_per_cell_intervals_come_from_the_same_seed_resamples_as_every_other_interval(tmp_path):
+    from mvd.report.aggregate import SeedResamples
+    from mvd.report.summary import SEED
+
+    seeds = tuple(range(6))
+    study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05)}, sizes=SIZES, seeds=seeds, noise=0.02)
+    build(study, bootstrap=300)
+    cell = [r for r in _summary(study)["datasets"]["synth"]["curves"] if r["train_size"] == 64][0]
+    import pandas as pd
+
+    points = pd.read_parquet(next((study / "points").glob("*.parquet")))
+    acc = points[points["train_size"] == 64].sort_values("seed")["test_accuracy"].to_numpy()
+    rs = SeedResamples(seeds, n=300, seed=SEED)
+    low, high = rs.interval(rs.means(acc[None, :], np.array(seeds)))
+    assert cell["ci_low"] == pytest.approx(float(low[0]), rel=1e-5)
+    assert cell["ci_high"] == pytest.approx(float(high[0]), rel=1e-5)
+    assert cell["ci_low"] < cell["score"] < cell["ci_high"]
+
+
+def _rewrite_points(study, drop):
+    import pandas as pd
+
+    for f in sorted((study / "points").glob("*.parquet")):
+        pd.read_parquet(f).drop(columns=drop).to_parquet(f, index=False)
+
+
+def test_points_from_a_foreign_writer_missing_a_column_are_refused_in_one_sentence(tmp_path, capsys):
+    study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05)}, sizes=SIZES)
+    _rewrite_points(study, ["primary_metric"])
+    with pytest.raises(ConfigError, match=r"points file .*base-clean0-none.parquet lacks the column\(s\) "
+                                          r"primary_metric that the report needs"):
+        build(study)
+    with pytest.raises(SystemExit) as exit_:
+        report_main([str(study)])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and err.count("\n") == 0 and "primary_metric" in err
+    assert sorted(p.name for p in study.iterdir()) == ["configs", "points"]
+
+
+def test_points_without_quality_or_status_columns_are_read_as_clean_successful_points(tmp_path):
+    from mvd.report.study import DEFAULTS
+
+    study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05), "strong": (3, 1.0, 0.5, 0.05)},
+                        sizes=SIZES)
+    _rewrite_points(study, ["quality", "quality_rate", "cleaning", "status"])
+    build(study, bootstrap=20)
+    fits = _summary(study)["datasets"]["synth"]["fits"]
+    assert {(f["quality"], f["quality_rate"], f["cleaning"]) for f in fits} == {
+        (DEFAULTS["quality"], DEFAULTS["quality_rate"], DEFAULTS["cleaning"])}

@@ -1,62 +1,99 @@
-"""Seeds are the replicates: per cell, the mean, its standard error and a
-bootstrap confidence interval; and seed resamples shared by every later
-statistic (fits, multipliers, Shapley values), so their intervals are
-paired across models exactly as the points are (a seed fixes the test split).
+"""Seeds are the replicates: the one per-size aggregation of a study, and the
+one resampling engine behind every interval of the report.
+
+``cells`` turns the points into a seeds matrix per value (one row per cell of
+a curve, one column per seed) in a single pass; every mean, standard error,
+curve and per-cell interval is read from it.  ``SeedResamples`` draws the
+bootstrap resamples of a dataset's seeds once, and every interval (per cell,
+fits, multipliers, Shapley values, lever gains) is a percentile over those same
+resamples, so intervals are paired across models and sizes exactly as the
+points are (a seed fixes the test split).
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from mvd.report.study import CELL
 
-__all__ = ["aggregate", "SeedResamples", "CONFIDENCE"]
+__all__ = ["Cells", "cells", "aggregate", "SeedResamples", "CONFIDENCE"]
 
 CONFIDENCE = 0.95
-# resamples evaluated at once by scipy's vectorised bootstrap (bounds memory on big studies)
-_BATCH = 64
 
 
-def aggregate(points: pd.DataFrame, *, n_resamples: int, seed: int = 0) -> pd.DataFrame:
-    """One row per cell: ``n_seeds``, ``score``/``error`` mean, ``se`` and a percentile-bootstrap CI.
+@dataclass
+class Cells:
+    """A study's points as seeds matrices: ``wide[column]`` is (cells x seeds), NaN where a point is missing."""
 
-    Cells are grouped by their number of seeds so each group is one vectorised
-    ``scipy.stats.bootstrap`` call; a cell with one seed has no interval (NaN).
+    index: pd.DataFrame       # the CELL columns of each row, sorted
+    seeds: np.ndarray         # the seed of each matrix column, ascending
+    wide: dict                # column -> (cells x seeds) float matrix
+
+    def mean(self, column: str) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a cell without this value: NaN
+            return np.nanmean(self.wide[column], axis=1)
+
+    def count(self, column: str = "score") -> np.ndarray:
+        return np.isfinite(self.wide[column]).sum(axis=1)
+
+    def se(self, column: str) -> np.ndarray:
+        """Standard error of the mean over seeds (NaN with fewer than two)."""
+        m, k = self.wide[column], self.count(column)
+        if m.shape[1] < 2:
+            return np.full(len(m), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # cells with one seed have no spread: NaN
+            sd = np.nanstd(m, axis=1, ddof=1)
+        return np.where(k > 1, sd / np.sqrt(np.maximum(k, 1)), np.nan)
+
+    def rows(self, dataset: str) -> np.ndarray:
+        return np.flatnonzero(self.index["dataset"].to_numpy() == dataset)
+
+
+def cells(points: pd.DataFrame, columns=("score", "error")) -> Cells:
+    """The per-size aggregation: one groupby over (cell, seed), unstacked to seeds matrices.
+
+    Several points of one cell and seed (e.g. a foreign writer's duplicates) are averaged first.
     """
-    wide = points.pivot_table(index=CELL, columns="seed", values="score", aggfunc="mean", sort=True)
-    values = wide.to_numpy(dtype=float)
-    count = np.isfinite(values).sum(axis=1)
-    mean = np.nanmean(values, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # cells with one seed have no spread: NaN
-        sd = np.nanstd(values, axis=1, ddof=1) if values.shape[1] > 1 else np.full(len(values), np.nan)
-    se = np.where(count > 1, sd / np.sqrt(np.maximum(count, 1)), np.nan)
-    low, high = np.full(len(values), np.nan), np.full(len(values), np.nan)
-    rng = np.random.default_rng(seed)
-    packed = np.sort(values, axis=1)  # NaN last: the first `count` columns are a cell's seeds
-    for k in sorted(set(count.tolist()) - {0, 1}):
-        rows = np.flatnonzero(count == k)
-        sample = packed[rows, :k]
-        spread = np.ptp(sample, axis=1) > 0
-        low[rows], high[rows] = mean[rows], mean[rows]  # no spread: the interval is the value
-        if spread.any():
-            res = stats.bootstrap((sample[spread],), np.mean, axis=-1, vectorized=True, paired=False,
-                                  n_resamples=n_resamples, batch=_BATCH, confidence_level=CONFIDENCE,
-                                  method="percentile", rng=rng)
-            low[rows[spread]], high[rows[spread]] = res.confidence_interval
-    out = wide.index.to_frame(index=False)
+    columns = [c for c in columns if c in points]
+    grouped = points.groupby(CELL + ["seed"], sort=True)[columns].mean().unstack("seed")
+    index = grouped.index.to_frame(index=False)
+    seeds = np.asarray(grouped[columns[0]].columns, dtype=int)
+    wide = {c: grouped[c].to_numpy(dtype=float) for c in columns}
+    return Cells(index=index, seeds=seeds, wide=wide)
+
+
+def aggregate(table: Cells, resamples: dict, *, column: str = "score") -> pd.DataFrame:
+    """One row per cell: ``n_seeds``, ``score``/``error`` means, ``se`` and a percentile interval.
+
+    The interval of a cell's mean comes from its dataset's seed resamples (the
+    same draws every other statistic uses); a cell with one seed has none (NaN).
+    """
+    out = table.index.copy()
+    count = table.count(column)
+    mean = table.mean(column)
+    low, high = np.full(len(out), np.nan), np.full(len(out), np.nan)
+    for dataset, rs in resamples.items():
+        rows = table.rows(dataset)
+        if rows.size == 0:
+            continue
+        lo, hi = rs.interval(rs.means(table.wide[column][rows], table.seeds))
+        low[rows], high[rows] = lo, hi
+    one = count < 2
+    low[one], high[one] = np.nan, np.nan
     out["n_seeds"] = count
-    out["score"], out["se"], out["ci_low"], out["ci_high"] = mean, se, low, high
-    errors = points.pivot_table(index=CELL, values="error", aggfunc="mean", sort=True)["error"].to_numpy()
-    out["error"] = errors
+    out["score"], out["se"], out["ci_low"], out["ci_high"] = mean, table.se(column), low, high
+    if "error" in table.wide:
+        out["error"] = table.mean("error")
     # mean cost of a point, for the business view
-    for column in ("fit_seconds", "n_fit"):
-        if column in points:
-            out[column] = points.pivot_table(index=CELL, values=column, aggfunc="mean", sort=True)[column].to_numpy()
+    for extra in ("fit_seconds", "n_fit", "tune_seconds"):
+        if extra in table.wide:
+            out[extra] = table.mean(extra)
     return out
 
 
@@ -79,14 +116,16 @@ class SeedResamples:
     def means(self, wide: np.ndarray, seeds) -> np.ndarray:
         """Resampled means of ``wide`` (rows x seeds, NaN = missing): shape (distinct resamples, rows)."""
         col = {s: i for i, s in enumerate(self.seeds)}
-        weights = self.counts[:, [col[int(s)] for s in seeds]].astype(float)  # (U, S)
+        mine = [i for i, s in enumerate(seeds) if int(s) in col]
+        weights = self.counts[:, [col[int(seeds[i])] for i in mine]].astype(float)  # (U, S)
+        wide = np.asarray(wide, dtype=float)[:, mine]
         present = np.isfinite(wide)
         num = weights @ np.where(present, wide, 0.0).T
         den = weights @ present.T.astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
-    def interval(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def interval(self, values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
         """Percentile interval over all resamples of per-distinct-resample ``values`` (U, ...).
 
         Resamples where a statistic is undefined (NaN) are left out; inf is kept.
@@ -96,7 +135,7 @@ class SeedResamples:
             return nan, nan.copy()
         full = np.sort(np.asarray(values, dtype=float)[self.inverse], axis=0)  # NaN sorts last
         count = (~np.isnan(full)).sum(axis=0)
-        alpha = (1 - CONFIDENCE) / 2
+        alpha = (1 - confidence) / 2
 
         # numpy's "inverted_cdf" quantile of each column's defined values, in one vectorised pass
         # (np.nanquantile loops over columns in Python: 90% of the equivalence table's time)

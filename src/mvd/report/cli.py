@@ -14,7 +14,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Build report.md, report.html, summary.json and figures/ of a study from its stored points.",
         epilog="Example: mvd-report results/quickstart --baseline logreg --target 0.95")
     p.add_argument("study_dir", help="a study folder holding points/ (e.g. results/quickstart)")
-    p.add_argument("--baseline", help="model whose curve prices the others in data (default: the rank-1 model)")
+    p.add_argument("--baseline", help="model whose curve prices the others in data (default: the model of sophistication 1)")
     p.add_argument("--target", type=float, help="target of the primary metric for the cheapest route "
                                                 "(default: the best measured point)")
     p.add_argument("--bootstrap", type=int, help="seed resamples for confidence intervals (default 1000)")

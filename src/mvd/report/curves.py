@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mvd.report.aggregate import Cells
 from mvd.report.fits import fit_curves, shape
-from mvd.report.study import CELL, CURVE
+from mvd.report.study import CURVE
 
 __all__ = ["Curve", "build_curves", "curve_key"]
 
@@ -54,21 +55,21 @@ def curve_key(row) -> tuple:
     return tuple(row[c] for c in CURVE)
 
 
-def build_curves(points: pd.DataFrame, agg: pd.DataFrame) -> dict[tuple, Curve]:
-    """Curves keyed by (dataset, model, quality, quality_rate, cleaning), in sorted order."""
-    wide = points.pivot_table(index=CELL, columns="seed", values="error", aggfunc="mean", sort=True)
-    rank = points.groupby("model", sort=True)["sophistication"].max().astype(int).to_dict()
-    seeds = wide.columns.to_numpy()
-    matrix = wide.to_numpy(dtype=float)
-    agg = agg.sort_values(CELL, kind="stable").reset_index(drop=True)
+def build_curves(table: Cells, agg: pd.DataFrame, sophistication: dict) -> dict[tuple, Curve]:
+    """Curves keyed by (dataset, model, quality, quality_rate, cleaning), in sorted order.
+
+    ``table`` and ``agg`` are the per-size aggregation (rows in the same sorted
+    cell order); ``sophistication`` maps each model to its ladder position.
+    """
+    matrix = table.wide["error"]
     starts = agg.groupby(CURVE, sort=True).indices
     pending = []
     for key, rows in sorted(starts.items()):
         rows = np.sort(rows)
         n = agg["train_size"].to_numpy()[rows].astype(float)
-        err, se = agg["error"].to_numpy()[rows], agg["se"].to_numpy()[rows]
-        curve = Curve(key=key, sophistication=rank[key[1]], n=n, err=err, se=se,
-                      score=agg["score"].to_numpy()[rows], wide=matrix[rows], seeds=seeds,
+        err, se = agg["error"].to_numpy()[rows], agg["se"].to_numpy()[rows]  # se of the score = se of the error
+        curve = Curve(key=key, sophistication=sophistication[key[1]], n=n, err=err, se=se,
+                      score=agg["score"].to_numpy()[rows], wide=matrix[rows], seeds=table.seeds,
                       fit=None, shape=shape(n, err, se))
         pending.append(curve)
     fitted = [c for c in pending if len(c.n) >= 3]

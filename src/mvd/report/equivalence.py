@@ -26,12 +26,12 @@ REACH_UP, REACH_DOWN = 2.0, 0.5
 
 
 def pick_baseline(curves: dict, requested: str | None) -> str:
-    """The requested model, else the rank-1 model (the lowest rank >= 1; ties by name)."""
+    """The requested model, else the sophistication-1 model (the lowest sophistication >= 1; ties by name)."""
     if requested is not None:
         return requested
-    ranks = sorted({(c.sophistication, c.model) for c in curves.values()})
-    above = [r for r in ranks if r[0] >= 1]
-    return (above or ranks)[0][1]
+    ladder = sorted({(c.sophistication, c.model) for c in curves.values()})
+    above = [r for r in ladder if r[0] >= 1]
+    return (above or ladder)[0][1]
 
 
 def refit(curve: Curve, resamples: SeedResamples) -> tuple[np.ndarray, ...]:

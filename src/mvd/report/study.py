@@ -21,7 +21,8 @@ from mvd.config import BusinessConfig, ReportConfig
 from mvd.errors import ConfigError
 from mvd.metrics import LOWER_IS_BETTER
 
-__all__ = ["Study", "read_study", "load_points", "check_business", "CURVE", "CELL", "LOWER_IS_BETTER"]
+__all__ = ["Study", "read_study", "load_points", "check_business", "CURVE", "CELL", "LOWER_IS_BETTER",
+           "REQUIRED", "DEFAULTS"]
 
 
 # one learning curve, and one cell of it (seeds are the replicates)
@@ -107,7 +108,9 @@ def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] 
     ok["seed"] = ok["seed"].astype(int)
     metric: dict = {}
     for name, rows in ok.groupby("dataset", sort=True):
-        primaries = sorted(rows["primary_metric"].unique())
+        primaries = sorted(rows["primary_metric"].dropna().unique())
+        if not primaries:
+            raise ConfigError(f"the points of dataset {name!r} have no primary_metric; rerun them with mvd.")
         if len(primaries) != 1:
             raise ConfigError(f"curve.primary differs between the curves of dataset {name!r} ({', '.join(primaries)}); "
                               "rerun them with one primary metric.")
@@ -124,7 +127,14 @@ def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] 
 
 
 _READ = ("study", "dataset", "task", "model", "sophistication", "quality", "quality_rate", "cleaning",
-         "train_size", "n_fit", "seed", "primary_metric", "status", "fit_seconds", "confusion")
+         "train_size", "n_fit", "seed", "primary_metric", "status", "fit_seconds", "confusion",
+         "tuned", "tune_seconds")
+# columns a points file must have; each file is checked and the first gap named in one sentence
+REQUIRED = ("dataset", "task", "model", "sophistication", "train_size", "seed", "primary_metric")
+# columns that writers before the quality axis, tuning or the status column left out, and the value
+# their points are read with: clean, uncleaned, untuned data from successful fits
+DEFAULTS = {"quality": "clean", "quality_rate": 0.0, "cleaning": "none", "status": "ok", "tuned": False,
+            "tune_seconds": 0.0}
 
 
 def load_points(path: Path) -> pd.DataFrame:
@@ -132,6 +142,9 @@ def load_points(path: Path) -> pd.DataFrame:
 
     Three times faster than ``store.load`` on a study of many curve files; a
     file that pyarrow cannot read sends us to ``store.load``, which names it.
+    A file without one of ``REQUIRED`` is refused in one sentence that names
+    the file and the column; the columns of ``DEFAULTS`` are filled in where
+    a file lacks them.
     """
     import pyarrow as pa
     import pyarrow.dataset as pds
@@ -141,12 +154,27 @@ def load_points(path: Path) -> pd.DataFrame:
     if not files:
         return store.load(path)
     try:
-        schema = pa.unify_schemas([pq.read_schema(f) for f in files])
+        schemas = [pq.read_schema(f) for f in files]
+    except (pa.ArrowException, OSError):
+        return store.load(path)  # raises StoreError naming the damaged file
+    for f, sch in zip(files, schemas):
+        missing = [c for c in REQUIRED if c not in sch.names]
+        if missing:
+            raise ConfigError(f"points file {f} lacks the column(s) {', '.join(missing)} that the report needs "
+                              "(written by an older or foreign writer); add them or rerun that curve with mvd.")
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive")
         columns = [c for c in schema.names if c in _READ or c.startswith("test_")]
         table = pds.dataset(files, schema=schema, format="parquet").to_table(columns=columns)
     except (pa.ArrowException, OSError):
         return store.load(path)  # raises StoreError naming the damaged file
-    return table.to_pandas()
+    frame = table.to_pandas()
+    for column, default in DEFAULTS.items():
+        if column not in frame:
+            frame[column] = default
+        elif frame[column].isna().any():
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), default).infer_objects()
+    return frame
 
 
 def _scores(ok: pd.DataFrame, metric: dict) -> pd.Series:
@@ -154,5 +182,8 @@ def _scores(ok: pd.DataFrame, metric: dict) -> pd.Series:
     out = pd.Series(float("nan"), index=ok.index)
     for name, primary in metric.items():
         rows = ok["dataset"] == name
+        if f"test_{primary}" not in ok:
+            raise ConfigError(f"the points of dataset {name!r} lack the column test_{primary} of their primary "
+                              f"metric {primary!r}; rerun them with mvd.")
         out[rows] = ok.loc[rows, f"test_{primary}"].astype(float)
     return out

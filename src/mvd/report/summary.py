@@ -18,7 +18,7 @@ import pandas as pd
 from mvd.errors import ConfigError
 from mvd.report.study import LOWER_IS_BETTER
 from mvd.report import business as money
-from mvd.report.aggregate import CONFIDENCE, SeedResamples, aggregate
+from mvd.report.aggregate import CONFIDENCE, SeedResamples, aggregate, cells
 from mvd.report.attribution import LABELS, attribution
 from mvd.report.curves import Curve, build_curves
 from mvd.report.equivalence import equivalence, pick_baseline
@@ -43,14 +43,16 @@ class Analysis:
 
 def analyse(study: Study) -> Analysis:
     points = study.points
-    agg = aggregate(points, n_resamples=study.bootstrap, seed=SEED)
-    curves = build_curves(points, agg)
-    baseline = pick_baseline(curves, study.baseline)
     resamples = {d: SeedResamples(rows["seed"].unique(), n=study.bootstrap, seed=SEED)
                  for d, rows in points.groupby("dataset", sort=True)}
+    table = cells(points, ("score", "error", "fit_seconds", "n_fit", "tune_seconds"))
+    agg = aggregate(table, resamples)
+    sophistication = points.groupby("model", sort=True)["sophistication"].max().astype(int).to_dict()
+    curves = build_curves(table, agg, sophistication)
+    baseline = pick_baseline(curves, study.baseline)
     eq = equivalence(curves, baseline, resamples)
     attr = attribution(curves, baseline, resamples, study.metric)
-    value_agg, notes = _values(points, agg, study)
+    value_agg, notes = _values(points, agg, study, resamples)
     fit_seconds = {(tuple(k[:-1]), int(k[-1])): v for k, v in
                    zip(agg[CELL].itertuples(index=False, name=None), agg["fit_seconds"])}
 
@@ -103,12 +105,13 @@ def analyse(study: Study) -> Analysis:
     return Analysis(summary=_clean(summary), agg=agg, curves=curves, baseline=baseline)
 
 
-def _values(points: pd.DataFrame, agg: pd.DataFrame, study: Study) -> tuple[pd.DataFrame, list[str]]:
+def _values(points: pd.DataFrame, agg: pd.DataFrame, study: Study,
+            resamples: dict) -> tuple[pd.DataFrame, list[str]]:
     """Money per 1,000 decisions per cell with its interval.
 
     Where the value is an increasing affine map of accuracy (one price per
     error), the accuracy's mean and interval are mapped; otherwise (cost
-    matrix, regression) the per-point values are bootstrapped themselves.
+    matrix, regression) the per-point values are resampled themselves, over the same seeds.
     """
     b = study.business
     affine = {d for d, m in study.metric.items() if m == "accuracy" and not money.needs_confusion(b)}
@@ -120,7 +123,7 @@ def _values(points: pd.DataFrame, agg: pd.DataFrame, study: Study) -> tuple[pd.D
     if rest.empty:
         return mapped, []
     values, notes = money.point_values(rest, b)
-    boot = aggregate(rest.assign(score=values, error=values), n_resamples=study.bootstrap, seed=SEED)
+    boot = aggregate(cells(rest.assign(score=values), ("score",)), resamples)
     return pd.concat([mapped, boot], ignore_index=True).sort_values(CELL, kind="stable"), notes
 
 

@@ -24,7 +24,7 @@ def write_study(path, *, models: dict, sizes=(16, 32, 64, 128, 256, 512), seeds=
                 datasets=("synth",), rates=(0.0,), noise_effect: float = 0.3, business: dict | None = None,
                 report: dict | None = None, task: str = "classification", cleanings=("none",),
                 seed: int = 0) -> Path:
-    """Write a study of ``models = {name: (rank, a, b, c)}``; returns the study directory.
+    """Write a study of ``models = {name: (sophistication, a, b, c)}``; returns the study directory.
 
     ``rates`` > 0 add label-noise curves; a cleaning other than "none" halves the noise's effect;
     ``task="regression"`` stores the error as rmse/mae.
@@ -37,7 +37,7 @@ def write_study(path, *, models: dict, sizes=(16, 32, 64, 128, 256, 512), seeds=
     (path / "configs").mkdir(parents=True, exist_ok=True)
     primary = "accuracy" if task == "classification" else "rmse"
     for dataset in datasets:
-        for model, (rank, a, b, c) in sorted(models.items()):
+        for model, (level, a, b, c) in sorted(models.items()):
             for rate, cleaning in ((r, k) for r in rates for k in cleanings):
                 quality = "clean" if rate == 0 else "label_noise"
                 run_id = f"{dataset}-{model}-{quality}{rate:g}-{cleaning}"
@@ -48,9 +48,9 @@ def write_study(path, *, models: dict, sizes=(16, 32, 64, 128, 256, 512), seeds=
                 frame = pd.DataFrame({c_: np.nan for c_ in COLUMNS}, index=range(len(n)))
                 frame = frame.assign(
                     study=path.name, run_id=run_id, dataset=dataset, task=task, modality="tabular", model=model,
-                    sophistication=int(rank), quality=quality, quality_rate=float(rate), cleaning=cleaning,
+                    sophistication=int(level), quality=quality, quality_rate=float(rate), cleaning=cleaning,
                     train_size=n, n_fit=n, seed=s, primary_metric=primary, train_score=np.nan,
-                    fit_seconds=1e-5 * n * (1 + rank), predict_seconds=1e-4, n_params=0, device="cpu",
+                    fit_seconds=1e-5 * n * (1 + level), predict_seconds=1e-4, n_params=0, device="cpu",
                     status="ok", error="", config_hash=run_id, mvd_version="test", created_at="")
                 if task == "classification":
                     err = np.clip(err, 0.0, 1.0)
