@@ -8,7 +8,7 @@ DEMO_DIR ?= outputs/demo
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mvd-installed
 
-.PHONY: install demo test clean
+.PHONY: install demo test reproduce clean
 
 install: $(STAMP)
 
@@ -28,6 +28,13 @@ demo: install
 
 test: install
 	WANDB_MODE=disabled $(BIN)/python -m pytest
+
+# Refit N random committed points of a study from their stored configs (metrics must be equal) and
+# rebuild its summary.json byte for byte: make reproduce STUDY=quickstart N=50 (STUDY=all: every study)
+STUDY ?= all
+N ?= 50
+reproduce: install
+	$(BIN)/python -m mvd.reproduce $(if $(filter all,$(STUDY)),$(wildcard results/*/),results/$(STUDY)) --n $(N)
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache

@@ -1,0 +1,171 @@
+"""Check that a committed study can be regenerated: refit a random sample of its points from
+their stored configs and rebuild its summary.json from its points.
+
+A refitted point must equal the stored one in every column that measures the model
+(scores, sizes, counts, parameters); only the columns that measure the machine
+(``mvd.store.VOLATILE``: times, timestamps) may differ.  The summary is rebuilt in a
+temporary copy of the study and must match the committed file byte for byte.
+
+    python -m mvd.reproduce results/quickstart --n 50      # make reproduce STUDY=quickstart N=50
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Mismatch", "refit_sample", "rebuild_summary", "main"]
+
+# columns that say when and with which code a point was made, not what it measured; the config
+# hash covers the curve's sizes and seeds, which a refit narrows: it is checked against the stored config
+_PROVENANCE = ("created_at", "mvd_version", "config_hash")
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One difference between a committed point (or file) and its regeneration."""
+
+    where: str
+    column: str
+    committed: object
+    regenerated: object
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.column} committed {self.committed!r}, regenerated {self.regenerated!r}"
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            fa, fb = float(a), float(b)
+        except (TypeError, ValueError):
+            return False
+        return (math.isnan(fa) and math.isnan(fb)) or fa == fb
+    return a == b
+
+
+def _config(study_dir: Path, run_id: str, results_dir: Path):
+    """The curve's stored config, checked against today's schema, writing under ``results_dir``."""
+    from omegaconf import OmegaConf, open_dict
+
+    from mvd.config import Config
+    from mvd.errors import ConfigError
+
+    path = study_dir / "configs" / f"{run_id}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing: the points of curve {run_id} cannot be refitted without their config.")
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(path))
+    except Exception as exc:
+        raise ConfigError(f"{path} does not fit this mvd's config schema ({exc}); regenerate the study.") from exc
+    with open_dict(cfg):
+        cfg.results_dir = str(results_dir)
+        cfg.progress = False
+        cfg.logger = OmegaConf.merge(cfg.logger, {"name": "none"})
+    return cfg
+
+
+def refit_sample(study_dir, *, n: int, seed: int = 0) -> tuple[int, list[Mismatch]]:
+    """Refit ``n`` randomly chosen ok points of a study; (points refitted, mismatches)."""
+    from mvd import curve, store
+
+    study_dir = Path(study_dir)
+    points = store.load(study_dir)
+    ok = points[points["status"] == "ok"].reset_index(drop=True)
+    if ok.empty:
+        return 0, []
+    rng = np.random.default_rng(seed)
+    chosen = ok.iloc[np.sort(rng.choice(len(ok), size=min(n, len(ok)), replace=False))]
+    compared = [c for c in ok.columns if c not in store.VOLATILE and c not in _PROVENANCE]
+    mismatches: list[Mismatch] = []
+    with tempfile.TemporaryDirectory(prefix="mvd-reproduce-") as tmp:
+        for (run_id, point_seed), rows in chosen.groupby(["run_id", "seed"], sort=True):
+            cfg = _config(study_dir, run_id, Path(tmp) / "results")
+            stored_hash = curve.config_hash(cfg)
+            for committed_hash in sorted(set(rows["config_hash"])):
+                if committed_hash != stored_hash:
+                    mismatches.append(Mismatch(f"{run_id} seed={int(point_seed)}", "config_hash (of the stored config)",
+                                               committed_hash, stored_hash))
+            cfg.curve.seeds = [int(point_seed)]
+            cfg.curve.sizes = sorted(int(s) for s in rows["train_size"])
+            cfg.curve.fractions = None
+            fresh = curve.run_curve(cfg)
+            fresh = fresh.set_index(["seed", "train_size"])
+            for _, row in rows.iterrows():
+                where = f"{run_id} seed={int(point_seed)} train_size={int(row['train_size'])}"
+                key = (int(point_seed), int(row["train_size"]))
+                if key not in fresh.index:
+                    mismatches.append(Mismatch(where, "status", "ok", "missing"))
+                    continue
+                again = fresh.loc[key]
+                for column in compared:
+                    if column in ("seed", "train_size"):
+                        continue
+                    new = again[column] if column in again.index else None
+                    if not _same(row[column], new):
+                        mismatches.append(Mismatch(where, column, row[column], new))
+    return len(chosen), mismatches
+
+
+def rebuild_summary(study_dir) -> list[Mismatch]:
+    """Rebuild the report of a copy of the study; a summary.json that differs is a mismatch."""
+    from mvd.report import build
+
+    study_dir = Path(study_dir)
+    committed = study_dir / "summary.json"
+    if not committed.is_file():
+        return [Mismatch(str(committed), "file", "present", "missing")]
+    with tempfile.TemporaryDirectory(prefix="mvd-reproduce-") as tmp:
+        copy = Path(tmp) / study_dir.name
+        copy.mkdir()
+        for part in ("points", "configs"):
+            if (study_dir / part).is_dir():
+                shutil.copytree(study_dir / part, copy / part)
+        build(copy)
+        old, new = committed.read_bytes(), (copy / "summary.json").read_bytes()
+        if old == new:
+            return []
+        old_lines, new_lines = old.decode().splitlines(), new.decode().splitlines()
+        first = next((i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b),
+                     min(len(old_lines), len(new_lines)))
+        pick = lambda lines: lines[first].strip() if first < len(lines) else "<end of file>"  # noqa: E731
+        return [Mismatch(f"{committed} line {first + 1}", "summary.json", pick(old_lines), pick(new_lines))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mvd.reproduce", description=__doc__.split("\n\n")[0])
+    parser.add_argument("study_dir", nargs="+", help="committed study folders, e.g. results/quickstart")
+    parser.add_argument("--n", type=int, default=50, help="points to refit per study (default 50)")
+    parser.add_argument("--seed", type=int, default=0, help="which points are drawn (default 0)")
+    args = parser.parse_args(argv)
+    if args.n < 0:
+        parser.error(f"--n={args.n} must be a count >= 0")
+    from mvd.errors import ConfigError
+
+    failed = False
+    for study in args.study_dir:
+        try:
+            refitted, mismatches = refit_sample(study, n=args.n, seed=args.seed)
+            mismatches += rebuild_summary(study)
+        except ConfigError as exc:
+            print(f"mvd-reproduce: error: {exc}", file=sys.stderr)
+            return 2
+        for m in mismatches:
+            print(f"mismatch: {m}", file=sys.stderr)
+        verdict = "FAILED" if mismatches else "ok"
+        print(f"{study}: {refitted} point(s) refitted, summary.json rebuilt: {verdict}"
+              f"{f' ({len(mismatches)} mismatch(es) listed above)' if mismatches else ''}")
+        failed |= bool(mismatches)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

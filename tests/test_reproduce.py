@@ -1,0 +1,57 @@
+"""`make reproduce`: committed points refit to the same numbers and rebuild the same summary.json;
+a difference names the point, the column and both values."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from mvd import curve, store
+from mvd.reproduce import main, rebuild_summary, refit_sample
+
+pytestmark = pytest.mark.slow  # each test fits and reports a small study
+
+
+@pytest.fixture
+def study(make_cfg, tmp_path):
+    """A tiny two-curve study with its report, as a committed study looks."""
+    for model in ("dummy", "logreg"):
+        cfg = make_cfg("dataset=wine", f"model={model}", "curve.sizes=[16,32,64]", "curve.seeds=[0,1]", "study=tiny")
+        curve.run_curve(cfg)
+    from mvd.report import build
+
+    folder = tmp_path / "results" / "tiny"
+    build(folder)
+    return folder
+
+
+def test_a_regenerated_study_matches(study):
+    refitted, mismatches = refit_sample(study, n=5, seed=3)
+    assert refitted == 5 and mismatches == []
+    assert rebuild_summary(study) == []
+    assert main([str(study), "--n", "2"]) == 0
+
+
+def test_a_changed_score_is_named_with_both_values(study):
+    path = next(store.points_dir(study).glob("*logreg*.parquet"))
+    table = pq.read_table(path).to_pandas()
+    before = float(table.loc[0, "test_accuracy"])
+    table.loc[0, "test_accuracy"] = before + 0.125
+    table.to_parquet(path, index=False)
+    _, mismatches = refit_sample(study, n=12, seed=0)  # every point
+    assert len(mismatches) == 1
+    m = mismatches[0]
+    assert m.column == "test_accuracy" and m.committed == before + 0.125 and m.regenerated == before
+    assert f"seed={int(table.loc[0, 'seed'])} train_size={int(table.loc[0, 'train_size'])}" in m.where
+
+
+def test_a_changed_summary_is_a_mismatch(study, capsys):
+    path = study / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["study"] = "not the same"
+    path.write_text(json.dumps(summary, indent=1, sort_keys=True))
+    assert rebuild_summary(study) != []
+    assert main([str(study), "--n", "0"]) == 1
+    assert "mismatch:" in capsys.readouterr().err
