@@ -17,7 +17,8 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from mvd import store
-from mvd.config import BusinessConfig, ReportConfig
+from mvd.business import check_business
+from mvd.config import ReportConfig
 from mvd.errors import ConfigError
 from mvd.metrics import LOWER_IS_BETTER
 
@@ -28,9 +29,6 @@ __all__ = ["Study", "read_study", "load_points", "check_business", "CURVE", "CEL
 # one learning curve, and one cell of it (seeds are the replicates)
 CURVE = ["dataset", "model", "quality", "quality_rate", "cleaning"]
 CELL = CURVE + ["train_size"]
-
-_COSTS = ("value_correct", "cost_error", "cost_false_positive", "cost_false_negative",
-          "cost_per_label", "cost_per_clean_label", "cost_per_compute_hour", "cost_per_unit_error")
 
 
 @dataclass
@@ -55,26 +53,6 @@ def _saved_config(path: Path) -> dict:
     if not files:
         return {}
     return OmegaConf.to_container(OmegaConf.load(files[0]), resolve=False)
-
-
-def check_business(business: dict) -> dict:
-    """Defaults filled in; a negative cost or a ragged cost matrix is refused in one sentence."""
-    merged = {**vars(BusinessConfig()), **(business or {})}
-    for key in _COSTS:
-        value = merged.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise ConfigError(f"business.{key}={value!r} must be a finite number >= 0 (money per unit).")
-    matrix = merged.get("cost_matrix")
-    if matrix is not None:
-        rows = [list(r) for r in matrix]
-        if not rows or any(len(r) != len(rows) for r in rows) or any(
-                not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 for r in rows for v in r):
-            raise ConfigError(f"business.cost_matrix={matrix!r} must be a square matrix [true][predicted] "
-                              "of finite costs >= 0.")
-        merged["cost_matrix"] = rows
-    return merged
 
 
 def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] = None,

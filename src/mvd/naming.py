@@ -1,0 +1,26 @@
+"""How a learning curve is named: one label, in an id form and a display form.
+
+The id form (``digits-logreg-label_noise0.2-oracle``) heads every ``run_id``
+(and so every points and config file name) and names the W&B run; the
+display form (``digits · logreg · label_noise=0.2 +oracle``) titles progress
+bars and the per-job lines of a multirun.
+"""
+
+from __future__ import annotations
+
+__all__ = ["label", "label_of"]
+
+
+def label(dataset: str, model: str, quality: str, rate: float, cleaning: str, *, display: bool = False) -> str:
+    """The curve's label from its dataset, model, quality kind and rate, and cleaning method."""
+    if not display:
+        return f"{dataset}-{model}-{quality}{float(rate):g}-{cleaning}"
+    kind = "clean" if quality == "clean" else f"{quality}={float(rate):g}"
+    clean = "" if cleaning == "none" else f" +{cleaning}"
+    return f"{dataset} · {model} · {kind}{clean}"
+
+
+def label_of(cfg, *, display: bool = False) -> str:
+    """:func:`label` of a job's config."""
+    return label(cfg.dataset.name, cfg.model.name, cfg.quality.name, cfg.quality.rate, cfg.cleaning.name,
+                 display=display)
