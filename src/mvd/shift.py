@@ -71,20 +71,25 @@ def _round(x: float) -> float:
 # --- covariate shift -------------------------------------------------------------
 
 
-def feature_values(X: Any, feature) -> np.ndarray:
-    """Values of one feature (a column name, or a position) as floats."""
+def feature_values(X: Any, feature, names: Optional[Sequence] = None) -> np.ndarray:
+    """Values of one feature (a column name, or a position) as floats.
+
+    For an array, a name is looked up in ``names`` (the dataset's feature names).
+    """
     if isinstance(X, pd.DataFrame):
         column = X[feature] if not isinstance(feature, int) else X.iloc[:, feature]
         return pd.to_numeric(column, errors="raise").to_numpy(dtype=np.float64)
-    return np.asarray(X)[:, int(feature)].astype(np.float64)
+    position = feature if isinstance(feature, int) else list(names).index(feature)
+    return np.asarray(X)[:, position].astype(np.float64)
 
 
-def choose_feature(X: Any, y: np.ndarray, candidates: Sequence) -> Any:
+def choose_feature(X: Any, y: np.ndarray, candidates: Sequence, names: Optional[Sequence] = None) -> Any:
     """The candidate feature whose class means differ most (largest ANOVA F)."""
     from sklearn.feature_selection import f_classif
 
-    values = np.column_stack([feature_values(X, f) for f in candidates])
-    values = np.where(np.isnan(values), np.nanmedian(values, axis=0), values)
+    values = np.column_stack([feature_values(X, f, names) for f in candidates])
+    if np.isnan(values).any():
+        values = np.where(np.isnan(values), np.nanmedian(values, axis=0), values)
     with np.errstate(divide="ignore", invalid="ignore"):
         f_stat = np.nan_to_num(f_classif(values, y)[0], nan=-1.0)
     return candidates[int(np.argmax(f_stat))]
