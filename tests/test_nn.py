@@ -133,6 +133,21 @@ def test_early_stopping_restores_the_best_epoch():
     assert int(np.argmin(est.validation_loss_curve_)) + 1 == est.best_epoch_
 
 
+def test_early_stopping_keeps_the_weights_of_the_best_epoch_not_the_last():
+    """The fitted net scores the held-out rows at the best epoch's loss, not the last (worse) epoch's."""
+    X, y = load_digits(return_X_y=True)
+    X, y = StandardScaler().fit_transform(X[:400]), np.random.default_rng(0).permutation(y[:400])
+    est = MLPClassifier(max_epochs=200, patience=3, lr=1e-2, n_threads=1, random_state=0).fit(X, y)
+    curve = est.validation_loss_curve_
+    assert est.stopped_by_ == "early_stopping" and curve[-1] > min(curve) + 1e-3  # the last epoch was worse
+    codes = np.searchsorted(est.classes_, y)
+    _, val = est._split(codes, seed=0)  # the rows fit held out (random_state=0 seeds the split)
+    proba = est.predict_proba(X[val])
+    loss = -np.mean(np.log(proba[np.arange(len(val)), codes[val]]))
+    assert loss == pytest.approx(min(curve), rel=1e-4)
+    assert loss == pytest.approx(curve[est.best_epoch_ - 1], rel=1e-4)
+
+
 def test_small_subsets_train_without_a_validation_split():
     X, y = _digits(60)  # 10% would be 6 rows: below the minimum, all rows train
     est = MLPClassifier(**TINY).fit(X, y)
