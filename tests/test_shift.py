@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -157,3 +158,70 @@ def test_bbse_weights_known_confusion():
     w = prior.bbse_weights(y, y, target, 2)
     np.testing.assert_allclose(w, [0.5 / 0.8, 0.5 / 0.2])
     np.testing.assert_allclose(prior.reweight(np.array([[0.8, 0.2]]), w), [[0.5, 0.5]])
+
+
+def _frame(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    X = pd.DataFrame({"age": rng.integers(17, 90, n).astype(float), "hours": y * 2.0 + rng.normal(size=n),
+                      "sex": rng.choice(["Male", "Female"], n)})
+    return X, y
+
+
+_META = dict(names=["age", "hours", "sex"], categorical=["sex"], task="classification", modality="tabular",
+             n_classes=3, dataset="toy")
+
+
+@pytest.mark.parametrize("kind, params, message", [
+    ("covariate_shift", {"feature": "sex"}, "quality.feature='sex' is not a numeric feature"),
+    ("covariate_shift", {"feature": "height"}, "quality.feature='height' is not a numeric feature"),
+    ("covariate_shift", {"direction": 2}, "allowed: direction 1"),
+    ("label_shift", {"prior": [0.5, 0.5]}, "must list 3 non-negative shares"),
+    ("subgroup_shift", {"column": "race", "value": "x"}, "quality.column='race' is not a column"),
+    ("subgroup_shift", {"column": "sex"}, "give exactly one"),
+    ("subgroup_shift", {"column": "sex", "value": "Other"}, "matches no row"),
+    ("label_shift", {"rate": 1.5}, "outside [0, 1]"),
+])
+def test_check_refuses_in_one_sentence(kind, params, message):
+    X, _ = _frame()
+    params = dict(params)
+    rate = params.pop("rate", 0.5)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        shift.check(kind, rate=rate, X=X, **_META, **params)
+
+
+def test_check_refuses_what_cannot_apply():
+    X, _ = _frame()
+    with pytest.raises(ConfigError, match="needs classes"):
+        shift.check("label_shift", rate=0.5, X=X, **dict(_META, task="regression"))
+    with pytest.raises(ConfigError, match="is text"):
+        shift.check("subgroup_shift", rate=0.5, X=X, column="sex", value="Male", **dict(_META, modality="text"))
+    shift.check("subgroup_shift", rate=1.0, X=X, column="sex", value="Female", **_META)  # accepted
+
+
+def test_select_dispatches_and_records():
+    X, y = _frame()
+    names = _META["names"]
+    sub = shift.select("subgroup_shift", X, y, rate=1.0, seed=0, n_classes=3, names=names,
+                       column="sex", value="Female")
+    assert set(X["sex"].iloc[sub.rows]) == {"Female"}
+    cov = shift.select("covariate_shift", X, y, rate=0.75, seed=0, n_classes=3, names=names, categorical=["sex"])
+    assert cov.info["shift_feature"] == "hours"  # chosen: the feature that separates the classes
+    assert X["hours"].iloc[cov.rows].mean() > X["hours"].mean()
+    arr = shift.select("covariate_shift", X[["age", "hours"]].to_numpy(), y, rate=0.75, seed=0, n_classes=3,
+                       names=["age", "hours"], feature="age")
+    assert arr.info["shift_feature"] == "age"
+
+
+@pytest.mark.parametrize("add", ["target", "shifted"])
+def test_mixed_pool_order_nests_both_sources(add):
+    X, y = _frame()
+    sel = shift.select("subgroup_shift", X, y, rate=1.0, seed=4, n_classes=3, names=_META["names"],
+                       column="sex", value="Female")
+    order = shift.mixed_pool_order(sel.rows, y, seed=4, task="classification", base=50, add=add)
+    assert len(set(order)) == len(order)
+    shifted = sel.rows[nested_order(y[sel.rows], seed=4, task="classification")]
+    whole = nested_order(y, seed=4, task="classification")
+    base_source, added_source = (shifted, whole) if add == "target" else (whole, shifted)
+    np.testing.assert_array_equal(order[:50], base_source[:50])
+    np.testing.assert_array_equal(order[50:], added_source[~np.isin(added_source, base_source[:50])])

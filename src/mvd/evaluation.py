@@ -19,9 +19,11 @@ Modes: ``symmetric`` replaces a label by one of the other classes uniformly;
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
-__all__ = ["noisy_labels", "rate_key", "MODES", "STREAM"]
+__all__ = ["noisy_labels", "noisy_scores", "rate_key", "MODES", "STREAM"]
 
 MODES = ("symmetric", "pairwise")
 # the evaluation stream's tag ("mvte"): distinct from every training-side tag
@@ -53,3 +55,18 @@ def noisy_labels(y_test: np.ndarray, rates, *, mode: str, n_classes: int, seed: 
         flipped = u < float(rate)
         out[float(rate)] = (np.where(flipped, replacement, y_test), flipped)
     return out
+
+
+def noisy_scores(noisy: dict, *, task: str, pred, proba, n_classes: int, decision, metric: str) -> str:
+    """JSON ``{rate: {metric: score}}`` of one point's predictions against each noisy copy of the test labels.
+
+    Only the primary metric is scored: every metric would cost more than a
+    small fit (ROC-AUC ranks a column per class).
+    """
+    from mvd import metrics
+
+    out = {}
+    for rate, (labels, _) in sorted(noisy.items()):
+        score = metrics.score(task, labels, pred, proba, n_classes, decision, only=metric)[metric]
+        out[rate_key(rate)] = {metric: float(score)}
+    return json.dumps(out, sort_keys=True)

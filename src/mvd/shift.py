@@ -43,7 +43,7 @@ from mvd.errors import ConfigError
 
 __all__ = [
     "Selection", "KINDS", "covariate_selection", "label_selection", "subgroup_selection",
-    "choose_feature", "feature_values", "mixed_order", "stream",
+    "choose_feature", "feature_values", "mixed_order", "mixed_pool_order", "stream", "check", "select",
 ]
 
 KINDS = ("covariate_shift", "label_shift", "subgroup_shift")
@@ -216,3 +216,113 @@ def mixed_order(first: np.ndarray, second: np.ndarray, m: int) -> np.ndarray:
     base = first[:m]
     rest = second[~np.isin(second, base)]
     return np.concatenate([base, rest]).astype(np.int64)
+
+
+# --- one entry point for the engine --------------------------------------------------
+
+
+def _columns(X: Any, names: Optional[Sequence]) -> list:
+    if isinstance(X, pd.DataFrame):
+        return [str(c) for c in X.columns]
+    return [str(n) for n in names] if names is not None else [str(i) for i in range(np.shape(X)[1])]
+
+
+def _numeric(X: Any, names: Optional[Sequence], categorical: Sequence) -> list:
+    cats = set(categorical or [])
+    if isinstance(X, pd.DataFrame):
+        return [c for c in X.columns if c not in cats and pd.api.types.is_numeric_dtype(X[c])]
+    return list(names) if names is not None else list(range(np.shape(X)[1]))
+
+
+def check(kind: str, *, rate, X: Any, names: Optional[Sequence], categorical: Sequence, task: str,
+          modality: str, n_classes: int, dataset: str, feature=None, direction: int = 1,
+          steepness: float = 4.0, prior: Optional[Sequence] = None, concentration: float = 1.0,
+          column=None, value=None, band: Optional[Sequence] = None) -> None:
+    """Refuse, in one sentence, a shift kind that cannot apply to this dataset or a bad parameter."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise ConfigError(f"quality.rate={rate!r} is outside [0, 1] for quality={kind!r}; allowed: 0 <= rate <= 1.")
+    if modality == "text":
+        raise ConfigError(f"quality={kind!r} needs feature columns, and dataset={dataset!r} is text; "
+                          "allowed for text: clean, label_noise, imbalance, duplicates.")
+    columns = _columns(X, names)
+    if kind == "covariate_shift":
+        numeric = [str(c) for c in _numeric(X, names, categorical)]
+        if feature is not None and str(feature) not in numeric:
+            raise ConfigError(f"quality.feature={feature!r} is not a numeric feature of dataset={dataset!r}; "
+                              f"allowed: {', '.join(numeric[:20])}{' ...' if len(numeric) > 20 else ''}.")
+        if feature is None and (task != "classification" or not numeric):
+            raise ConfigError(f"quality.feature=null lets mvd choose the feature by class separation, which needs "
+                              f"a classification dataset with numeric features (dataset={dataset!r}); name one, "
+                              "e.g. quality.feature=age.")
+        if direction not in (1, -1) or not steepness > 0:
+            raise ConfigError(f"quality.direction={direction!r}, quality.steepness={steepness!r}; allowed: "
+                              "direction 1 (keep high values) or -1 (keep low values), steepness > 0.")
+    elif kind == "label_shift":
+        if task != "classification":
+            raise ConfigError(f"quality='label_shift' needs classes, and dataset={dataset!r} is a regression task; "
+                              "allowed for regression: covariate_shift (with a named feature), subgroup_shift.")
+        if prior is not None:
+            p = np.asarray(prior, dtype=np.float64)
+            if len(p) != n_classes or np.any(p < 0) or p.sum() <= 0:
+                raise ConfigError(f"quality.prior={list(prior)!r} must list {n_classes} non-negative shares "
+                                  f"(one per class of dataset={dataset!r}) with a positive sum.")
+        if not concentration > 0:
+            raise ConfigError(f"quality.concentration={concentration!r} must be > 0 (the Dirichlet's concentration).")
+    elif kind == "subgroup_shift":
+        if column is None or str(column) not in columns:
+            raise ConfigError(f"quality.column={column!r} is not a column of dataset={dataset!r}; allowed: "
+                              f"{', '.join(columns[:20])}{' ...' if len(columns) > 20 else ''}.")
+        if (value is None) == (band is None):
+            raise ConfigError(f"quality.value={value!r} and quality.band={band!r}: give exactly one "
+                              "(a value of the column, or a [low, high) band of a numeric column).")
+        values = _column_values(X, column, names)
+        member = subgroup_members(values, value=value, band=band)
+        if not member.any():
+            raise ConfigError(f"quality.value={value!r} (band={band!r}) matches no row of column {column!r} of "
+                              f"dataset={dataset!r}; pick a value the column holds.")
+
+
+def _column_values(X: Any, column, names: Optional[Sequence]) -> np.ndarray:
+    if isinstance(X, pd.DataFrame):
+        return X[column].to_numpy()
+    position = list(_columns(X, names)).index(str(column))
+    return np.asarray(X)[:, position]
+
+
+def select(kind: str, X: Any, y: np.ndarray, *, rate: float, seed: int, n_classes: int,
+           names: Optional[Sequence] = None, categorical: Sequence = (), feature=None, direction: int = 1,
+           steepness: float = 4.0, prior: Optional[Sequence] = None, concentration: float = 1.0,
+           column=None, value=None, band: Optional[Sequence] = None) -> Selection:
+    """The rows of the pool ``(X, y)`` that one shift kind keeps for one seed, and what it did."""
+    rng = stream(kind, seed)
+    if kind == "covariate_shift":
+        if feature is None:
+            feature = choose_feature(X, y, _numeric(X, names, categorical), names)
+        if not isinstance(X, pd.DataFrame) and names is not None and str(feature) in map(str, names):
+            feature = [str(n) for n in names].index(str(feature))
+        sel = covariate_selection(feature_values(X, feature, names), float(rate), rng,
+                                  steepness=float(steepness), direction=int(direction))
+        sel.info["shift_feature"] = str(names[feature] if isinstance(feature, int) and names is not None else feature)
+        return sel
+    if kind == "label_shift":
+        return label_selection(y, float(rate), rng, n_classes=n_classes, prior=prior, concentration=concentration)
+    member = subgroup_members(_column_values(X, column, names), value=value, band=band)
+    return subgroup_selection(member, float(rate), rng)
+
+
+def mixed_pool_order(shifted_rows: np.ndarray, y: np.ndarray, *, seed: int, task: str, base: int,
+                     add: str) -> np.ndarray:
+    """Order over the whole (unshifted) pool for a mixed curve: ``base`` rows of one source, then the other.
+
+    ``add="target"`` fixes ``base`` shifted rows and adds rows of the whole
+    pool (the target distribution); ``add="shifted"`` the reverse. Each
+    source keeps its own nested order: the shifted rows' is the one the
+    shifted curve uses, the pool's the one the clean curve uses.
+    """
+    from mvd.splits import nested_order
+
+    shifted_rows = np.asarray(shifted_rows)
+    shifted = shifted_rows[nested_order(np.asarray(y)[shifted_rows], seed=seed, task=task)]
+    whole = nested_order(np.asarray(y), seed=seed, task=task)
+    first, second = (shifted, whole) if add == "target" else (whole, shifted)
+    return mixed_order(first, second, base)
