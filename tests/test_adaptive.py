@@ -237,6 +237,23 @@ def test_record_is_written_atomically_as_json(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["adaptive.json"]
 
 
+def test_report_section_says_adaptive_budget_and_skips(tmp_path):
+    points = synthetic_points()
+    record = adaptive.run(adaptive.grid_from_points(points), reveal_from(points), adaptive.Settings())
+    adaptive.write_record(tmp_path, record)
+    items = [("h1", "report"), ("h2", "Verdict"), ("ul", ["v"]), ("h2", "Figures"), ("figure", "x", "x")]
+    merged = adaptive.with_report_section(items, tmp_path, n_points=record.used_points + 5)
+    at = merged.index(("h2", "Adaptive sweep"))
+    assert merged[:at] == items[:3] and merged[-2:] == items[-2:]
+    text = " ".join(str(block) for block in merged[at:-2])
+    assert f"{record.used_points} of the grid's {record.grid_points} points" in text
+    assert "every decision was settled" in text and "budget: no cap" in text
+    assert "5 point(s) the adaptive sweep did not ask for" in text
+    table = next(block for block in merged[at:] if block[0] == "table")
+    assert sum(int(row[1]) for row in table[2]) == record.grid_points - record.asked_points
+    assert adaptive.with_report_section(items, tmp_path / "elsewhere") == items
+
+
 # ----------------------------------------------------------------------------- through the mvd command
 
 def _mvd(tmp_path, *args, timeout=300):

@@ -47,7 +47,7 @@ from mvd.errors import ConfigError
 __all__ = [
     "Curve", "Settings", "OperatingPoint", "Decision", "Record",
     "check", "grid_from_points", "operating_points", "decide", "first_round", "next_round",
-    "run", "point_cost", "write_record", "RECORD_FILE", "UNITS",
+    "run", "point_cost", "write_record", "report_blocks", "with_report_section", "RECORD_FILE", "UNITS",
 ]
 
 RECORD_FILE = "adaptive.json"
@@ -551,3 +551,52 @@ def _plain(value):
 
 def keys_of(points: pd.DataFrame) -> Iterable[Key]:
     return zip(points["run_id"].astype(str), points["seed"].astype(int), points["train_size"].astype(int))
+
+
+_WHY = {
+    "settled": "It stopped because every decision was settled.",
+    "budget": "It stopped because the budget was spent.",
+    "exhausted": "It stopped with a decision still open: every point the decision reads was measured.",
+    "rounds": "It stopped at the round limit.",
+}
+
+
+def report_blocks(study_dir, n_points: Optional[int] = None) -> list[tuple]:
+    """The report's "Adaptive sweep" section (blocks as ``mvd.report.render`` draws them), or [] if not adaptive.
+
+    It says that the study was adaptive, why it stopped, the budget used,
+    and how many grid points were skipped for which reason.
+    """
+    path = Path(study_dir) / RECORD_FILE
+    if not path.exists():
+        return []
+    rec = json.loads(path.read_text())
+    share = rec["used_points"] / rec["grid_points"] if rec["grid_points"] else float("nan")
+    budget = rec["settings"].get("budget")
+    limit = "no cap" if budget is None else f"{budget:g} {rec['settings']['budget_unit']}"
+    out = [("h2", "Adaptive sweep"),
+           ("p", f"This study ran adaptively (hydra/sweeper=adaptive) in {len(rec['rounds'])} round(s): "
+                 f"{rec['used_points']:,} of the grid's {rec['grid_points']:,} points ({share:.0%}), "
+                 f"{rec['used_cpu_seconds']:.1f} CPU-seconds of fit and predict (budget: {limit}). {_WHY[rec['stop']]} "
+                 f"Intervals at {rec['settings']['confidence']:g}; choices seeded by {rec['settings']['seed']}.")]
+    if n_points is not None and n_points > rec["used_points"]:
+        out.append(("p", f"The study also holds {n_points - rec['used_points']:,} point(s) the adaptive sweep did "
+                         f"not ask for (another run); the sections below use every stored point."))
+    out.append(("ul", [d["sentence"] for d in rec["decisions"].values()]))
+    counts: dict = {}
+    for s in rec["skipped"]:
+        key = (s["dataset"], s["reason"])
+        counts[key] = counts.get(key, 0) + s["points"]
+    if counts:
+        out.append(("table", ["dataset", "skipped points", "why"],
+                    [[d, f"{n:,}", r] for (d, r), n in sorted(counts.items())]))
+    return out
+
+
+def with_report_section(items: list[tuple], study_dir, n_points: Optional[int] = None) -> list[tuple]:
+    """``items`` with the adaptive section right after the verdict (before the figures)."""
+    extra = report_blocks(study_dir, n_points)
+    if not extra:
+        return items
+    at = next((i for i, item in enumerate(items) if item[:2] == ("h2", "Figures")), len(items))
+    return items[:at] + extra + items[at:]
