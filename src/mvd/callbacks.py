@@ -3,108 +3,144 @@ report progress across jobs, list failed jobs at the end with their errors,
 build the study's report and its W&B study run, and exit non-zero when
 anything failed.
 
-A job that raises is recorded in its ``mvd_job.json`` and the sweep goes on
-(Hydra would otherwise stop at the end of the batch without the summary);
-the exit status still says it failed.  The callback is pickled into
-joblib/submitit workers, so it keeps no threads or files on ``self``.
+It uses Hydra's public callback hooks only, so it works with any sweeper and
+launcher:
+
+- planning: when the sweep is known up front (Hydra's basic sweeper: the
+  grid of ``hydra.sweeper.params`` and the command line, expanded with
+  Hydra's public override parser), every job is composed and checked
+  (``mvd.job.check``) before any work, and bad input stops the sweep in one
+  sentence (exit 2).  Under any other sweeper (an optimiser proposes jobs as
+  it goes) each job checks itself when it starts, and a bad one fails with
+  that sentence while the sweep goes on;
+- outcome: each job writes its status file (``mvd.outcome``) and returns;
+  the callback reads the files when the sweep ends, prints one line per job
+  and exits 1 when jobs or points failed (a rerun resumes from the store).
+
+The callback object travels to joblib/submitit workers (pickled), so the
+progress reporter, which holds a thread, lives on it only in the launching
+process and is left out of its pickled state.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import os
 import sys
-import traceback
+import time
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-__all__ = ["MvdCallback", "sweep_overrides", "EXIT_FAILED"]
+from mvd.outcome import EXIT_FAILED, JOB_FILE, fail, read_statuses
 
-# exit status of a multirun with failed jobs or points (2 is bad input, refused before any work)
-EXIT_FAILED = 1
-# the launching process's progress reporter (a thread cannot travel to workers)
-_PROGRESS: list = []
+__all__ = ["MvdCallback", "check_direction", "sweep_overrides", "EXIT_FAILED"]
 
 
-def sweep_overrides(config: DictConfig) -> list[list[str]]:
-    """The override list of every job the basic sweep will launch, as Hydra expands it."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+def _config_loader():
+    """The running Hydra's config loader (it lists group options for ``glob(...)`` sweeps), if any."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    hydra = GlobalHydra.instance()
+    return hydra.config_loader() if hydra.is_initialized() else None
+
+
+def sweep_overrides(config: DictConfig) -> list[list[str]] | None:
+    """The override list of every job when the sweep is known up front (Hydra's basic sweeper), else None.
+
+    The basic sweeper's grid: ``hydra.sweeper.params`` then the command line
+    (a later value of a key replaces an earlier one), every sweep expanded and
+    crossed, in the order the sweeper launches the jobs.
+    """
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    params = config.hydra.sweeper.get("params") or {}
+    from mvd.job import BASIC_SWEEPER
+
+    sweeper = config.hydra.sweeper
+    if str(sweeper.get("_target_", "")) != BASIC_SWEEPER:
+        return None
+    params = sweeper.get("params") or {}
     arguments = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
-    parsed = OverridesParser.create().parse_overrides(arguments)
-    batches = BasicSweeper.split_arguments(parsed, None)
-    return [job for batch in batches for job in batch]
+    grid: dict[str, list[str]] = {}
+    for override in OverridesParser.create(config_loader=_config_loader()).parse_overrides(arguments):
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            grid[key] = [f"{key}={override.get_value_element_as_str()}"]
+        elif override.is_discrete_sweep():
+            grid[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+        else:  # interval(...): the basic sweeper refuses it itself, in its own words
+            return None
+    return [list(job) for job in itertools.product(*grid.values())]
+
+
+def check_direction(sweeper: DictConfig) -> None:
+    """Refuse an optimiser set to minimise: a job returns a validation score where higher is better."""
+    direction = sweeper.get("direction")  # Optuna: one direction or one per objective
+    directions = list(direction) if isinstance(direction, (list, tuple)) or OmegaConf.is_list(direction) \
+        else [direction]
+    if any(str(d).lower().endswith("minimize") for d in directions if d is not None):
+        fail(f"hydra.sweeper.direction={direction} would minimise mvd's job score, a validation score where "
+             f"higher is better (error metrics are negated); allowed: maximize.")
+    optim = sweeper.get("optim")  # Nevergrad
+    if isinstance(optim, DictConfig) and optim.get("maximize") is False:
+        fail("hydra.sweeper.optim.maximize=false would minimise mvd's job score, a validation score where "
+             "higher is better (error metrics are negated); allowed: true.")
 
 
 class MvdCallback(Callback):
+    def __init__(self) -> None:
+        self._progress = None  # the launching process's progress reporter (holds a thread)
+        self._started = 0.0
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_progress": None}  # a thread does not travel to workers
+
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        """Plan every job (all input checks, data loads) so bad input stops the sweep before any work."""
+        """Check every job of a sweep known up front (data loads, all input checks) before any work."""
         from hydra import compose
 
-        from mvd import curve, launchers
-        from mvd.cli import JOB_FILE, fail
+        from mvd import launchers
         from mvd.errors import ConfigError
+        from mvd.job import check, reads_return_value
         from mvd.store import points_dir
         from mvd.sweep_progress import JobPlan, SweepProgress
 
+        self._started = time.time()
+        if reads_return_value(config.hydra.sweeper):
+            check_direction(config.hydra.sweeper)
         sweep = sweep_overrides(config)
-        os.environ[launchers.SWEEP_JOBS_ENV] = str(len(sweep))  # workers size their threads from it
+        if sweep is None:
+            os.environ.pop(launchers.SWEEP_JOBS_ENV, None)
+        else:
+            os.environ[launchers.SWEEP_JOBS_ENV] = str(len(sweep))  # workers size their threads from it
         join_workers = launchers.warm_joblib_workers(config.hydra)  # overlaps the checks below
-        jobs = []
-        for num, overrides in enumerate(sweep):
-            cfg = compose(config_name="config", overrides=overrides)
+        plans = []
+        for num, overrides in enumerate(sweep or []):
+            cfg = compose(config_name=config.hydra.job.config_name, overrides=overrides)
             try:
-                plan = curve.plan(cfg)
+                plan = check(cfg)
             except ConfigError as exc:
                 fail(f"{exc} (job: {' '.join(overrides)})")
             keys = frozenset((seed, n) for seed in plan.seeds for n in plan.sizes)
-            jobs.append(JobPlan(num, points_dir(plan.study_dir) / f"{plan.run_id}.parquet", keys))
+            plans.append(JobPlan(num, points_dir(plan.study_dir) / f"{plan.run_id}.parquet", keys))
         join_workers()
-        _, _, notice = launchers.thread_budget(config.hydra, int(config.threads), sweep_jobs=len(jobs))
+        _, _, notice = launchers.thread_budget(config.hydra, int(config.threads),
+                                               sweep_jobs=len(sweep) if sweep is not None else None)
         if notice:
             print(notice, file=sys.stderr, flush=True)
-        _PROGRESS.clear()
         if config.get("progress", True):
-            _PROGRESS.append(SweepProgress(jobs, Path(config.hydra.sweep.dir), job_file=JOB_FILE).start())
-
-    def on_job_end(self, config: DictConfig, job_return, **kwargs) -> None:
-        """In a multirun, a job that raised is written down and the sweep goes on to the next job."""
-        from hydra.core.utils import JobStatus
-        from hydra.types import RunMode
-
-        if config.hydra.mode != RunMode.MULTIRUN or job_return.status != JobStatus.FAILED:
-            return
-        exc = job_return._return_value
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        print(tb, file=sys.stderr, flush=True)
-        from mvd.cli import JOB_FILE
-        from mvd.console import label
-
-        try:
-            name = label(config)
-        except Exception:
-            name = " ".join(config.hydra.overrides.task)
-        status = {"run_id": None, "label": name, "new": 0, "skipped": 0, "failed": 0, "job_failed": True,
-                  "errors": [f"{type(exc).__name__}: {exc}".splitlines()[0][:500]]}
-        out = Path(config.hydra.runtime.output_dir) / JOB_FILE
-        out.write_text(json.dumps(status))
-        job_return.status = JobStatus.COMPLETED
-        job_return.return_value = status
+            self._progress = SweepProgress(plans if sweep is not None else None, Path(config.hydra.sweep.dir),
+                                           job_file=JOB_FILE).start()
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         from mvd import console
-        from mvd.cli import JOB_FILE
         from mvd.loggers.wandb import log_study
 
-        while _PROGRESS:
-            _PROGRESS.pop().stop()
-        sweep_dir = Path(config.hydra.sweep.dir)
-        files = sorted(sweep_dir.glob(f"*/{JOB_FILE}"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
-        statuses = [json.loads(p.read_text()) for p in files]
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        statuses = read_statuses(Path(config.hydra.sweep.dir), since=self._started)
         console.multirun_summary(statuses)
         study_dir = Path(config.results_dir) / config.study
         if config.report.build and (study_dir / "points").exists():
@@ -121,6 +157,8 @@ class MvdCallback(Callback):
 
 def build_report(study_dir: Path) -> None:
     """Build the report and print its verdict; a failure is reported, never raised."""
+    import json
+
     from mvd.report import build
 
     try:

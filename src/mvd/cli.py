@@ -6,7 +6,6 @@ job, so ``mvd --help`` stays fast.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -14,11 +13,11 @@ import hydra
 from omegaconf import DictConfig
 
 from mvd.config import CONF_DIR, register
+from mvd.outcome import fail
 
 __all__ = ["main", "job"]
 
 GROUPS = ("dataset", "model", "quality", "cleaning", "curve", "logger", "business", "experiment")
-JOB_FILE = "mvd_job.json"
 
 
 def options(group: str, extra_dirs: tuple = ()) -> list[str]:
@@ -67,59 +66,26 @@ def precheck(args: list[str]) -> None:
                 fail(f"{key}={name!r} is not known; allowed: {', '.join(allowed)}.")
 
 
-def fail(message: str) -> None:
-    """Print the one-sentence refusal and exit with status 2 (bad input)."""
-    print(f"mvd: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
 def job(cfg: DictConfig) -> dict:
-    """One curve job: plan (all checks), run, report to the console and the job file."""
-    from mvd import console, curve, launchers, loggers, store
+    """One curve job (``mvd.job.run``), bad input refused in one sentence: its status."""
     from mvd.errors import ConfigError
+    from mvd.job import run
+    from mvd.store import StoreError
 
-    launchers.fit_to_machine(cfg)  # jobs x threads <= cores under parallel launchers
     try:
-        prepared = curve.plan(cfg)
-        logger = loggers.make(cfg)
-    except ConfigError as exc:
+        return run(cfg)
+    except (ConfigError, StoreError) as exc:
         fail(str(exc))
-    status = {"run_id": prepared.run_id, "label": console.label(cfg), "new": 0, "skipped": 0, "failed": 0}
-    logger.start(cfg, prepared.run_id)
-    try:
-        with store.claim(prepared.study_dir, prepared.run_id, prepared.seeds), \
-                console.JobProgress(prepared, enabled=cfg.progress) as progress:
-            def on_point(point: dict, skipped: bool) -> None:
-                progress.advance(point, skipped)
-                key = "skipped" if skipped else ("failed" if point["status"] != "ok" else "new")
-                status[key] += 1
-                if not skipped:
-                    logger.log_point(point)
-
-            frame = curve.run_curve(cfg, on_point=on_point, prepared=prepared)
-        if cfg.progress:
-            console.curve_table(frame, prepared)
-    finally:
-        logger.finish(locals().get("frame"))
-    status["errors"] = sorted({e for e in frame.loc[frame["status"] != "ok", "error"]})[:5]
-    _write_job_file(status)
-    return status
-
-
-def _write_job_file(status: dict) -> None:
-    from hydra.core.hydra_config import HydraConfig
-
-    if HydraConfig.initialized():
-        out = Path(HydraConfig.get().runtime.output_dir) / JOB_FILE
-        out.write_text(json.dumps(status))
 
 
 register()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def _hydra_main(cfg: DictConfig) -> dict:
-    return job(cfg)
+def _hydra_main(cfg: DictConfig):
+    from mvd.job import task
+
+    return task(cfg)
 
 
 def main() -> None:

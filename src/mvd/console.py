@@ -7,6 +7,7 @@ import sys
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -71,7 +72,7 @@ def curve_table(frame: pd.DataFrame, plan) -> None:
 
 
 def multirun_summary(statuses: list[dict]) -> None:
-    """One line per job: new, stored (skipped) and failed points."""
+    """One line per job (never wrapped, so a log keeps one line a job): new, stored (skipped) and failed points."""
     console.print(f"[bold]{len(statuses)} job(s)[/bold]")
     for s in statuses:
         state = "failed" if s.get("failed") or s.get("job_failed") else ("skipped" if not s.get("new") else "done")
@@ -79,5 +80,5 @@ def multirun_summary(statuses: list[dict]) -> None:
         line = (f"[{colour}]{state:>7}[/{colour}]  {s['label']}: {s['new']} new, "
                 f"{s['skipped']} stored, {s['failed']} failed")
         if s.get("errors"):
-            line += f"  ({s['errors'][0]})"
-        console.print(line)
+            line += f"  ({escape(s['errors'][0])})"
+        console.print(line, soft_wrap=True)

@@ -1,10 +1,10 @@
 """What the active Hydra launcher means for one job: how many jobs share this
 machine, and so how many BLAS/OpenMP threads each job may use.
 
-Oversubscription is the most common hidden slowdown of parallel sweeps
-(DESIGN.md section 7): 8 jobs x 8 threads on 8 cores run slower than 8 jobs x
-1 thread.  ``fit_to_machine`` lowers ``cfg.threads`` so that
-jobs x threads <= cores and says so once:
+Oversubscription is the most common hidden slowdown of parallel sweeps:
+8 jobs x 8 threads on 8 cores run slower than 8 jobs x 1 thread.
+``fit_to_machine`` lowers ``cfg.threads`` so that jobs x threads <= cores
+and says so once:
 
 - basic launcher: one job at a time, threads <= cores;
 - ``joblib``: min(n_jobs, jobs in the sweep) at a time (n_jobs=-1 means every core);
@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["SWEEP_JOBS_ENV", "concurrency", "cores", "fit_to_machine", "thread_budget"]
+__all__ = ["SWEEP_JOBS_ENV", "concurrency", "cores", "fit_to_machine", "joblib_parallel_kwargs", "thread_budget",
+           "warm_joblib_workers"]
 
 # set by the multirun callback in the launching process; workers inherit it
 SWEEP_JOBS_ENV = "MVD_SWEEP_JOBS"
@@ -100,10 +101,31 @@ def fit_to_machine(cfg) -> None:
 
 def _warm() -> int:
     """Import what a curve job needs, in a joblib worker (runs once per worker)."""
-    import mvd.cli  # noqa: F401  (Hydra, OmegaConf)
+    import hydra  # noqa: F401
+    import omegaconf  # noqa: F401
+
     import mvd.curve  # noqa: F401  (scikit-learn, pandas, pyarrow)
+    import mvd.job  # noqa: F401
 
     return os.getpid()
+
+
+def joblib_parallel_kwargs(launcher_cfg) -> dict:
+    """The ``joblib.Parallel`` arguments the joblib launcher builds from its config.
+
+    Its config keys are ``Parallel``'s own; the launcher forces the loky
+    backend and passes ``pre_dispatch``, ``batch_size`` and ``max_nbytes`` as
+    integers when they are whole numbers ("2*n_jobs", "auto" stay strings).
+    """
+    from omegaconf import OmegaConf
+
+    kwargs = {k: v for k, v in OmegaConf.to_container(launcher_cfg, resolve=True).items() if k != "_target_"}
+    kwargs["backend"] = "loky"
+    for key in ("pre_dispatch", "batch_size", "max_nbytes"):
+        value = kwargs.get(key)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            kwargs[key] = int(value)
+    return kwargs
 
 
 def warm_joblib_workers(hydra_cfg):
@@ -120,13 +142,9 @@ def warm_joblib_workers(hydra_cfg):
     target = str(hydra_cfg.launcher.get("_target_", "")) if "launcher" in hydra_cfg else ""
     if "JoblibLauncher" not in target:
         return lambda: set()
-    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
     from joblib import Parallel, delayed, effective_n_jobs
-    from omegaconf import OmegaConf
 
-    kwargs = {k: v for k, v in OmegaConf.to_container(hydra_cfg.launcher, resolve=True).items() if k != "_target_"}
-    kwargs["backend"] = "loky"  # as the launcher does
-    process_joblib_cfg(kwargs)
+    kwargs = joblib_parallel_kwargs(hydra_cfg.launcher)
 
     pids: set[int] = set()
 

@@ -6,6 +6,10 @@ files), so it works the same with the basic, joblib and submitit launchers.
 In a terminal it prints a line whenever a job ends (or every ``interval``
 seconds while points come in); in a log file (stdout not a TTY) it prints
 the same lines, plain.
+
+When the sweeper does not know its jobs up front (an optimiser proposes them
+as it goes), there are no totals: the line counts jobs done and running and
+the points the finished jobs stored, without an ETA.
 """
 
 from __future__ import annotations
@@ -36,11 +40,15 @@ def format_seconds(seconds: float) -> str:
 
 
 class SweepProgress:
-    """Polls the sweep folder and the points files; ``snapshot()`` is the state, ``line()`` its text."""
+    """Polls the sweep folder and the points files; ``snapshot()`` is the state, ``line()`` its text.
 
-    def __init__(self, jobs: list[JobPlan], sweep_dir: Path, *, job_file: str,
+    ``jobs``: every job's plan, or None when the sweep is not known up front.
+    """
+
+    def __init__(self, jobs: list[JobPlan] | None, sweep_dir: Path, *, job_file: str,
                  interval: float | None = None, stream=None, clock=time.monotonic):
-        self.jobs = jobs
+        self.known = jobs is not None
+        self.jobs = jobs or []
         self.sweep_dir = Path(sweep_dir)
         self.job_file = job_file
         self.stream = stream or sys.stdout
@@ -87,10 +95,26 @@ class SweepProgress:
                 continue
         return found
 
+    def _new_points_of_done_jobs(self) -> int:
+        import json
+
+        total = 0
+        for path in self.sweep_dir.glob(f"*/{self.job_file}"):
+            try:
+                if path.stat().st_mtime >= self.wall_start:
+                    total += int(json.loads(path.read_text()).get("new") or 0)
+            except (OSError, ValueError):  # being written right now
+                continue
+        return total
+
     def snapshot(self) -> dict:
         # files of this launch only: a reused sweep dir still holds the last launch's
         started = self._numbers(".hydra/hydra.yaml")
         done = self._numbers(self.job_file)
+        if not self.known:
+            return {"jobs": None, "done": len(done), "running": len(started - done), "left": None,
+                    "points": self._new_points_of_done_jobs(), "total_points": None, "stored": 0,
+                    "elapsed": self.clock() - self.started, "eta": None}
         total_points = sum(len(job.keys) for job in self.jobs)
         points = self._points_done()
         elapsed = self.clock() - self.started
@@ -103,6 +127,9 @@ class SweepProgress:
 
     def line(self, state: dict | None = None) -> str:
         s = state or self.snapshot()
+        if s["jobs"] is None:
+            return (f"sweep: {s['done']} jobs done, {s['running']} running · {s['points']} new points stored"
+                    f" · {format_seconds(s['elapsed'])} elapsed")
         stored = f" ({s['stored']} stored before)" if s["stored"] else ""
         eta = "ETA " + (format_seconds(s["eta"]) if s["eta"] is not None else "?")
         if s["points"] >= s["total_points"]:

@@ -1,0 +1,153 @@
+"""One curve job as Hydra runs it: check every input, run the curve, and end
+with a status file and a return value, whatever the sweeper and launcher.
+
+- ``check(cfg)`` is every check a job makes before any work (``curve.plan``
+  and a readable points file for its curve); bad input raises ``ConfigError``
+  with the one sentence the user sees.  The multirun callback calls it for
+  every job of a sweep that is known up front.
+- ``run(cfg)`` runs one curve and returns its status (new / stored / failed
+  points and their errors).
+- ``task(cfg)`` is Hydra's task function.  In a multirun it never raises: a
+  bad or failing job writes its status file (``mvd.outcome``) and returns,
+  so the sweep goes on and the callback lists it at the end.  Under a
+  sweeper other than Hydra's basic one it returns the job's validation score
+  (``mvd.validation``: held-out rows of the training pool, never the test
+  split), the float an optimising sweeper maximises; a failed job raises
+  ``JobFailed`` (after writing its status), so the sweeper counts a failed
+  trial under its own failure policy (Optuna's and Nevergrad's
+  ``max_failure_rate``) instead of optimising a made-up number.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import traceback
+
+__all__ = ["BASIC_SWEEPER", "JobFailed", "check", "run", "task", "reads_return_value"]
+
+# the one sweeper whose jobs are known up front (its grid) and that never reads return values
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+class JobFailed(RuntimeError):
+    """Raised, after its status file is written, by a failed job under a sweeper that reads return values."""
+
+
+def check(cfg):
+    """Every input check of one job, before any work; the job's plan (``curve.Plan``)."""
+    from mvd import curve, store
+    from mvd.errors import ConfigError
+
+    prepared = curve.plan(cfg)
+    try:
+        store.CurveFile(prepared.study_dir, prepared.run_id)  # reads the curve's stored points
+    except store.StoreError as exc:
+        raise ConfigError(str(exc)) from None
+    return prepared
+
+
+def reads_return_value(sweeper_cfg) -> bool:
+    """Whether the sweeper may steer by the jobs' return values: any sweeper but Hydra's basic one
+    and its subclasses (e.g. hydra-filter-sweeper), unless its class says ``uses_job_return_value = False``."""
+    target = str(sweeper_cfg.get("_target_", ""))
+    if target == BASIC_SWEEPER:
+        return False
+    try:
+        from hydra.utils import get_class
+
+        cls = get_class(target)
+    except Exception:  # a sweeper we cannot import here: assume it reads them
+        return True
+    if any(f"{c.__module__}.{c.__qualname__}" == BASIC_SWEEPER for c in cls.__mro__):
+        return False
+    return bool(getattr(cls, "uses_job_return_value", True))
+
+
+def run(cfg, *, validate: bool = False) -> dict:
+    """One curve job: check, run, report to the console; its status (and validation score if asked)."""
+    from mvd import console, curve, launchers, loggers, store
+
+    launchers.fit_to_machine(cfg)  # jobs x threads <= cores under parallel launchers
+    prepared = check(cfg)
+    logger = loggers.make(cfg)
+    status = {"run_id": prepared.run_id, "label": console.label(cfg), "new": 0, "skipped": 0, "failed": 0}
+    logger.start(cfg, prepared.run_id)
+    frame = None
+    try:
+        with store.claim(prepared.study_dir, prepared.run_id, prepared.seeds), \
+                console.JobProgress(prepared, enabled=cfg.progress) as progress:
+            def on_point(point: dict, skipped: bool) -> None:
+                progress.advance(point, skipped)
+                key = "skipped" if skipped else ("failed" if point["status"] != "ok" else "new")
+                status[key] += 1
+                if not skipped:
+                    logger.log_point(point)
+
+            frame = curve.run_curve(cfg, on_point=on_point, prepared=prepared)
+        if cfg.progress:
+            console.curve_table(frame, prepared)
+    finally:
+        logger.finish(frame)
+    status["errors"] = sorted({e for e in frame.loc[frame["status"] != "ok", "error"]})[:5]
+    if validate:
+        from mvd.validation import validation_score
+
+        status["validation_score"] = validation_score(prepared, cfg)
+    return status
+
+
+def _label(cfg, overrides) -> str:
+    from mvd import console
+
+    try:
+        return console.label(cfg)
+    except Exception:  # a config too broken to name: its overrides name it
+        return " ".join(overrides)
+
+
+def task(cfg):
+    """Hydra's task function: one job, ending with its status file and its return value."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from mvd.errors import ConfigError
+    from mvd.outcome import fail, write_status
+    from mvd.store import StoreError
+
+    hydra_cfg = HydraConfig.get()
+    job_dir = hydra_cfg.runtime.output_dir
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        try:
+            status = run(cfg)
+        except (ConfigError, StoreError) as exc:
+            fail(str(exc))
+        write_status(job_dir, status)
+        return status
+
+    validate = reads_return_value(hydra_cfg.sweeper)
+    overrides = list(hydra_cfg.overrides.task)
+    try:
+        status = run(cfg, validate=validate)
+    except (ConfigError, StoreError) as exc:  # one sentence, no traceback
+        sentence = " ".join(str(exc).split())
+        print(f"mvd: error: {sentence} (job {hydra_cfg.job.num}: {' '.join(overrides)})", file=sys.stderr, flush=True)
+        status = {"run_id": None, "label": _label(cfg, overrides), "new": 0, "skipped": 0, "failed": 0,
+                  "job_failed": True, "bad_input": isinstance(exc, ConfigError), "errors": [sentence]}
+    except Exception as exc:  # a bug or a crash: its traceback helps, and the sweep goes on
+        traceback.print_exc()
+        sys.stderr.flush()
+        status = {"run_id": None, "label": _label(cfg, overrides), "new": 0, "skipped": 0, "failed": 0,
+                  "job_failed": True, "errors": [f"{type(exc).__name__}: {exc}".splitlines()[0][:500]]}
+    status["num"] = int(hydra_cfg.job.num)
+    status["overrides"] = overrides
+    score = status.get("validation_score")
+    if validate and not status.get("job_failed") and (score is None or math.isnan(score)):
+        status.update(job_failed=True, errors=["no validation score: every fit on the training pool failed",
+                                               *status.get("errors", [])])
+    write_status(job_dir, status)
+    if not validate:
+        return status
+    if status.get("job_failed"):  # the sweeper's own failure policy decides (e.g. its max_failure_rate)
+        raise JobFailed(status["errors"][0])
+    return float(score)
