@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import sys
+import os
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -30,6 +30,9 @@ _SET_PER_JOB = ("curve.sizes", "curve.seeds", "curve.fractions")
 
 
 class AdaptiveSweeper(Sweeper):
+    # it steers by the store, not by the jobs' return values: jobs return their status, no validation fits
+    uses_job_return_value = False
+
     def __init__(self, params: Optional[Dict[str, str]] = None, confidence: float = 0.95,
                  budget: Optional[float] = None, budget_unit: str = "points", initial_seeds: int = 2,
                  coarse_factor: float = 4.0, seed: int = 0) -> None:
@@ -72,14 +75,14 @@ class AdaptiveSweeper(Sweeper):
         return [list(job) for job in itertools.product(*axes.values())]
 
     def _grid(self, jobs: List[List[str]]):
-        from mvd import adaptive, curve
+        from mvd import adaptive, job
         from mvd.errors import ConfigError
 
         grid, self._dirs = [], {}
         for overrides in jobs:
             cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
             try:
-                plan = curve.plan(cfg)
+                plan = job.check(cfg)  # every job's input checks, before any work
             except ConfigError as exc:
                 _fail(f"{exc} (job: {' '.join(overrides)})")
             kept = tuple(o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in _SET_PER_JOB)
@@ -116,12 +119,13 @@ class AdaptiveSweeper(Sweeper):
         """Launch the keys not launched yet; return the stored points of every asked key."""
         import pandas as pd
 
-        from mvd import store
+        from mvd import launchers, store
 
         new = [k for k in keys if k not in self._launched]
         batch = self._batch(new)
         if batch:
             self.validate_batch_is_legal(batch)
+            os.environ[launchers.SWEEP_JOBS_ENV] = str(len(batch))  # parallel workers size their threads from it
             results = self.launcher.launch(batch, initial_job_idx=self._job_idx)
             self._job_idx += len(batch)
             self.returns.append(results)
@@ -155,8 +159,6 @@ class AdaptiveSweeper(Sweeper):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
 
-        ops = adaptive.operating_points(self._grid_list)
-
         def on_round(summary: dict) -> None:
             print(f"adaptive: round {summary['round']}: {summary['points']} point(s) so far "
                   f"({summary['cpu_seconds']:.1f} CPU-s)", flush=True)
@@ -170,11 +172,11 @@ class AdaptiveSweeper(Sweeper):
         skipped = sum(s["points"] for s in record.skipped)
         print(f"adaptive: {skipped} grid point(s) skipped, with reasons, in "
               f"{', '.join(str(d / adaptive.RECORD_FILE) for d in sorted(set(self._dirs.values())))}", flush=True)
-        del ops
         return self.returns
 
 
 def _fail(message: str) -> None:
     """One sentence, exit status 2, as every mvd refusal (nothing has been fitted)."""
-    print(f"mvd: error: {message}", file=sys.stderr, flush=True)
-    sys.exit(2)
+    from mvd.outcome import fail
+
+    fail(message)
