@@ -1,0 +1,216 @@
+"""A real one-node SLURM cluster (scripts/slurm-up.sh): submitit through ``hydra/launcher=slurm``
+gives exactly the basic launcher's points, and a study survives the scheduler's faults: a job
+reaching its time limit, a job requeued by ``scontrol requeue``, ``scancel`` of the array followed
+by a rerun, and two arrays launched on the same study at once (0 points lost, 0 duplicated).
+
+Needs root and Debian's slurm-wlm, slurmdbd, munge and mariadb-server (``.ci/run`` installs them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.cluster_helpers import (ARGS, REPO, SLEEP_ENV, SLOW_ARGS, job_env, launch, numbers, run_mvd,
+                                   stored_points, wait_until)
+
+NEEDED = ("munged", "mungekey", "slurmctld", "slurmd", "slurmdbd", "sbatch", "sacct", "mariadbd",
+          "mariadb-install-db")
+if os.geteuid() != 0:
+    pytest.skip("the SLURM test cluster needs root (CI runs as root)", allow_module_level=True)
+if missing := [c for c in NEEDED if shutil.which(c) is None]:
+    pytest.skip(f"SLURM test cluster: {', '.join(missing)} not installed "
+                f"(apt-get install slurm-wlm slurmdbd munge mariadb-server)", allow_module_level=True)
+pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="hydra-submitit-launcher not installed")
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+# every SLURM launch: the cluster's default short partition, a limit it allows, small memory
+SLURM = ["hydra/launcher=slurm", "hydra.launcher.partition=short", "hydra.launcher.timeout_min=5",
+         "hydra.launcher.mem_gb=1"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Start the cluster for this module; yield the environment that points sbatch & co. at it."""
+    folder = tempfile.mkdtemp(prefix="mvd-slurm.")  # short: it holds unix sockets
+    up = subprocess.run([str(REPO / "scripts" / "slurm-up.sh"), folder], capture_output=True, text=True,
+                        timeout=180)
+    assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-4000:]
+    env = job_env(SLURM_CONF=f"{folder}/slurm.conf")
+    try:
+        yield env
+    finally:
+        subprocess.run([str(REPO / "scripts" / "slurm-down.sh"), folder], timeout=120)
+
+
+def slurm(env: dict, *args: str) -> str:
+    proc = subprocess.run(list(args), capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, f"{' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
+def array_id(sweep: Path) -> str:
+    """The SLURM job id of the sweep's array (submitit files its tasks under <id>_<task>)."""
+    ids = {p.name.split("_")[0] for p in (sweep / ".submitit").glob("*_*") if p.is_dir()}
+    assert len(ids) == 1, ids
+    return ids.pop()
+
+
+def accounted(env: dict, job: str, tasks: int, settle: float = 20) -> list[str]:
+    """sacct's "task|state" lines of a job array, once every task's end reached the accounting daemon."""
+    deadline = time.monotonic() + settle
+    while True:
+        lines = sorted(slurm(env, "sacct", "-j", job, "--allocations", "--noheader", "--parsable2",
+                             "-o", "JobID,State").split())
+        done = [line for line in lines if re.fullmatch(rf"{job}_\d+\|[A-Z]+", line) and "PENDING" not in line
+                and "RUNNING" not in line]
+        if len(done) == tasks or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.5)
+
+
+def restarts(env: dict, job: str) -> int:
+    """How often SLURM restarted a job (requeues), from scontrol."""
+    out = slurm(env, "scontrol", "show", "job", "--oneliner", job)
+    return max(int(n) for n in re.findall(r"Restarts=(\d+)", out))
+
+
+def statuses(sweep: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(sweep.glob("*/mvd_job.json"))]
+
+
+@pytest.fixture(scope="module")
+def slow_reference(tmp_path_factory):
+    """The points of the slow curve without sleep, basic launcher."""
+    root = tmp_path_factory.mktemp("slow_reference")
+    run_mvd(root, "basic", SLOW_ARGS)
+    frame = numbers(root / "results" / "cluster")
+    assert len(frame) == 4 and (frame["status"] == "ok").all()
+    return frame
+
+
+def test_sbatch_srun_and_sacct_work(cluster, tmp_path):
+    assert slurm(cluster, "srun", "--ntasks=1", "echo", "hello").strip() == "hello"
+    job = slurm(cluster, "sbatch", "--parsable", "--wait", "--array=0-1", f"--output={tmp_path}/%A_%a.out",
+                "--wrap", "echo task $SLURM_ARRAY_TASK_ID").strip()
+    assert sorted(p.read_text().strip() for p in tmp_path.glob("*.out")) == ["task 0", "task 1"]
+    assert accounted(cluster, job, 2) == [f"{job}_0|COMPLETED", f"{job}_1|COMPLETED"]
+    assert set(slurm(cluster, "sinfo", "--noheader", "-o", "%P").split()) == {"short*", "preemptable"}
+
+
+def test_slurm_launcher_gives_the_basic_launchers_points(cluster, tmp_path):
+    (tmp_path / "basic").mkdir()
+    run_mvd(tmp_path / "basic", "basic", ARGS)
+    expected = numbers(tmp_path / "basic" / "results" / "cluster")
+    assert len(expected) == 6
+
+    root = tmp_path / "slurm"
+    root.mkdir()
+    proc = run_mvd(root, "sweep", ARGS, *SLURM, env=cluster)
+    pd.testing.assert_frame_equal(numbers(root / "results" / "cluster"), expected)
+    sweep = root / "sweeps" / "sweep"
+    job = array_id(sweep)
+    out = proc.stdout + proc.stderr
+    assert (f"slurm: submitted job array {job} (3 tasks) on partition short; watch it with "
+            f"`squeue -j {job}` and `sacct -j {job}`") in out
+    # logs land in the sweep folder, one folder per array task
+    for task in range(3):
+        assert (sweep / ".submitit" / f"{job}_{task}" / f"{job}_{task}_0_log.out").exists()
+    assert accounted(cluster, job, 3) == [f"{job}_{t}|COMPLETED" for t in range(3)]
+
+
+def test_job_reaching_its_time_limit_is_requeued_and_resumes(cluster, tmp_path, slow_reference):
+    """timeout_min=1 with signal_delay_s=40: SLURM signals each attempt ~20 s in, submitit requeues it,
+    the next attempt skips the stored points; the job needs several attempts for its 4 x 4 s fits."""
+    env = dict(cluster, **{SLEEP_ENV: "4"})
+    proc = run_mvd(tmp_path, "sweep", SLOW_ARGS, *SLURM, "hydra.launcher.timeout_min=1",
+                   "hydra.launcher.signal_delay_s=40", "hydra.launcher.max_num_timeout=20", env=env, timeout=280)
+    pd.testing.assert_frame_equal(numbers(tmp_path / "results" / "cluster"), slow_reference)
+    sweep = tmp_path / "sweeps" / "sweep"
+    job = array_id(sweep)
+    assert restarts(cluster, f"{job}_0") >= 1
+    log = (sweep / ".submitit" / f"{job}_0" / f"{job}_0_0_log.err").read_text()
+    assert "this job is timed-out" in log
+    [status] = statuses(sweep)  # written by the last attempt: what earlier attempts stored is skipped
+    assert status["skipped"] >= 1 and status["new"] + status["skipped"] == 4, proc.stdout
+
+
+def test_scontrol_requeue_resumes_from_stored_points(cluster, tmp_path, slow_reference):
+    env = dict(cluster, **{SLEEP_ENV: "3"})
+    proc = launch(tmp_path, "sweep", SLOW_ARGS, *SLURM, env=env)
+    try:
+        study = tmp_path / "results" / "cluster"
+        wait_until(lambda: stored_points(study) >= 1, timeout=120, what="the first point", proc=proc)
+        job = array_id(tmp_path / "sweeps" / "sweep")
+        slurm(cluster, "scontrol", "requeue", f"{job}_0")  # what preemption with PreemptMode=REQUEUE does
+        out, _ = proc.communicate(timeout=200)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, out[-3000:]
+    pd.testing.assert_frame_equal(numbers(study), slow_reference)
+    assert restarts(cluster, f"{job}_0") >= 1
+    [status] = statuses(tmp_path / "sweeps" / "sweep")
+    assert status["skipped"] >= 1 and status["new"] + status["skipped"] == 4
+
+
+def test_scancel_of_the_array_then_rerun_completes_the_study(cluster, tmp_path, slow_reference):
+    env = dict(cluster, **{SLEEP_ENV: "3"})
+    proc = launch(tmp_path, "first", SLOW_ARGS, *SLURM, env=env)
+    study = tmp_path / "results" / "cluster"
+    try:
+        wait_until(lambda: stored_points(study) >= 1, timeout=120, what="the first point", proc=proc)
+        job = array_id(tmp_path / "sweeps" / "first")
+        slurm(cluster, "scancel", job)
+        out, _ = proc.communicate(timeout=120)  # submitit sees the cancelled array in sacct and gives up
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode != 0 and "CANCELLED" in out
+    assert 1 <= stored_points(study) < 4
+
+    rerun = run_mvd(tmp_path, "rerun", SLOW_ARGS, *SLURM, env=env)
+    pd.testing.assert_frame_equal(numbers(study), slow_reference)
+    [status] = statuses(tmp_path / "sweeps" / "rerun")
+    assert status["skipped"] >= 1 and status["new"] + status["skipped"] == 4, rerun.stdout
+
+
+def test_two_arrays_on_one_study_share_the_work(cluster, tmp_path):
+    """Both arrays run one task at a time, so their tasks for the same seed meet: one fits, the other
+    waits on the seed's lock and then finds the points stored."""
+    split = [a for a in SLOW_ARGS if not a.startswith(("curve.seeds=", "curve.sizes="))]
+    split += ["curve.sizes=[16,32]", "curve.seeds=[0],[1],[2]"]
+    (tmp_path / "basic").mkdir()
+    run_mvd(tmp_path / "basic", "basic", split)
+    expected = numbers(tmp_path / "basic" / "results" / "cluster")
+    assert len(expected) == 6
+
+    env = dict(cluster, **{SLEEP_ENV: "2"})
+    one_at_a_time = [*SLURM, "hydra.launcher.array_parallelism=1"]
+    procs = [launch(tmp_path, name, split, *one_at_a_time, env=env) for name in ("a", "b")]
+    outs = []
+    try:
+        for proc in procs:
+            outs.append(proc.communicate(timeout=250)[0])
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-2000:] for o in outs)
+    final = numbers(tmp_path / "results" / "cluster")
+    pd.testing.assert_frame_equal(final, expected)  # 0 lost, 0 duplicated, same numbers
+    both = statuses(tmp_path / "sweeps" / "a") + statuses(tmp_path / "sweeps" / "b")
+    assert sum(s["new"] for s in both) == 6 and sum(s["skipped"] for s in both) == 6
+    logs = "".join(p.read_text() for p in tmp_path.glob("sweeps/*/.submitit/*/*_log.err"))
+    assert "is held by" in logs  # a task waited for the other array's claim
