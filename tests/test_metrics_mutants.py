@@ -70,9 +70,10 @@ def test_r2_from_two_rows_and_nan_for_one_without_a_warning():
 
 
 def test_full_proba_puts_each_column_under_its_class():
-    proba = np.array([[0.2, 0.8], [0.6, 0.4]])
-    out = metrics.full_proba(proba, [0, 2], 4)  # a subset that saw classes 0 and 2 of four
-    assert out.tolist() == [[0.2, 0.0, 0.8, 0.0], [0.6, 0.0, 0.4, 0.0]]
+    proba = np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])
+    want = [[0.2, 0.0, 0.8, 0.0], [0.6, 0.0, 0.4, 0.0], [0.5, 0.0, 0.5, 0.0]]
+    assert metrics.full_proba(proba, [0, 2], 4).tolist() == want  # a subset that saw classes 0 and 2 of four
+    assert metrics.full_proba(proba, np.array([0.0, 2.0]), 4).tolist() == want  # classes read back as floats
 
 
 def test_primary_metric_defaults_by_task_and_keeps_a_choice():
