@@ -292,3 +292,43 @@ def test_adaptive_multirun_through_mvd_stores_only_what_it_asked(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads((study / adaptive.RECORD_FILE).read_text()) == record
     assert len(store.load(study)) == len(points)
+
+
+@pytest.mark.slow
+def test_adaptive_multirun_killed_mid_round_resumes_without_refitting(tmp_path):
+    """Killed while round 1 runs, then rerun: every stored point is kept, none is fitted twice."""
+    import signal
+    import time
+
+    from mvd import store
+
+    args = ["-m", "hydra/sweeper=adaptive", "dataset=iris", "model=dummy,logreg,tree",
+            "curve.sizes=[16,32,64,96]", "curve.seeds=[0,1,2]"]
+    study = tmp_path / "results" / "default"
+    env = dict(os.environ, WANDB_MODE="disabled", MVD_CACHE=str(tmp_path / "cache"))
+    cmd = [sys.executable, "-m", "mvd.cli", *args, f"results_dir={tmp_path / 'results'}",
+           f"hydra.sweep.dir={tmp_path / 'killed'}", "progress=false", "report.build=false"]
+    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (study / "points").is_dir() and len(store.load(study)) >= 3:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    before = store.load(study)
+    assert 3 <= len(before) < 14  # round 1 asks for 14 points
+    out = _mvd(tmp_path, *args)
+    assert out.returncode == 0, out.stderr[-3000:]
+    after = store.load(study)
+    statuses = [json.loads(p.read_text()) for p in (tmp_path / "multirun").glob("*/mvd_job.json")]
+    assert len(before) + sum(s["new"] for s in statuses) == len(after)
+    kept = after.set_index(["run_id", "seed", "train_size"]).loc[
+        before.set_index(["run_id", "seed", "train_size"]).index, "created_at"]
+    assert list(kept) == list(before["created_at"])  # the stored points were not refitted
+    record = json.loads((study / adaptive.RECORD_FILE).read_text())
+    assert record["used_points"] == record["asked_points"] == len(after)
