@@ -112,7 +112,8 @@ def test_operating_point_and_levers():
 
 
 def test_levers_stay_on_the_users_data_condition():
-    """Noise rates other than the user's (the noisiest uncleaned one) are no levers, and are never fitted."""
+    """Levers: the user's data condition (the noisiest uncleaned one), its cleanings, and relabelled (clean) data;
+    other conditions are never fitted."""
     base = synthetic_points(gaps={"base": 0.0, "strong": 0.05})
     frames = []
     for rate in (0.0, 0.4):
@@ -125,11 +126,11 @@ def test_levers_stay_on_the_users_data_condition():
     op = adaptive.operating_points(grid)["toy"]
     assert op.current == "toy-base-0.4-none"
     assert set(op.levers) == {"model strong", "cleaning oracle", "model strong + cleaning oracle",
-                              adaptive.MORE_LABELS}
+                              "relabelling", "relabelling + model strong", adaptive.MORE_LABELS}
     record = adaptive.run(grid, reveal_from(points), adaptive.Settings())
     reasons = {(s["run_id"], s["reason"]) for s in record.skipped}
-    assert all(("toy-%s-0.0-%s" % (m, c), "not a lever at the operating point (another data condition "
-                "than the user's)") in reasons for m in ("base", "strong") for c in ("none", "oracle"))
+    assert all((f"toy-{m}-0.0-oracle", "not a lever at the operating point (another data condition "
+                "than the user's)") in reasons for m in ("base", "strong"))
 
 
 def test_known_answer_is_chosen_and_settled():
@@ -152,7 +153,8 @@ def test_dominated_arms_get_no_more_seeds_and_open_ones_do():
     round2 = [k for k in fetched if k[1] == 2]
     curves = {k[0] for k in round2}
     assert "toy-weak" not in curves and {"toy-strong", "toy-rival"} <= curves
-    assert all(k[2] == 512 or (k[0] == "toy-base" and k[2] == 256) for k in round2)  # the sizes it reads
+    assert all(k[2] == 512 or k[0] == "toy-base" for k in round2)  # the sizes it reads
+    assert {k[2] for k in round2 if k[0] == "toy-base"} == set(SIZES)  # the user's own curve: all of them
 
 
 def test_budget_in_points_stops_and_says_so():

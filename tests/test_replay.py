@@ -27,9 +27,9 @@ def test_replay_reaches_the_known_answer_for_a_fraction_of_the_cpu():
     result = replay.replay(points, adaptive.Settings())
     assert [r["full"] for r in result["datasets"]] == ["model strong", "model strong"]
     assert result["agreement"] == 1.0
-    # settled in round 1: 2 of 5 seeds at n = 512 (and 256 for the current curve) and the coarse sizes 128, 32, 16
+    # settled in round 1: 2 of 5 seeds at n = 512 and the coarse sizes 128, 32, 16 (every size of the user's curve)
     assert len(result["record"]["rounds"]) == 1
-    assert result["points_ratio"] == pytest.approx((3 * 4 * 2 + 5 * 2) / (4 * 6 * 5))
+    assert result["points_ratio"] == pytest.approx((3 * 4 * 2 + 6 * 2) / (4 * 6 * 5))
     assert result["cpu_ratio"] < 1 / 3
     cost = adaptive.point_cost(points)
     assert result["grid_cpu_seconds"] == pytest.approx(cost.sum(), abs=1e-3)
@@ -42,7 +42,8 @@ def test_replay_of_an_open_decision_still_matches_the_full_grid():
     result = replay.replay(points, adaptive.Settings())
     assert result["record"]["stop"] == "exhausted"
     assert result["datasets"][0]["agree"] and not result["datasets"][0]["full_settled"]
-    assert result["points_ratio"] < 0.5
+    # every seed of the user's curve and of the two rivals at n = 512, the coarse sketch on 2 seeds
+    assert result["points_ratio"] == pytest.approx((6 * 5 + 2 * (5 + 3 * 2) + 4 * 2) / 120)
 
 
 def test_replay_counts_tuning_time_when_stored():

@@ -5,12 +5,12 @@ not change the answer.  The policy here runs a study in rounds and reads only
 the store:
 
 1. **Round 1, coarse:** every curve that is a lever of the decision gets the
-   sizes the decision reads (the operating point ``n_now``; for the user's
-   current curve also ``n_now / 2``) plus grid sizes about ``coarse_factor``
-   times apart below them (a sketch of the curve for the report), for its
-   first ``initial_seeds`` seeds.  Curves that
-   are no lever at the operating point (another noise rate than the user's)
-   are never fitted.
+   size the decision reads, the operating point ``n_now`` (the user's own
+   curve: every size, since more labels are extrapolated from it), plus grid
+   sizes about ``coarse_factor`` times apart below it (a sketch of the curve
+   for the report), for its first ``initial_seeds`` seeds.  Curves that are
+   no lever at the operating point (a noise rate that is neither the user's
+   nor clean) are never fitted.
 2. **Each later round:** the decision is rebuilt from the points asked so far;
    every lever still open (the chosen one, and every lever whose gap to it
    has an interval containing 0) gets its next seed at the sizes the decision
@@ -212,8 +212,9 @@ def operating_points(grid: list[Curve]) -> dict[str, OperatingPoint]:
     report's default baseline); their data is the noisiest uncleaned
     condition of the study (clean when quality does not vary); ``n_now`` is
     the largest size of that curve's grid.  Levers: every other model,
-    cleaning and combination measured on the same data condition, and more
-    labels (the last doubling's gain, ``n_now / 2 -> n_now``).
+    cleaning and combination measured on the same data condition,
+    relabelling (clean data, with each model) when the user's data are
+    noisy, and more labels (the last doubling's gain, ``n_now / 2 -> n_now``).
     """
     out = {}
     for dataset in sorted({c.dataset for c in grid}):
@@ -227,20 +228,26 @@ def operating_points(grid: list[Curve]) -> dict[str, OperatingPoint]:
         below = [n for n in current.sizes if n < n_now]
         n_half = min(below, key=lambda n: (abs(math.log(n / (n_now / 2))), n)) if below else None
         levers = {}
-        for c in sorted(curves, key=lambda c: (c.sophistication, c.model, c.cleaning)):
-            if c is current or (c.quality, c.quality_rate) != (current.quality, current.quality_rate):
+        for c in sorted(curves, key=lambda c: (c.quality_rate != current.quality_rate, c.sophistication,
+                                                c.model, c.cleaning)):
+            if c is current:
                 continue
-            levers[_lever_name(current, c)] = c.run_id
+            if (c.quality, c.quality_rate) == (current.quality, current.quality_rate):
+                levers[_lever_name(current, c)] = c.run_id
+            elif current.quality_rate > 0 and c.quality_rate == 0 and c.cleaning == "none":
+                name = "relabelling" + (f" + model {c.model}" if c.model != current.model else "")
+                levers[name] = c.run_id
         if n_half is not None:
             levers[MORE_LABELS] = current.run_id
         out[dataset] = OperatingPoint(dataset, current.run_id, n_now, n_half, levers)
     return out
 
 
-def reads(op: OperatingPoint, run_id: str) -> list[int]:
-    """Sizes of a curve the decision reads."""
+def reads(op: OperatingPoint, run_id: str, grid_sizes: tuple = ()) -> list[int]:
+    """Sizes of a curve the decision reads: every size of the user's own curve (the report extrapolates
+    more labels from its fitted curve), ``n_now`` of every other lever's curve."""
     if run_id == op.current:
-        return [op.n_now] + ([op.n_half] if op.n_half is not None else [])
+        return sorted(set(grid_sizes) | {op.n_now} | ({op.n_half} if op.n_half is not None else set()))
     return [op.n_now] if run_id in op.levers.values() else []
 
 
@@ -353,7 +360,7 @@ def first_round(grid: list[Curve], ops: dict[str, OperatingPoint], settings: Set
     for op in ops.values():
         for run_id in dict.fromkeys([op.current, *op.levers.values()]):
             curve = by_id[run_id]
-            sizes = [n for n in reads(op, run_id) if n in curve.sizes]
+            sizes = [n for n in reads(op, run_id, curve.sizes) if n in curve.sizes]
             if not sizes:
                 continue
             sizes = sorted(set(sizes) | set(_coarse(curve, max(sizes), settings.coarse_factor)))
@@ -379,7 +386,7 @@ def next_round(grid: list[Curve], ops: dict[str, OperatingPoint], asked: set,
             continue
         for run_id in _open_curves(op, decision):
             curve = by_id[run_id]
-            sizes = [n for n in reads(op, run_id) if n in curve.sizes]
+            sizes = [n for n in reads(op, run_id, curve.sizes) if n in curve.sizes]
             missing = [s for s in curve.seeds if any((run_id, s, n) not in asked for n in sizes)]
             if missing:
                 keys += [(run_id, missing[0], n) for n in sizes if (run_id, missing[0], n) not in asked]
@@ -524,7 +531,7 @@ def _reason(curve: Curve, n: int, lever_of: dict, ops: dict, decisions: dict, st
         return "not a lever at the operating point (another data condition than the user's)"
     dataset, lever = lever_of[curve.run_id]
     op, dec = ops[dataset], decisions.get(dataset)
-    if n not in reads(op, curve.run_id):
+    if n not in reads(op, curve.run_id, curve.sizes):
         return f"size not read by the decision (it compares levers at n={op.n_now})"
     if dec is not None and lever in dec.dominated:
         return f"dominated: {lever} trails {dec.chosen} with {settings.confidence:.0%} confidence"
