@@ -23,7 +23,7 @@ from mvd.errors import ConfigError
 from mvd.metrics import LOWER_IS_BETTER
 
 __all__ = ["Study", "read_study", "load_points", "check_business", "CURVE", "CELL", "LOWER_IS_BETTER",
-           "REQUIRED", "DEFAULTS"]
+           "REQUIRED", "DEFAULTS", "score_points"]
 
 
 # one learning curve, and one cell of it (seeds are the replicates)
@@ -80,23 +80,7 @@ def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] 
         raise ConfigError(f"report.target={target!r} must be a number in the units of the primary metric.")
     business = check_business(saved.get("business") or {})
 
-    ok = ok.copy()
-    ok["quality_rate"] = ok["quality_rate"].astype(float)
-    ok["train_size"] = ok["train_size"].astype(int)
-    ok["seed"] = ok["seed"].astype(int)
-    metric: dict = {}
-    for name, rows in ok.groupby("dataset", sort=True):
-        primaries = sorted(rows["primary_metric"].dropna().unique())
-        if not primaries:
-            raise ConfigError(f"the points of dataset {name!r} have no primary_metric; rerun them with mvd.")
-        if len(primaries) != 1:
-            raise ConfigError(f"curve.primary differs between the curves of dataset {name!r} ({', '.join(primaries)}); "
-                              "rerun them with one primary metric.")
-        metric[name] = primaries[0]
-    ok["score"] = _scores(ok, metric)
-    lower = ok["dataset"].map(lambda d: metric[d] in LOWER_IS_BETTER)
-    ok["error"] = ok["score"].where(lower, 1.0 - ok["score"])
-    ok = ok[ok["score"].notna()].sort_values(CELL + ["seed"], kind="stable").reset_index(drop=True)
+    ok, metric = score_points(ok)
     name = saved.get("study") or (ok["study"].iloc[0] if "study" in ok else None) or path.name
     return Study(path=path, name=str(name),
                  question=str(saved.get("question") or ""), points=ok, business=business,
@@ -153,6 +137,32 @@ def load_points(path: Path) -> pd.DataFrame:
         elif frame[column].isna().any():
             frame[column] = frame[column].astype(object).where(frame[column].notna(), default).infer_objects()
     return frame
+
+
+def score_points(points: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The successful points with ``score`` (the primary metric) and ``error`` columns, sorted by cell and seed,
+    and the primary metric of each dataset; a dataset whose curves disagree on it is refused."""
+    ok = points[points["status"] == "ok"] if "status" in points else points
+    ok = ok.copy()
+    for column, default in DEFAULTS.items():
+        if column not in ok:
+            ok[column] = default
+    ok["quality_rate"] = ok["quality_rate"].astype(float)
+    ok["train_size"] = ok["train_size"].astype(int)
+    ok["seed"] = ok["seed"].astype(int)
+    metric: dict = {}
+    for name, rows in ok.groupby("dataset", sort=True):
+        primaries = sorted(rows["primary_metric"].dropna().unique())
+        if not primaries:
+            raise ConfigError(f"the points of dataset {name!r} have no primary_metric; rerun them with mvd.")
+        if len(primaries) != 1:
+            raise ConfigError(f"curve.primary differs between the curves of dataset {name!r} ({', '.join(primaries)}); "
+                              "rerun them with one primary metric.")
+        metric[name] = primaries[0]
+    ok["score"] = _scores(ok, metric)
+    lower = ok["dataset"].map(lambda d: metric[d] in LOWER_IS_BETTER)
+    ok["error"] = ok["score"].where(lower, 1.0 - ok["score"])
+    return ok[ok["score"].notna()].sort_values(CELL + ["seed"], kind="stable").reset_index(drop=True), metric
 
 
 def _scores(ok: pd.DataFrame, metric: dict) -> pd.Series:
