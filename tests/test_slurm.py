@@ -61,10 +61,16 @@ def slurm(env: dict, *args: str) -> str:
 
 
 def array_id(sweep: Path) -> str:
-    """The SLURM job id of the sweep's array (submitit files its tasks under <id>_<task>)."""
-    ids = {p.name.split("_")[0] for p in (sweep / ".submitit").glob("*_*") if p.is_dir()}
+    """The SLURM job id of the sweep (submitit files an array's tasks under <id>_<task>, one job under <id>)."""
+    ids = {p.name.split("_")[0] for p in (sweep / ".submitit").iterdir() if p.is_dir()}
     assert len(ids) == 1, ids
     return ids.pop()
+
+
+def single_job(sweep: Path) -> tuple[str, Path]:
+    """(SLURM job id, its log file of stderr) of a one-job sweep (submitted as a plain job, not an array)."""
+    job = array_id(sweep)
+    return job, sweep / ".submitit" / job / f"{job}_0_log.err"
 
 
 def accounted(env: dict, job: str, tasks: int, settle: float = 20) -> list[str]:
@@ -138,10 +144,9 @@ def test_job_reaching_its_time_limit_is_requeued_and_resumes(cluster, tmp_path, 
                    "hydra.launcher.signal_delay_s=40", "hydra.launcher.max_num_timeout=20", env=env, timeout=280)
     pd.testing.assert_frame_equal(numbers(tmp_path / "results" / "cluster"), slow_reference)
     sweep = tmp_path / "sweeps" / "sweep"
-    job = array_id(sweep)
-    assert restarts(cluster, f"{job}_0") >= 1
-    log = (sweep / ".submitit" / f"{job}_0" / f"{job}_0_0_log.err").read_text()
-    assert "this job is timed-out" in log
+    job, log = single_job(sweep)
+    assert restarts(cluster, job) >= 1
+    assert "this job is timed-out" in log.read_text()
     [status] = statuses(sweep)  # written by the last attempt: what earlier attempts stored is skipped
     assert status["skipped"] >= 1 and status["new"] + status["skipped"] == 4, proc.stdout
 
@@ -152,15 +157,15 @@ def test_scontrol_requeue_resumes_from_stored_points(cluster, tmp_path, slow_ref
     try:
         study = tmp_path / "results" / "cluster"
         wait_until(lambda: stored_points(study) >= 1, timeout=120, what="the first point", proc=proc)
-        job = array_id(tmp_path / "sweeps" / "sweep")
-        slurm(cluster, "scontrol", "requeue", f"{job}_0")  # what preemption with PreemptMode=REQUEUE does
+        job, _ = single_job(tmp_path / "sweeps" / "sweep")
+        slurm(cluster, "scontrol", "requeue", job)  # what preemption with PreemptMode=REQUEUE does
         out, _ = proc.communicate(timeout=200)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, out[-3000:]
     pd.testing.assert_frame_equal(numbers(study), slow_reference)
-    assert restarts(cluster, f"{job}_0") >= 1
+    assert restarts(cluster, job) >= 1
     [status] = statuses(tmp_path / "sweeps" / "sweep")
     assert status["skipped"] >= 1 and status["new"] + status["skipped"] == 4
 
@@ -171,7 +176,7 @@ def test_scancel_of_the_array_then_rerun_completes_the_study(cluster, tmp_path, 
     study = tmp_path / "results" / "cluster"
     try:
         wait_until(lambda: stored_points(study) >= 1, timeout=120, what="the first point", proc=proc)
-        job = array_id(tmp_path / "sweeps" / "first")
+        job, _ = single_job(tmp_path / "sweeps" / "first")
         slurm(cluster, "scancel", job)
         out, _ = proc.communicate(timeout=120)  # submitit sees the cancelled array in sacct and gives up
     finally:

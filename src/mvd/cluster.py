@@ -182,7 +182,7 @@ class Announcer:
             what = f"job array {job} ({n} task{'s' if n != 1 else ''})" if n else f"job {job}"
             where = f" on partition {self.partition}" if self.partition else ""
             self.say(f"slurm: submitted {what}{where}; watch it with `squeue -j {job}` and "
-                     f"`sacct -j {job}`; logs: {self.folder / (job + '_*')}/*_log.out and *_log.err")
+                     f"`sacct -j {job}`; logs: {self.folder / (job + '*')}/*_log.out and *_log.err")
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
