@@ -36,7 +36,7 @@ import pandas as pd
 from mvd.report.aggregate import SeedResamples
 from mvd.report.fits import fit_many, invert, sigma_floor
 
-__all__ = ["source_multiplier", "flip_rate", "shift_section", "render_markdown", "headline"]
+__all__ = ["source_multiplier", "flip_rate", "shift_section", "blocks", "render_markdown", "headline"]
 
 # extrapolation limit, as a factor of the reference curve's largest observed size
 REACH_UP = 2.0
@@ -385,48 +385,62 @@ def _flip_sentence(noise: dict) -> str:
     return f"the measured order of {pair} flips at {100 * noise['flip_rate']:.1f}%{ci} test-label noise."
 
 
-def render_markdown(section: dict) -> str:
-    """The shift section as Markdown (empty when there is nothing to show)."""
+def blocks(section: dict) -> list[tuple]:
+    """The shift section as report blocks (h2/h3/p/table), empty when there is nothing to show."""
     if not section:
-        return ""
-    lines = ["## Distribution shift: relabel, collect, or upgrade?", ""]
+        return []
+    out: list[tuple] = [("h2", "Distribution shift: relabel, collect, or upgrade?")]
     for name, s in section.items():
-        lines += [f"### {name}", "", f"**{s['headline']}**", ""]
+        out += [("h3", f"Shift: {name}"), ("p", s["headline"])]
         if s["decisions"]:
-            lines += ["| shift | rate | model | base labels | added | relabel | collect | upgrade | choice |",
-                      "|---|---|---|---|---|---|---|---|---|"]
-            for d in s["decisions"]:
-                up = f"{d['upgrade_to']}: {_ci_pts(d['upgrade'])}" if "upgrade" in d else "n/a"
-                lines.append(f"| {d['quality']} | {d['quality_rate']:g} | {d['model']} | {d['base']:,} | "
-                             f"{d['added']:,} | {_ci_pts(d['relabel'])} | {_ci_pts(d['collect'])} | {up} | "
-                             f"{d['choice']} |")
-            lines.append("")
+            out.append(("p", "Error removed at the base budget of shifted labels (points of error, 95% CI over "
+                             "seed resamples): by adding labels from the target distribution (relabel), by as many "
+                             "more shifted labels (collect, from the shifted curve's fit) or by the best other "
+                             "model on the same labels (upgrade)."))
+            out.append(("table", ["shift", "rate", "model", "base labels", "added", "relabel", "collect", "upgrade",
+                                  "choice"],
+                        [[d["quality"], f"{d['quality_rate']:g}", d["model"], f"{d['base']:,}", f"{d['added']:,}",
+                          _ci_pts(d["relabel"]), _ci_pts(d["collect"]),
+                          f"{d['upgrade_to']}: {_ci_pts(d['upgrade'])}" if "upgrade" in d else "n/a", d["choice"]]
+                         for d in s["decisions"]]))
         if s["mixed"]:
-            lines += ["One added label is worth this many base labels (mixed pools):", "",
-                      "| shift | rate | model | base | added | source added | worth |", "|---|---|---|---|---|---|---|"]
-            for r in s["mixed"]:
-                lines.append(f"| {r['quality']} | {r['quality_rate']:g} | {r['model']} | {r['base']:,} | "
-                             f"{r['added']:,} | {r['add']} | {r['display']} |")
-            lines.append("")
+            out.append(("p", "Mixed pools: one added label is worth this many labels of the base source (from the "
+                             "base source's fitted curve; ≥: beyond twice its largest size)."))
+            out.append(("table", ["shift", "rate", "model", "base", "added", "source added", "worth"],
+                        [[r["quality"], f"{r['quality_rate']:g}", r["model"], f"{r['base']:,}", f"{r['added']:,}",
+                          r["add"], r["display"]] for r in s["mixed"]]))
         if s["conditions"]:
-            lines += [f"Error lost to the shift at the largest common size ({s['metric']}, points of error):", "",
-                      "| shift | rate | cleaning | model | n | error | rate 0 | loss [95% CI] | won back |",
-                      "|---|---|---|---|---|---|---|---|---|"]
-            for c in s["conditions"]:
-                ci = "" if c["loss_ci_low"] is None else f" [{_pts(c['loss_ci_low'])}, {_pts(c['loss_ci_high'])}]"
-                won = "" if c["recovered"] is None else f"{100 * c['recovered']:.0f}%"
-                lines.append(f"| {c['quality']} | {c['quality_rate']:g} | {c['cleaning']} | {c['model']} | "
-                             f"{c['train_size']:,} | {_pts(c['error'])} | {_pts(c['error_rate0'])} | "
-                             f"{_pts(c['loss'])}{ci} | {won} |")
-            lines.append("")
+            out.append(("p", f"Error lost to the shift at the largest common size ({s['metric']}, points of error; "
+                             "won back: share of the loss a cleaning recovers)."))
+            out.append(("table", ["shift", "rate", "cleaning", "model", "n", "error", "rate 0", "loss [95% CI]",
+                                  "won back"],
+                        [[c["quality"], f"{c['quality_rate']:g}", c["cleaning"], c["model"], f"{c['train_size']:,}",
+                          _pts(c["error"]), _pts(c["error_rate0"]),
+                          _pts(c["loss"]) + ("" if c["loss_ci_low"] is None else
+                                             f" [{_pts(c['loss_ci_low'])}, {_pts(c['loss_ci_high'])}]"),
+                          "" if c["recovered"] is None else f"{100 * c['recovered']:.0f}%"] for c in s["conditions"]]))
         noise = s.get("test_noise")
         if noise:
-            lines += [f"Test-label noise ({noise['metric']}, n = {noise['train_size']:,}): "
-                      f"{_flip_sentence(noise)}", "",
-                      f"| test-noise rate | measured gain of {noise['best']} over {noise['second']} [95% CI] |",
-                      "|---|---|"]
-            for r, g, lo, hi in zip(noise["rates"], noise["gain"], noise["gain_ci_low"], noise["gain_ci_high"]):
-                ci = "" if lo is None else f" [{_pts(lo)}, {_pts(hi)}]"
-                lines.append(f"| {100 * r:.0f}%{' (true labels)' if r == 0 else ''} | {_pts(g)} pts{ci} |")
-            lines.append("")
+            out.append(("p", f"Test-label noise ({noise['metric']}, n = {noise['train_size']:,}, unshifted "
+                             f"training data): {_flip_sentence(noise)}"))
+            out.append(("table", ["test-noise rate", f"measured gain of {noise['best']} over {noise['second']}"],
+                        [[f"{100 * r:g}%" + (" (true labels)" if r == 0 else ""),
+                          f"{_pts(g)} pts" + ("" if lo is None else f" [{_pts(lo)}, {_pts(hi)}]")]
+                         for r, g, lo, hi in zip(noise["rates"], noise["gain"], noise["gain_ci_low"],
+                                                 noise["gain_ci_high"])]))
+    return out
+
+
+def render_markdown(section: dict) -> str:
+    """The shift section as Markdown (empty when there is nothing to show)."""
+    lines = []
+    for kind, *rest in blocks(section):
+        if kind in ("h2", "h3"):
+            lines += ["#" * int(kind[1]) + " " + rest[0], ""]
+        elif kind == "p":
+            lines += [rest[0], ""]
+        elif kind == "table":
+            header, rows = rest
+            lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            lines += ["| " + " | ".join(r) + " |" for r in rows] + [""]
     return "\n".join(lines)
