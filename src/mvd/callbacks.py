@@ -91,16 +91,17 @@ def check_direction(sweeper: DictConfig) -> None:
 class MvdCallback(Callback):
     def __init__(self) -> None:
         self._progress = None  # the launching process's progress reporter (holds a thread)
+        self._cluster = None  # the SLURM job-id announcer (holds a thread)
         self._started = 0.0
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_progress": None}  # a thread does not travel to workers
+        return {**self.__dict__, "_progress": None, "_cluster": None}  # a thread does not travel to workers
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         """Check every job of a sweep known up front (data loads, all input checks) before any work."""
         from hydra import compose
 
-        from mvd import launchers
+        from mvd import cluster, launchers
         from mvd.errors import ConfigError
         from mvd.job import check, reads_return_value
         from mvd.store import points_dir
@@ -125,6 +126,11 @@ class MvdCallback(Callback):
             keys = frozenset((seed, n) for seed in plan.seeds for n in plan.sizes)
             plans.append(JobPlan(num, points_dir(plan.study_dir) / f"{plan.run_id}.parquet", keys))
         join_workers()
+        launcher = cluster.launcher_values(config.hydra)
+        try:  # no sbatch, unknown partition, time limit too short, Ray address unreachable: before any job
+            cluster.preflight(launcher, points_files=[plan.points_file for plan in plans])
+        except ConfigError as exc:
+            fail(str(exc))
         _, _, notice = launchers.thread_budget(config.hydra, int(config.threads),
                                                sweep_jobs=len(sweep) if sweep is not None else None)
         if notice:
@@ -132,6 +138,7 @@ class MvdCallback(Callback):
         if config.get("progress", True):
             self._progress = SweepProgress(plans if sweep is not None else None, Path(config.hydra.sweep.dir),
                                            job_file=JOB_FILE).start()
+        self._cluster = cluster.announce(launcher)  # SLURM job ids and how to watch them, once submitted
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         from mvd import console
@@ -140,6 +147,9 @@ class MvdCallback(Callback):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        if self._cluster is not None:
+            self._cluster.stop()
+            self._cluster = None
         statuses = read_statuses(Path(config.hydra.sweep.dir), since=self._started)
         console.multirun_summary(statuses)
         study_dir = Path(config.results_dir) / config.study

@@ -26,7 +26,7 @@ from typing import Callable, Iterable
 
 from mvd.errors import ConfigError
 
-__all__ = ["kind", "preflight", "slurm_partitions", "stored_fit_seconds", "announce", "Announcer"]
+__all__ = ["kind", "launcher_values", "preflight", "slurm_partitions", "stored_fit_seconds", "announce", "Announcer"]
 
 SLURM_LAUNCHERS = "hydra/launcher=slurm (or submitit_slurm)"
 OTHER_LAUNCHERS = "basic, joblib, submitit_local, ray"
@@ -69,15 +69,12 @@ def _minutes(limit: str) -> float:
     return (int(days or 0) * 86400 + seconds) / 60
 
 
-def stored_fit_seconds(study_dir: Path, run_ids: Iterable[str]) -> tuple[float, str] | None:
+def stored_fit_seconds(points_files: Iterable[Path]) -> tuple[float, str] | None:
     """(longest fit of one stored point of these curves, which point), or None when none is stored."""
     import pandas as pd
 
-    from mvd.store import points_dir
-
     longest = None
-    for run_id in run_ids:
-        path = points_dir(study_dir) / f"{run_id}.parquet"
+    for path in map(Path, points_files):
         if not path.exists():
             continue
         try:
@@ -144,12 +141,26 @@ def _check_ray(launcher: dict) -> None:
                           f"Ray head, 'auto', or null (a local Ray for this sweep).") from None
 
 
-def preflight(launcher: dict, *, study_dir: Path | None = None, run_ids: Iterable[str] = ()) -> None:
-    """Refuse bad cluster input in one sentence (``ConfigError``) before any job is submitted."""
+def launcher_values(hydra_cfg) -> dict:
+    """The launcher config, resolved (``cpus_per_task: ${threads}``, ``${hydra.sweep.dir}``); {} if none."""
+    from omegaconf import OmegaConf
+
+    if "launcher" not in hydra_cfg:
+        return {}
+    try:
+        return OmegaConf.to_container(hydra_cfg.launcher, resolve=True)
+    except Exception:  # an interpolation only the job can resolve: the keys we check are plain values
+        return OmegaConf.to_container(hydra_cfg.launcher, resolve=False)
+
+
+def preflight(launcher: dict, *, points_files: Iterable[Path] = ()) -> None:
+    """Refuse bad cluster input in one sentence (``ConfigError``) before any job is submitted.
+
+    ``points_files``: the sweep's curves, whose stored points say how long one fit takes.
+    """
     which = kind(launcher)
     if which == "slurm":
-        fit = stored_fit_seconds(study_dir, run_ids) if study_dir is not None else None
-        _check_slurm(launcher, fit)
+        _check_slurm(launcher, stored_fit_seconds(points_files))
     elif which == "ray":
         _check_ray(launcher)
 
