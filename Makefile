@@ -36,11 +36,12 @@ test-fast: install
 # Mutation testing (mutmut, pinned in the dev extra) of the modules the numbers rest on. Each module
 # is mutated in its own scratch copy, build/mutate/<module>/ (the working tree is never touched), and
 # its mutants run only its own tests: tests/test_<module>*.py, or for the report's modules
-# test_report.py and test_report_guards.py. One module: make mutate MUTATE=metrics. Each module
-# prints its counts by status; the survivors: cd build/mutate/metrics && ../../../.venv/bin/mutmut
-# results, then mutmut show <name> for the diff.
+# test_report.py and test_report_guards.py; tests marked slow are left out (MUTATE_MARK=, to keep
+# them). One module: make mutate MUTATE=metrics. Each module prints its counts by status; the
+# survivors: cd build/mutate/metrics && ../../../.venv/bin/mutmut results, then mutmut show <name>.
 MUTATE ?= metrics splits quality cleaning report/equivalence report/attribution report/business
 MUTATE_JOBS ?= 2
+MUTATE_MARK ?= not slow
 mutate: install
 	@$(BIN)/mutmut --version >/dev/null 2>&1 || $(BIN)/python -m pip install -q -e ".[dev]"
 	@set -e; for m in $(MUTATE); do \
@@ -49,6 +50,7 @@ mutate: install
 	  cp -r src conf experiments tests pyproject.toml $$d/; \
 	  printf '[mutmut]\nsource_paths = src\nonly_mutate = src/mvd/%s.py\npytest_add_cli_args_test_selection =\n' $$m > $$d/setup.cfg; \
 	  for f in $$t; do printf '  %s\n' $$f >> $$d/setup.cfg; done; \
+	  test -z "$(MUTATE_MARK)" || printf 'pytest_add_cli_args =\n  -m\n  %s\n' "$(MUTATE_MARK)" >> $$d/setup.cfg; \
 	  echo "mutate src/mvd/$$m.py with $$t (log: $$d/mutmut.log)"; \
 	  (cd $$d && WANDB_MODE=disabled $(abspath $(BIN))/mutmut run --max-children $(MUTATE_JOBS) > mutmut.log 2>&1 || true; \
 	   $(abspath $(BIN))/mutmut results --all true > results.txt; \
