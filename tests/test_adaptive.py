@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -139,7 +138,7 @@ def test_known_answer_is_chosen_and_settled():
     record = adaptive.run(grid, reveal_from(points), adaptive.Settings())
     assert record.stop == "settled"
     decision = record.decisions["toy"]
-    assert decision["chosen"] == "model strong" and decision["settled"]
+    assert decision["chosen"] == "switching base -> strong" and decision["settled"]
     assert decision["low"] > 0
     assert record.used_points < len(points) / 3
 

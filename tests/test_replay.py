@@ -25,7 +25,7 @@ def _write_study(folder: Path, points) -> Path:
 def test_replay_reaches_the_known_answer_for_a_fraction_of_the_cpu():
     points = synthetic_points(datasets=("toy", "other"))
     result = replay.replay(points, adaptive.Settings())
-    assert [r["full"] for r in result["datasets"]] == ["model strong", "model strong"]
+    assert [r["full"] for r in result["datasets"]] == ["switching base -> strong"] * 2
     assert result["agreement"] == 1.0
     # settled in round 1: 2 of 5 seeds at n = 512 and the coarse sizes 128, 32, 16 (every size of the user's curve)
     assert len(result["record"]["rounds"]) == 1
@@ -58,7 +58,7 @@ def test_cli_prints_the_decision_the_cost_and_the_agreement(tmp_path, capsys):
     study = _write_study(tmp_path / "toy", synthetic_points())
     replay.main([str(study)])
     out = capsys.readouterr().out
-    assert "replay of toy:" in out and "model strong" in out and "(same)" in out
+    assert "replay of toy:" in out and "switching base -> strong" in out and "(same)" in out
     assert "agreement 100% of 1 decision(s); CPU" in out
 
 

@@ -47,7 +47,7 @@ from mvd.errors import ConfigError
 __all__ = [
     "Curve", "Settings", "OperatingPoint", "Decision", "Record",
     "check", "grid_from_points", "operating_points", "decide", "first_round", "next_round",
-    "run", "point_cost", "write_record", "report_blocks", "with_report_section", "RECORD_FILE", "UNITS",
+    "run", "point_cost", "load_curves", "write_record", "report_blocks", "with_report_section", "RECORD_FILE", "UNITS",
 ]
 
 RECORD_FILE = "adaptive.json"
@@ -100,7 +100,9 @@ class OperatingPoint:
     n_now: int
     n_half: Optional[int]  # the grid size nearest n_now / 2 (for the "more labels" lever)
     levers: dict  # lever name -> run_id of the curve that measures it
-    primary: str = ""
+    model: str = ""  # the user's model and data (quality, rate, cleaning)
+    data: tuple = ()
+    curves: dict = field(default_factory=dict)  # (model, quality, rate, cleaning) -> run_id, on this dataset
 
 
 @dataclass
@@ -114,6 +116,7 @@ class Decision:
     runner_up: str = ""
     gains: dict = field(default_factory=dict)  # lever -> mean gain over the current setup
     dominated: list = field(default_factory=list)  # levers behind the chosen one with confidence
+    keep_open: list = field(default_factory=list)  # run_ids the decision rests on (its chosen lever, runner-up)
 
     def sentence(self, n_now: int) -> str:
         state = "settled" if self.settled else "open"
@@ -239,7 +242,10 @@ def operating_points(grid: list[Curve]) -> dict[str, OperatingPoint]:
                 levers[name] = c.run_id
         if n_half is not None:
             levers[MORE_LABELS] = current.run_id
-        out[dataset] = OperatingPoint(dataset, current.run_id, n_now, n_half, levers)
+        out[dataset] = OperatingPoint(
+            dataset, current.run_id, n_now, n_half, levers, model=current.model,
+            data=(current.quality, current.quality_rate, current.cleaning),
+            curves={(c.model, c.quality, c.quality_rate, c.cleaning): c.run_id for c in curves})
     return out
 
 
@@ -263,6 +269,13 @@ def _scores(points: pd.DataFrame) -> pd.DataFrame:
         frames.append(rows[["run_id", "train_size", "seed"]].assign(
             score=-score if metric in _LOWER_IS_BETTER else score))
     return pd.concat(frames, ignore_index=True)
+
+
+def _score_table(points: pd.DataFrame, scores: Optional[pd.DataFrame] = None) -> pd.Series:
+    """Scores (higher = better) indexed by (run_id, train_size, seed)."""
+    scores = _scores(points) if scores is None else scores
+    table = scores.set_index(["run_id", "train_size", "seed"])["score"]
+    return table[~table.index.duplicated()]
 
 
 def _interval(diffs: np.ndarray, confidence: float, *, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -299,8 +312,7 @@ def decide(points: pd.DataFrame, ops: dict[str, OperatingPoint], settings: Setti
     difference (chosen minus other) lies above 0.
     """
     scores = _scores(points)
-    table = scores.set_index(["run_id", "train_size", "seed"])["score"]
-    table = table[~table.index.duplicated()]
+    table = _score_table(points, scores)
     out = {}
     for dataset, op in ops.items():
         seeds = sorted({int(s) for s in scores.loc[scores["run_id"] == op.current, "seed"]}) or [0]
@@ -338,6 +350,71 @@ def decide(points: pd.DataFrame, ops: dict[str, OperatingPoint], settings: Setti
     return out
 
 
+def report_decide(points: pd.DataFrame, ops: dict[str, OperatingPoint], settings: Settings) -> dict[str, Decision]:
+    """The report's operating-point decision (``mvd.report.decision``), in the policy's terms.
+
+    The chosen lever, its advantage over the runner-up with its interval, and
+    whether it is settled are the report's own, at the same operating point,
+    so the sweeper stops on the decision the report prints.  Which other
+    curves still deserve seeds comes from :func:`decide`'s paired per-seed
+    comparisons at ``n_now`` (the report names only some rungs as levers),
+    plus the curves of the report's chosen lever and runner-up.
+    """
+    from mvd.report import decision as report
+    from mvd.report.aggregate import SeedResamples
+
+    simple = decide(points, ops, settings)
+    table = _score_table(points)
+    out = {}
+    for dataset, op in ops.items():
+        rows = points[points["run_id"].isin([op.current, *op.levers.values()])]  # the curves it compares
+        d = report.decide(rows, n_now=op.n_now, data=op.data, model=op.model, bootstrap=settings.n_resamples,
+                          seed=settings.seed, datasets=[dataset])[dataset]
+        ranked = sorted(d.levers, key=lambda lv: (-lv.gain, lv.name))
+        runner = ranked[1] if len(ranked) > 1 else None
+        low, high, settled = d.advantage_low, d.advantage_high, bool(d.settled)
+        if runner is not None and not math.isclose(settings.confidence, report.CONFIDENCE):
+            rs = SeedResamples(rows.loc[rows["status"] == "ok", "seed"].unique(), n=settings.n_resamples,
+                               seed=settings.seed)
+            diff = (ranked[0].resampled - runner.resampled)[rs.inverse]
+            alpha = (1 - settings.confidence) / 2
+            low, high = (float(x) for x in np.nanquantile(diff, [alpha, 1 - alpha], method="inverted_cdf"))
+            settled = low > 0
+        keep = [op.curves.get((lv.model, *lv.data)) for lv in ranked[:2]]
+        rivals = _rivals_of_best_model(table, op, d, settings)
+        settled = settled and not rivals
+        out[dataset] = Decision(
+            dataset=dataset, chosen=d.chosen or STAY,
+            advantage=float("nan") if d.advantage is None else float(d.advantage),
+            low=float("nan") if low is None else float(low), high=float("nan") if high is None else float(high),
+            settled=settled, runner_up=runner.name if runner is not None else "",
+            gains={lv.name: float(lv.gain) for lv in d.levers}, dominated=simple[dataset].dominated,
+            keep_open=[k for k in keep + rivals if k is not None])
+    return out
+
+
+def _rivals_of_best_model(table: pd.Series, op: OperatingPoint, d, settings: Settings) -> list[str]:
+    """Models on the user's data that the report left out as levers but that its best model switch does not
+    beat with confidence at ``n_now`` (paired by seed): with more seeds either could be the best rung."""
+    switches = [lv for lv in d.levers if lv.kind == "model"]
+    if not switches:
+        return []
+    best = op.curves.get((max(switches, key=lambda lv: (lv.gain, lv.name)).model, *op.data))
+    listed = {op.curves.get((lv.model, *lv.data)) for lv in d.levers}
+    others = [run_id for (model, *data), run_id in sorted(op.curves.items())
+              if tuple(data) == tuple(op.data) and run_id not in listed and run_id != op.current]
+    if best is None or not others:
+        return []
+    at = table.xs(op.n_now, level="train_size") if op.n_now in table.index.get_level_values("train_size") else None
+    if at is None:
+        return others
+    seeds = sorted({s for (_, s) in at.index})
+    mine = np.array([at.get((best, s), np.nan) for s in seeds])
+    diffs = np.vstack([mine - np.array([at.get((r, s), np.nan) for s in seeds]) for r in others])
+    low, _ = _interval(diffs, settings.confidence, n=settings.n_resamples, seed=settings.seed)
+    return [r for r, lo in zip(others, low) if not (np.isfinite(lo) and lo > 0)]
+
+
 # ----------------------------------------------------------------------------- the policy
 
 def _coarse(curve: Curve, below: int, factor: float) -> list[int]:
@@ -371,7 +448,7 @@ def first_round(grid: list[Curve], ops: dict[str, OperatingPoint], settings: Set
 def _open_curves(op: OperatingPoint, decision: Decision) -> list[str]:
     """Curves of the levers still in the running (chosen first), and the current curve."""
     open_levers = [decision.chosen] + [l for l in op.levers if l != decision.chosen and l not in decision.dominated]
-    run_ids = [op.current] + [op.levers[l] for l in open_levers if l in op.levers]
+    run_ids = [op.current] + [op.levers[l] for l in open_levers if l in op.levers] + list(decision.keep_open)
     return list(dict.fromkeys(run_ids))
 
 
@@ -391,6 +468,31 @@ def next_round(grid: list[Curve], ops: dict[str, OperatingPoint], asked: set,
             if missing:
                 keys += [(run_id, missing[0], n) for n in sizes if (run_id, missing[0], n) not in asked]
     return list(dict.fromkeys(keys))
+
+
+def load_curves(files: Iterable[Path]) -> pd.DataFrame:
+    """The stored points of the sweep's own curves (their points files), read in one pyarrow pass.
+
+    Between rounds the sweeper rereads only its curves, not the whole study,
+    and concatenates Arrow tables (about twice as fast as a DataFrame per file).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mvd.store import COLUMNS, StoreError
+
+    tables = []
+    for path in files:
+        if not Path(path).exists():
+            continue
+        try:
+            tables.append(pq.read_table(path))
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise StoreError(f"points file {path} is corrupt or unreadable ({exc}); move it away or delete it "
+                             f"and rerun.") from exc
+    if not tables:
+        return pd.DataFrame(columns=COLUMNS)
+    return pa.concat_tables(tables, promote_options="default").to_pandas()
 
 
 def point_cost(points: pd.DataFrame) -> pd.Series:
@@ -433,8 +535,11 @@ def _within_budget(batch: list[Key], settings: Settings, used_points: int, used_
 def run(grid: list[Curve], fetch: Callable[[list[Key]], pd.DataFrame], settings: Settings, *,
         decide_fn: Callable = None, on_round: Optional[Callable[[dict], None]] = None,
         max_rounds: int = 100) -> Record:
-    """Run the rounds: ``fetch(keys)`` measures (or reveals) the keys and returns the points of all asked keys."""
-    decide_fn = decide_fn or decide
+    """Run the rounds: ``fetch(keys)`` measures (or reveals) the keys and returns the points of all asked keys.
+
+    ``decide_fn`` rebuilds the decision after each round: the report's (:func:`report_decide`) by default.
+    """
+    decide_fn = decide_fn or report_decide
     check(settings, grid)
     ops = operating_points(grid)
     record = Record(settings=asdict(settings), grid_points=sum(len(c.sizes) * len(c.seeds) for c in grid))

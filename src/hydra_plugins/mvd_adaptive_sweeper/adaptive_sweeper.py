@@ -119,7 +119,7 @@ class AdaptiveSweeper(Sweeper):
         """Launch the keys not launched yet; return the stored points of every asked key."""
         import pandas as pd
 
-        from mvd import launchers, store
+        from mvd import adaptive, launchers, store
 
         new = [k for k in keys if k not in self._launched]
         batch = self._batch(new)
@@ -130,9 +130,7 @@ class AdaptiveSweeper(Sweeper):
             self._job_idx += len(batch)
             self.returns.append(results)
         self._launched.update(new)
-        frames = [store.load(d) for d in sorted(set(self._dirs.values()))]
-        points = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame(columns=store.COLUMNS)],
-                           ignore_index=True)
+        points = adaptive.load_curves(store.points_dir(d) / f"{run_id}.parquet" for run_id, d in self._dirs.items())
         if points.empty:
             return points
         index = pd.MultiIndex.from_arrays([points["run_id"].astype(str), points["seed"].astype(int),
