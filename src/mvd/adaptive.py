@@ -117,6 +117,7 @@ class Decision:
     gains: dict = field(default_factory=dict)  # lever -> mean gain over the current setup
     dominated: list = field(default_factory=list)  # levers behind the chosen one with confidence
     keep_open: list = field(default_factory=list)  # run_ids the decision rests on (its chosen lever, runner-up)
+    leader: str = ""  # the lever that the dominated ones trail (the chosen one unless said otherwise)
 
     def sentence(self, n_now: int) -> str:
         state = "settled" if self.settled else "open"
@@ -389,6 +390,7 @@ def report_decide(points: pd.DataFrame, ops: dict[str, OperatingPoint], settings
             low=float("nan") if low is None else float(low), high=float("nan") if high is None else float(high),
             settled=settled, runner_up=runner.name if runner is not None else "",
             gains={lv.name: float(lv.gain) for lv in d.levers}, dominated=simple[dataset].dominated,
+            leader=simple[dataset].chosen,
             keep_open=[k for k in keep + rivals if k is not None])
     return out
 
@@ -639,7 +641,7 @@ def _reason(curve: Curve, n: int, lever_of: dict, ops: dict, decisions: dict, st
     if n not in reads(op, curve.run_id, curve.sizes):
         return f"size not read by the decision (it compares levers at n={op.n_now})"
     if dec is not None and lever in dec.dominated:
-        return f"dominated: {lever} trails {dec.chosen} with {settings.confidence:.0%} confidence"
+        return f"dominated: {lever} trails {dec.leader or dec.chosen} with {settings.confidence:.0%} confidence"
     if dec is not None and dec.settled:
         return f"the decision on {dataset} was settled without it"
     return {"budget": "budget spent", "rounds": "round limit reached"}.get(stop, "not needed by the decision")
