@@ -8,7 +8,7 @@ each dataset x model x training size, on a label-noise-0.2 training subset
 drawn exactly as a curve draws it, this times
 
   * oof    -- sklearn's cross_val_predict alone, same pipeline, folds and rows;
-  * cl     -- mvd's cleaning.apply(confident_learning) end to end;
+  * cl     -- mvd's ConfidentLearning.clean end to end;
 
 (process CPU time, best of --repeats, interleaved, one BLAS thread: CPU time
 rather than wall time, because the figures were taken on a shared machine) and
@@ -44,7 +44,7 @@ def _cfg(dataset: str, model: str, kind: str = "label_noise", rate: float = 0.2)
 def _subset(cfg, n: int, seed: int = 0):
     ds = data.load(cfg.dataset)
     pool, _ = splits.split(ds.y, seed=seed, test_fraction=cfg.curve.test_fraction, task=ds.task)
-    pooled = quality.corrupt(ds.X[pool], ds.y[pool], cfg.quality, ds, seed=seed)
+    pooled = quality.build(cfg.quality).corrupt(ds.X[pool], ds.y[pool], ds, seed=seed)
     order = splits.nested_order(pooled.y, seed=seed, task=ds.task)
     return (ds, pooled, order, *pooled.subset(order, n))
 
@@ -74,8 +74,10 @@ def bench_confident_learning(repeats: int) -> None:
                 cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
                 cross_val_predict(pipe, X, labels, cv=cv, method="predict_proba")
 
+            method = cleaning.build(cfg.cleaning)
+
             def cl():
-                return cleaning.apply(X, y, bad, cfg.cleaning, model_cfg=cfg.model, dataset=ds, seed=0)
+                return method.clean(X, y, bad, seed=0, model=models.build(cfg.model, ds, seed=0))
 
             info = cl()[1]  # warm-up (imports, caches), and the cleaning's own figures
             pairs = [(_cpu(oof), _cpu(cl)) for _ in range(repeats)]  # interleaved: same load
@@ -90,15 +92,15 @@ def bench_corruptions(repeats: int) -> None:
         cfg = _cfg("digits", "logreg", kind, 0.0 if kind == "clean" else 0.3)
         ds = data.load(cfg.dataset)
         pool, _ = splits.split(ds.y, seed=0, test_fraction=0.25, task=ds.task)
-        t_corrupt = _best(lambda: quality.corrupt(ds.X[pool], ds.y[pool], cfg.quality, ds, seed=0), repeats)
-        pooled = quality.corrupt(ds.X[pool], ds.y[pool], cfg.quality, ds, seed=0)
+        corruption = quality.build(cfg.quality)
+        t_corrupt = _best(lambda: corruption.corrupt(ds.X[pool], ds.y[pool], ds, seed=0), repeats)
+        pooled = corruption.corrupt(ds.X[pool], ds.y[pool], ds, seed=0)
         order = splits.nested_order(pooled.y, seed=0, task=ds.task)
         n = len(order)
         t_subset = _best(lambda: pooled.subset(order, n), repeats)
         X, y, bad = pooled.subset(order, n)
-        dedup = cfg.cleaning.copy()
-        dedup.name = "dedup"
-        t_dedup = _best(lambda: cleaning.apply(X, y, bad, dedup, model_cfg=cfg.model, dataset=ds, seed=0), repeats)
+        dedup = cleaning.Dedup()
+        t_dedup = _best(lambda: dedup.clean(X, y, bad, seed=0), repeats)
         print(f"{kind:28} {1e3 * t_corrupt:10.2f} {1e3 * t_subset:10.2f} {1e3 * t_dedup:9.2f}")
 
 

@@ -43,7 +43,7 @@ def test_set_digests(monkeypatch):
         digest = hashlib.sha256()
         for array in (X_test, y_test):
             digest.update(np.ascontiguousarray(array).tobytes())
-        seen.setdefault((p.cfg.quality.name, p.cfg.cleaning.name), []).append(digest.hexdigest())
+        seen.setdefault((p.corruption.name, p.cleaning.name), []).append(digest.hexdigest())
         return original(p, X_fit, y_fit, X_test, y_test, seed)
 
     monkeypatch.setattr(curve, "_fit_and_score", spy)

@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from mvd import curve, data, models, splits, store
 from mvd.config import ModelConfig
-from mvd.testing import expected_accuracy, score_is_size_dataset
+from mvd.testing import expected_accuracy
 
 TIMING = store.VOLATILE
 
@@ -38,20 +38,19 @@ class Recorder(ClassifierMixin, BaseEstimator):
         return np.full(len(X), self.classes_[0])
 
 
+def row_ids(name="row_ids", *, task="classification", modality="tabular", image_shape=None):
+    """A dataset whose first feature is the row id, 3 unbalanced classes."""
+    n = 300
+    y = np.repeat([0, 1, 2], [150, 100, 50])
+    X = np.column_stack([np.arange(n), np.random.default_rng(0).normal(size=n)])
+    return data.Dataset(name=name, task="classification", modality="tabular",
+                        X=X.astype(float), y=y, classes=["a", "b", "c"])
+
+
 @pytest.fixture
 def id_dataset():
-    """A source whose first feature is the row id, 3 unbalanced classes."""
-
-    def load(cfg):
-        n = 300
-        y = np.repeat([0, 1, 2], [150, 100, 50])
-        X = np.column_stack([np.arange(n), np.random.default_rng(0).normal(size=n)])
-        return data.Dataset(name=cfg.name, task="classification", modality="tabular",
-                            X=X.astype(float), y=y, classes=["a", "b", "c"])
-
-    data.register_source("row_ids", load)
-    yield
-    data.SOURCES.pop("row_ids")
+    """Overrides that make the job's dataset :func:`row_ids` (a loader of the test's own)."""
+    yield ["dataset._target_=tests.test_curve.row_ids", "dataset.name=row_ids"]
     data._MEMO.clear()
 
 
@@ -61,7 +60,7 @@ def _mock_model(cfg, target: str):
 
 
 def test_subsets_are_nested_stratified_and_never_touch_test_rows(make_cfg, id_dataset):
-    cfg = make_cfg("dataset.source=row_ids", "curve.sizes=[12,30,60,120]", "curve.seeds=[0,1]")
+    cfg = make_cfg(*id_dataset, "curve.sizes=[12,30,60,120]", "curve.seeds=[0,1]")
     _mock_model(cfg, "tests.test_curve.Recorder")
     Recorder.seen = []
     curve.run_curve(cfg)
@@ -87,8 +86,8 @@ def test_subsets_are_nested_stratified_and_never_touch_test_rows(make_cfg, id_da
 
 
 def test_score_is_size_estimator_is_exact_through_the_pipeline(make_cfg):
-    data.register_source("score_is_size", score_is_size_dataset)
-    cfg = make_cfg("dataset.source=score_is_size", "curve.seeds=[0,3]")
+    cfg = make_cfg("dataset._target_=mvd.testing.score_is_size_dataset", "dataset.name=score_is_size",
+                   "~dataset.image_shape", "curve.seeds=[0,3]")
     _mock_model(cfg, "mvd.testing.ScoreIsSizeEstimator")
     frame = curve.run_curve(cfg)
     ds = data.load(cfg.dataset)
@@ -98,7 +97,6 @@ def test_score_is_size_estimator_is_exact_through_the_pipeline(make_cfg):
         _, test = splits.split(ds.y, seed=row.seed, test_fraction=0.25, task="classification")
         assert row.test_accuracy == expected_accuracy(ds.X[test, 1], row.train_size)
         assert row.n_fit == row.train_size
-    data.SOURCES.pop("score_is_size")
 
 
 def test_same_seed_gives_identical_numbers(make_cfg, tmp_path):

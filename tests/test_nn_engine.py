@@ -17,22 +17,30 @@ REPO = Path(__file__).resolve().parents[1]
 FAST = ["curve.seeds=[0]", "threads=1"]
 
 
+def tiny_text(name="tiny_text", *, task="classification", modality="text", image_shape=None):
+    """A tiny two-class text dataset (a dataset ``_target_``: no files, no downloads)."""
+    rng = np.random.default_rng(0)
+    words = [["free", "win", "prize", "cash", "claim"], ["lunch", "meeting", "home", "later", "ok"]]
+    filler = ["you", "the", "now", "to", "call", "today"]
+    y = np.arange(200) % 2
+    X = np.array([" ".join(rng.choice(words[c] + filler, size=rng.integers(4, 14))) for c in y], dtype=object)
+    return data.Dataset(name=name, task="classification", modality="text", X=X, y=y, classes=["ham", "spam"])
+
+
+def row_ids_nn(name="ids", *, task="classification", modality="tabular", params=None):
+    """Column 0 is the row id; 600 rows, 3 classes."""
+    n = 600
+    rng = np.random.default_rng(0)
+    y = np.arange(n) % 3
+    X = np.column_stack([np.arange(n), rng.normal(size=(n, 3)) + y[:, None]])
+    return data.Dataset(name=name, task="classification", modality="tabular",
+                        X=X.astype(float), y=y, classes=["a", "b", "c"])
+
+
 @pytest.fixture
 def text_source():
-    """A tiny two-class text dataset, registered as a source (no files, no downloads)."""
-
-    def load(cfg):
-        rng = np.random.default_rng(0)
-        words = [["free", "win", "prize", "cash", "claim"], ["lunch", "meeting", "home", "later", "ok"]]
-        filler = ["you", "the", "now", "to", "call", "today"]
-        y = np.arange(200) % 2
-        X = np.array([" ".join(rng.choice(words[c] + filler, size=rng.integers(4, 14))) for c in y], dtype=object)
-        return data.Dataset(name=cfg.name, task="classification", modality="text", X=X, y=y,
-                            classes=["ham", "spam"])
-
-    data.register_source("tiny_text", load)
-    yield ["dataset.name=tiny_text", "dataset.source=tiny_text", "dataset.modality=text", "dataset.image_shape=null"]
-    data.SOURCES.pop("tiny_text")
+    yield ["dataset._target_=tests.test_nn_engine.tiny_text", "dataset.name=tiny_text", "dataset.modality=text",
+           "dataset.image_shape=null"]
     data._MEMO.clear()
 
 
@@ -89,15 +97,6 @@ def test_mlp_curves_repeat_to_the_bit(make_cfg, tmp_path):
 
 def test_early_stopping_never_sees_test_rows(make_cfg, monkeypatch):
     """Column 0 is the row id; every validation row must be a fitted row, never a test row."""
-    n = 600
-
-    def load(cfg):
-        rng = np.random.default_rng(0)
-        y = np.arange(n) % 3
-        X = np.column_stack([np.arange(n), rng.normal(size=(n, 3)) + y[:, None]])
-        return data.Dataset(name=cfg.name, task="classification", modality="tabular",
-                            X=X.astype(float), y=y, classes=["a", "b", "c"])
-
     seen = []
     train = TorchEstimator._train
 
@@ -106,15 +105,13 @@ def test_early_stopping_never_sees_test_rows(make_cfg, monkeypatch):
         return train(self, module, X, y, held, device, seed)
 
     monkeypatch.setattr(TorchEstimator, "_train", spy)
-    data.register_source("row_ids_nn", load)
     try:
-        cfg = make_cfg("dataset=synthetic", "dataset.name=ids", "dataset.source=row_ids_nn",
+        cfg = make_cfg("dataset=synthetic", "dataset.name=ids", "dataset._target_=tests.test_nn_engine.row_ids_nn",
                        *_tiny("mlp", epochs=2), "model.scale=false", "curve.sizes=[200,400]", *FAST)
         frame = curve.run_curve(cfg)
         _, test = splits.split(data.load(cfg.dataset).y, seed=0, test_fraction=cfg.curve.test_fraction,
                                task="classification")
     finally:
-        data.SOURCES.pop("row_ids_nn")
         data._MEMO.clear()
     assert (frame.status == "ok").all()
     assert len(seen) == 2 and all(val is not None for _, val in seen)  # the split was really used

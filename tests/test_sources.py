@@ -132,7 +132,9 @@ def test_mnist_with_training_files_uses_the_official_split(make_cfg, tmp_path):
     spec = idx.Named(idx.MNIST.folder, pinned + idx.TEST, "classification", "image", idx.MNIST.parse)
     from mvd.sources.uci import load_named
 
-    ds = load_named(make_cfg("dataset=mnist", f"dataset.root={tmp_path / 'root'}").dataset, spec)
+    from mvd.data import Meta
+
+    ds = load_named(Meta("mnist", "classification", "image"), spec, root=str(tmp_path / "root"))
     assert len(ds) == 10003 and ds.test_index.tolist() == list(range(3, 10003))
     assert ds.y[:3].tolist() == [7, 1, 4] and ds.X[1, 0] == (28 * 28) % 256
 

@@ -106,9 +106,9 @@ def test_rows_without_a_target_are_dropped_and_integer_labels_keep_their_names(m
     frame = _table().assign(label=[0, 1] * 30)
     frame.loc[[3, 7], "label"] = np.nan
     frame.to_csv(tmp_path / "t.csv", index=False)
-    with pytest.warns(UserWarning, match="dropped 2 rows whose target 'label' is missing"):
-        ds = _load(make_cfg, f"dataset.path={tmp_path / 't.csv'}", "dataset.target=label")
+    ds = _load(make_cfg, f"dataset.path={tmp_path / 't.csv'}", "dataset.target=label")
     assert len(ds) == 58 and ds.classes == ["0", "1"]
+    assert ds.rows_dropped == 2 and ds.rows_dropped_reason == "their target 'label' is empty"
 
 
 def test_one_class_target_is_refused(make_cfg, tmp_path):
@@ -130,8 +130,8 @@ def test_files_not_in_the_claimed_format_are_refused(make_cfg, tmp_path):
         _load(make_cfg, f"dataset.path={tmp_path / 'comma.tsv'}", "dataset.target=label")
     with pytest.raises(ConfigError, match=r"has no known suffix"):
         _load(make_cfg, f"dataset.path={tmp_path / 'data.xlsx'}", "dataset.target=label")
-    with pytest.raises(ConfigError, match=r"dataset.params.format='xls' is not known"):
-        _load(make_cfg, f"dataset.path={tmp_path / 'comma.tsv'}", "dataset.target=label", "+dataset.params.format=xls")
+    with pytest.raises(ConfigError, match=r"dataset.format='xls' is not known"):
+        _load(make_cfg, f"dataset.path={tmp_path / 'comma.tsv'}", "dataset.target=label", "dataset.format=xls")
     assert _nothing_written(tmp_path)
 
 

@@ -103,9 +103,9 @@ def test_hf_catalogue_configs_on_fixture_files(make_cfg, tmp_path, name):
 
 def test_hf_drops_unlabelled_rows_and_checks_splits_and_columns(make_cfg, tmp_path):
     folder = _hub_fixture("sst2", tmp_path / "hub")
-    with pytest.warns(UserWarning, match="dropped 6 unlabelled rows of split 'test'"):
-        ds = data.load(make_cfg("dataset=sst2", f"dataset.path={folder}", "dataset.test_split=test").dataset)
+    ds = data.load(make_cfg("dataset=sst2", f"dataset.path={folder}", "dataset.test_split=test").dataset)
     assert len(ds) == 20 and ds.test_index.size == 0
+    assert ds.rows_dropped == 6 and ds.rows_dropped_reason == "they are unlabelled (-1)"
     data._MEMO.clear()
     with pytest.raises(ConfigError, match=r"dataset split 'dev' is not in .*; splits: train, validation, test"):
         data.load(make_cfg("dataset=sst2", f"dataset.path={folder}", "dataset.test_split=dev").dataset)
@@ -120,7 +120,9 @@ def test_hf_tabular_and_warm_cache(make_cfg, tmp_path, monkeypatch):
     feats = Features({"x1": Value("float32"), "kind": Value("string"), "label": ClassLabel(names=["lo", "hi"])})
     folder = tmp_path / "tab"
     _write(folder, "train", {"x1": [0.5, 1.5, 2.5, 3.5], "kind": ["a", "b", "a", "b"], "label": [0, 1, 0, 1]}, feats)
-    cfg = make_cfg("dataset=file", "dataset.name=tab", "dataset.source=hf", f"dataset.path={folder}").dataset
+    cfg = make_cfg("dataset=imdb", "dataset.name=tab", "dataset.modality=tabular", "dataset.target=null",
+                   "dataset.train_split=train", "dataset.test_split=null", "dataset.columns={}",
+                   f"dataset.path={folder}").dataset
     ds = data.load(cfg)
     assert ds.categorical == ["kind"] and ds.classes == ["hi", "lo"] and ds.test_index is None
     assert [ds.classes[v] for v in ds.y] == ["lo", "hi", "lo", "hi"]
@@ -221,10 +223,10 @@ def test_openml_higgs_config_and_bad_input(make_cfg, tmp_path, monkeypatch):
              {"data": {"dataset": [{"did": 23512, "name": "higgs", "version": 1, "status": "active"}]}})
     data._MEMO.clear()
     by_name = data.load(make_cfg("dataset=higgs", f"dataset.root={home}", "dataset.openml_id=null",
-                                 "+dataset.params.name=higgs").dataset)
+                                 "dataset.openml_name=higgs").dataset)
     assert np.array_equal(by_name.X, ds.X)
-    with pytest.raises(ConfigError, match=r"needs exactly one of dataset.openml_id or dataset.params.name"):
-        data.load(make_cfg("dataset=higgs", "+dataset.params.name=higgs").dataset)
+    with pytest.raises(ConfigError, match=r"needs exactly one of dataset.openml_id or dataset.openml_name"):
+        data.load(make_cfg("dataset=higgs", "dataset.openml_name=higgs").dataset)
     with pytest.raises(ConfigError, match=r"dataset.target='klass' is not a column"):
         data.load(make_cfg("dataset=higgs", f"dataset.root={home}", "dataset.target=klass").dataset)
     # the refused configs wrote nothing: only the entries by id and by name exist

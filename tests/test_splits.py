@@ -2,15 +2,9 @@
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
 from mvd import splits
-from mvd.config import CurveConfig
 from mvd.errors import ConfigError
-
-
-def _curve(**kw):
-    return OmegaConf.structured(CurveConfig(**kw))
 
 
 def test_split_is_stratified_reproducible_and_disjoint():
@@ -57,13 +51,13 @@ def test_order_depends_on_seed_only():
 
 
 def test_geometric_sizes_like_lcdb():
-    assert splits.sizes(_curve(), 100) == [16, 23, 32, 45, 64, 91, 100]
-    assert splits.sizes(_curve(max_size=50), 100) == [16, 23, 32, 45, 50]
+    assert splits.sizes(100) == [16, 23, 32, 45, 64, 91, 100]
+    assert splits.sizes(100, max_size=50) == [16, 23, 32, 45, 50]
 
 
 def test_explicit_sizes_and_fractions():
-    assert splits.sizes(_curve(sizes=[64, 16, 16]), 100) == [16, 64]
-    assert splits.sizes(_curve(fractions=[0.5, 1.0]), 90) == [45, 90]
+    assert splits.sizes(100, sizes=[64, 16, 16]) == [16, 64]
+    assert splits.sizes(90, fractions=[0.5, 1.0]) == [45, 90]
 
 
 @pytest.mark.parametrize(
@@ -78,7 +72,7 @@ def test_explicit_sizes_and_fractions():
 )
 def test_bad_sizes_are_refused(kw, match):
     with pytest.raises(ConfigError, match=match):
-        splits.sizes(_curve(**kw), 100)
+        splits.sizes(100, **kw)
 
 
 @pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5])

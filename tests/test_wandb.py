@@ -132,7 +132,7 @@ def test_offline_run_holds_config_history_and_summary(wandb_env, wandb_cfg):
 
     (run,) = offline_runs(wandb_env)
     assert run["run"].run_group == cfg.study and run["run"].job_type == "iris"
-    assert run["run"].display_name == "iris-logreg-clean" and list(run["run"].tags) == ["smoke"]
+    assert run["run"].display_name == "iris-logreg-clean0-none" and list(run["run"].tags) == ["smoke"]
     assert run["config"]["dataset"]["name"] == "iris" and run["config"]["curve"]["sizes"] == [16, 32]
     assert run["config"]["run_id"] == status["run_id"]
 
@@ -147,7 +147,7 @@ def test_offline_run_holds_config_history_and_summary(wandb_env, wandb_cfg):
     assert any(r.get("curve/figure_table/_type") == "table-file" for r in run["history"])  # the chart's data
     chart = run["config"]["_wandb"]["visualize"]["curve/figure"]
     assert chart["panel_config"]["panelDefId"] == "wandb/lineseries/v0"
-    assert chart["panel_config"]["stringSettings"] == {"title": "iris-logreg-clean", "xname": "train_size"}
+    assert chart["panel_config"]["stringSettings"] == {"title": "iris-logreg-clean0-none", "xname": "train_size"}
     assert run["summary"]["n_points"] == 4 and run["summary"]["n_failed_points"] == 0
     assert run["summary"]["curve/test_accuracy"] == pytest.approx(expected.loc[32])
 

@@ -1,17 +1,18 @@
 """Cleaning: an optional data improvement applied to each training subset.
 
-``apply`` returns which rows of the subset to keep; it sees the subset only
-(never the test set), and the truth of corrupted rows only for the oracle.
+A method is a class (a config names it as ``_target_``); its ``clean``
+returns which rows of the subset to keep.  It sees the subset only (never
+the test set), and the truth of corrupted rows only for the oracle.
 
 Methods (``cleaning.name``):
 
-- ``none``: fit the subset as drawn.
-- ``oracle``: drop exactly the corrupted rows: the upper bound of any
+- ``none`` (``NoCleaning``): fit the subset as drawn.
+- ``oracle`` (``Oracle``): drop exactly the corrupted rows: the upper bound of any
   cleaning that drops rows (refused for corruptions that alter every row).
   Under ``missing`` it is listwise deletion: a row with any missing cell goes,
   so at high rates on wide data few rows (or one class) remain and the fit
   fails as a recorded point.
-- ``confident_learning``: out-of-fold probabilities from a clone of the job's
+- ``confident_learning`` (``ConfidentLearning``): out-of-fold probabilities from a clone of the job's
   model pipeline (scikit-learn's ``cross_val_predict``, ``StratifiedKFold``
   inside the subset) fed to cleanlab's ``find_label_issues``; flagged rows
   are dropped. Folds are ``cleaning.folds`` capped by the smallest class
@@ -20,28 +21,35 @@ Methods (``cleaning.name``):
   classes, or no class of two rows, nothing is dropped and ``clean_folds`` is 0.
   ``cleaning.params`` go to ``find_label_issues`` (filter_by, frac_noise,
   min_examples_per_class).
-- ``dedup``: drop exact duplicates (same features bit for bit and same
+- ``dedup`` (``Dedup``): drop exact duplicates (same features bit for bit and same
   label), keeping the first of each group in the nested order.
 
 Every method records ``n_dropped`` and, against the truth, ``clean_precision``
 (share of dropped rows that were corrupted; NaN when nothing was dropped) and
 ``clean_recall`` (share of corrupted rows dropped; NaN when none was corrupted).
+A new method subclasses :class:`Cleaning` and overrides ``_keep``.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from mvd import models, quality
 from mvd.data import Dataset
 from mvd.errors import ConfigError
 
-__all__ = ["apply", "check", "METHODS"]
+__all__ = ["Cleaning", "NoCleaning", "Oracle", "ConfidentLearning", "Dedup", "build", "METHODS", "BUILTIN"]
 
 METHODS = ("none", "oracle", "confident_learning", "dedup")
+# the class of each built-in method (configs saved without a _target_ name only the method)
+BUILTIN = {
+    "none": "mvd.cleaning.NoCleaning", "oracle": "mvd.cleaning.Oracle",
+    "confident_learning": "mvd.cleaning.ConfidentLearning", "dedup": "mvd.cleaning.Dedup",
+}
 # find_label_issues options a study may set (the rest are fixed per subset or by mvd)
 CL_PARAMS = ("filter_by", "frac_noise", "min_examples_per_class")
 CL_FILTERS = (
@@ -50,68 +58,138 @@ CL_FILTERS = (
 )
 
 
-def check(cfg, model_cfg, dataset: Dataset, *, quality_cfg=None) -> None:
-    """Refuse an unknown method, bad folds or params, or a method the data or model cannot use."""
-    if cfg.name not in METHODS:
-        raise ConfigError(f"cleaning={cfg.name!r} is not known; allowed: {', '.join(METHODS)}.")
-    params = dict(cfg.params or {})
-    if cfg.name != "confident_learning" and params:
-        raise ConfigError(
-            f"cleaning.params={params} given for cleaning={cfg.name!r}, which takes none; "
-            "only confident_learning takes params."
-        )
-    if cfg.name == "oracle" and quality_cfg is not None and quality.alters_every_row(quality_cfg, dataset):
-        raise ConfigError(
-            f"cleaning='oracle' with quality={quality_cfg.name!r} on dataset={dataset.name!r} would drop "
-            "every row, since that corruption alters every row; allowed with oracle: label_noise "
-            "(classification), missing, imbalance, duplicates."
-        )
-    if cfg.name == "confident_learning":
-        _check_confident_learning(cfg, params, model_cfg, dataset)
+@dataclass(frozen=True)
+class Cleaning:
+    """Fit the subset as drawn; every cleaning method is a subclass."""
+
+    name: str = "none"
+    # the method this class implements (the name a config gives it)
+    method: ClassVar[str] = "none"
+    # whether ``clean`` needs a fresh model of the job (``model=``)
+    needs_model: ClassVar[bool] = False
+
+    def check(self, dataset: Dataset, *, corruption=None, estimator=None, model: str = "") -> None:
+        """Refuse a method the data, the corruption or the model (``estimator``, named ``model``) cannot use."""
+        if self.name != self.method and type(self).__module__ == __name__:
+            raise ConfigError(
+                f"cleaning.name={self.name!r} is not the method {type(self).__name__} implements "
+                f"({self.method!r}); pick one with cleaning=<method>, allowed: {', '.join(METHODS)}."
+            )
+
+    def clean(self, X, y, corrupted: np.ndarray, *, seed: int, model=None):
+        """``(keep, info)``: a boolean mask over the subset's rows and columns to record.
+
+        ``corrupted`` is the truth (only the oracle looks at it); ``model`` is
+        an unfitted pipeline of the job, for methods that fit one.
+        """
+        corrupted = np.asarray(corrupted, dtype=bool)
+        keep, info = self._keep(X, y, corrupted, seed=seed, model=model)
+        info.update(_against_truth(keep, corrupted))
+        return keep, info
+
+    def _keep(self, X, y, corrupted, *, seed, model):
+        return np.ones(len(y), dtype=bool), {}
 
 
-def _check_confident_learning(cfg, params: dict, model_cfg, dataset: Dataset) -> None:
-    if dataset.task != "classification":
-        raise ConfigError(
-            f"cleaning='confident_learning' needs a classification task, and dataset={dataset.name!r} "
-            "is regression; allowed for regression: none, oracle, dedup."
-        )
-    folds = cfg.folds
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-        raise ConfigError(f"cleaning.folds={folds!r} must be an integer >= 2 (cross-validation folds).")
-    unknown = sorted(set(params) - set(CL_PARAMS))
-    if unknown:
-        raise ConfigError(
-            f"cleaning.params has {unknown}, not options of find_label_issues that mvd lets a study "
-            f"set; allowed: {', '.join(CL_PARAMS)}."
-        )
-    if params.get("filter_by", CL_FILTERS[0]) not in CL_FILTERS:
-        raise ConfigError(
-            f"cleaning.params.filter_by={params['filter_by']!r} is not known; allowed: {', '.join(CL_FILTERS)}."
-        )
-    models.check(model_cfg, dataset)
-    est = models.estimator(model_cfg, dataset.task, seed=0, dataset=dataset)
-    if not hasattr(est, "predict_proba"):
-        raise ConfigError(
-            f"cleaning='confident_learning' needs predicted probabilities, and model={model_cfg.name!r} "
-            f"({type(est).__name__}) has no predict_proba; pick a model with predict_proba "
-            "(e.g. logreg, nb, knn, tree, forest, gbm) or cleaning=none, oracle, dedup."
-        )
+@dataclass(frozen=True)
+class NoCleaning(Cleaning):
+    """Fit the subset as drawn."""
 
 
-def apply(X, y, corrupted: np.ndarray, cfg, *, model_cfg, dataset: Dataset, seed: int):
-    """``(keep, info)``: a boolean mask over the subset's rows and columns to record."""
-    info: dict = {}
-    if cfg.name == "oracle":
-        keep = ~np.asarray(corrupted, dtype=bool)
-    elif cfg.name == "confident_learning":
-        keep, info["clean_folds"] = _confident_learning(X, y, cfg, model_cfg=model_cfg, dataset=dataset, seed=seed)
-    elif cfg.name == "dedup":
-        keep = ~_duplicated(X, y)
-    else:
-        keep = np.ones(len(y), dtype=bool)
-    info.update(_against_truth(keep, corrupted))
-    return keep, info
+@dataclass(frozen=True)
+class Oracle(Cleaning):
+    """Drop exactly the corrupted rows (the truth): the upper bound of any cleaning that drops rows."""
+
+    name: str = "oracle"
+    method: ClassVar[str] = "oracle"
+
+    def check(self, dataset: Dataset, *, corruption=None, estimator=None, model: str = "") -> None:
+        super().check(dataset)
+        if corruption is not None and corruption.alters_every_row(dataset.task):
+            raise ConfigError(
+                f"cleaning='oracle' with quality={corruption.name!r} on dataset={dataset.name!r} would drop "
+                "every row, since that corruption alters every row; allowed with oracle: label_noise "
+                "(classification), missing, imbalance, duplicates."
+            )
+
+    def _keep(self, X, y, corrupted, *, seed, model):
+        return ~corrupted, {}
+
+
+@dataclass(frozen=True)
+class Dedup(Cleaning):
+    """Drop exact duplicates (features bit for bit and label), keeping the first in the nested order."""
+
+    name: str = "dedup"
+    method: ClassVar[str] = "dedup"
+
+    def _keep(self, X, y, corrupted, *, seed, model):
+        return ~_duplicated(X, y), {}
+
+
+@dataclass(frozen=True)
+class ConfidentLearning(Cleaning):
+    """cleanlab's ``find_label_issues`` on out-of-fold probabilities of the job's model; flagged rows go."""
+
+    name: str = "confident_learning"
+    # folds of the out-of-fold probabilities
+    folds: int = 5
+    # options of find_label_issues (CL_PARAMS)
+    params: dict = field(default_factory=dict)
+    method: ClassVar[str] = "confident_learning"
+    needs_model: ClassVar[bool] = True
+
+    def check(self, dataset: Dataset, *, corruption=None, estimator=None, model: str = "") -> None:
+        super().check(dataset)
+        if dataset.task != "classification":
+            raise ConfigError(
+                f"cleaning='confident_learning' needs a classification task, and dataset={dataset.name!r} "
+                "is regression; allowed for regression: none, oracle, dedup."
+            )
+        folds = self.folds
+        if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+            raise ConfigError(f"cleaning.folds={folds!r} must be an integer >= 2 (cross-validation folds).")
+        params = dict(self.params or {})
+        unknown = sorted(set(params) - set(CL_PARAMS))
+        if unknown:
+            raise ConfigError(
+                f"cleaning.params has {unknown}, not options of find_label_issues that mvd lets a study "
+                f"set; allowed: {', '.join(CL_PARAMS)}."
+            )
+        if params.get("filter_by", CL_FILTERS[0]) not in CL_FILTERS:
+            raise ConfigError(
+                f"cleaning.params.filter_by={params['filter_by']!r} is not known; allowed: {', '.join(CL_FILTERS)}."
+            )
+        if estimator is not None and not hasattr(estimator, "predict_proba"):
+            raise ConfigError(
+                f"cleaning='confident_learning' needs predicted probabilities, and model={model or '?'!r} "
+                f"({type(estimator).__name__}) has no predict_proba; pick a model with predict_proba "
+                "(e.g. logreg, nb, knn, tree, forest, gbm) or cleaning=none, oracle, dedup."
+            )
+
+    def _keep(self, X, y, corrupted, *, seed, model):
+        keep, folds = _confident_learning(X, y, model, folds=self.folds, params=dict(self.params or {}), seed=seed)
+        return keep, {"clean_folds": folds}
+
+
+def build(node) -> Cleaning:
+    """The method a ``cleaning`` config node names (a node without ``_target_``: the built-in of its name)."""
+    from mvd import parts
+
+    values = dict(parts.plain(node))
+    if "_target_" not in values:
+        name = values.get("name", "none")
+        if name not in BUILTIN:
+            raise ConfigError(f"cleaning={name!r} is not known; allowed: {', '.join(METHODS)}.")
+        values["_target_"] = BUILTIN[name]
+        if name != "confident_learning":
+            values.pop("folds", None)
+            if not values.get("params"):
+                values.pop("params", None)
+    method = parts.build(values, key="cleaning")
+    if not isinstance(method, Cleaning):
+        raise ConfigError(f"cleaning._target_={values['_target_']!r} is not a mvd.cleaning.Cleaning.")
+    return method
 
 
 def _against_truth(keep: np.ndarray, corrupted: np.ndarray) -> dict:
@@ -125,8 +203,8 @@ def _against_truth(keep: np.ndarray, corrupted: np.ndarray) -> dict:
     }
 
 
-def _confident_learning(X, y, cfg, *, model_cfg, dataset: Dataset, seed: int):
-    """Keep mask from cleanlab on out-of-fold probabilities, and the folds used (0: skipped)."""
+def _confident_learning(X, y, model, *, folds: int, params: dict, seed: int):
+    """Keep mask from cleanlab on out-of-fold probabilities of ``model``, and the folds used (0: skipped)."""
     from cleanlab.filter import find_label_issues
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -135,21 +213,14 @@ def _confident_learning(X, y, cfg, *, model_cfg, dataset: Dataset, seed: int):
     _, labels, counts = np.unique(y, return_inverse=True, return_counts=True)
     if len(counts) < 2 or counts.max() < 2:
         return keep, 0
-    folds = int(max(2, min(cfg.folds, counts.min())))
-    pipe = models.build(model_cfg, dataset, seed=seed, missing=True if _has_nan(X) else None)
+    folds = int(max(2, min(folds, counts.min())))
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small classes, convergence: the job's own fit is quiet too
-        proba = cross_val_predict(pipe, X, labels, cv=cv, method="predict_proba")
-        issues = find_label_issues(labels, proba, n_jobs=1, **dict(cfg.params or {}))
+        proba = cross_val_predict(model, X, labels, cv=cv, method="predict_proba")
+        issues = find_label_issues(labels, proba, n_jobs=1, **params)
     keep[issues] = False
     return keep, folds
-
-
-def _has_nan(X) -> bool:
-    if isinstance(X, pd.DataFrame):
-        return bool(X.isna().to_numpy().any())
-    return np.asarray(X).dtype.kind == "f" and bool(np.isnan(X).any())
 
 
 def _duplicated(X, y) -> np.ndarray:

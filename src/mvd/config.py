@@ -1,9 +1,13 @@
-"""Typed schemas for every config group, registered in Hydra's ConfigStore.
+"""The root config schema, registered in Hydra's ConfigStore.
 
-``conf/config.yaml`` starts from ``base_config``, so every group's YAML is
-merged into a typed node: a misspelt key or a wrong type fails when Hydra
-composes the config, before any work.  Estimator nodes are left
-open (``Any``) so a model file can pass any hyperparameter to its ``_target_``.
+``conf/config.yaml`` starts from ``base_config``.  The model, curve, business
+and report groups are typed nodes: a misspelt key or a wrong type fails when
+Hydra composes the config, before any work.  The parts a job builds
+(dataset, quality, cleaning, logger) are ``_target_`` nodes whose keys are
+the target's keyword arguments (:mod:`mvd.parts`): their YAML files list
+every option, so a misspelt override fails at compose time too, and a key
+the target does not take is refused before any work.  Every part node has a
+``name`` (``dataset.name``, ``quality.name``, ...) that labels its points.
 """
 
 from __future__ import annotations
@@ -21,41 +25,9 @@ from mvd.bundle import CONF_DIR, store_studies  # noqa: E402  (the shipped conf/
 
 
 @dataclass
-class DatasetConfig:
-    name: str = MISSING
-    # sklearn | synthetic | uci | mnist | hf | openml | file (mvd.sources)
-    source: str = "sklearn"
-    # classification | regression
-    task: str = "classification"
-    # tabular | image | text
-    modality: str = "tabular"
-    # (channels, height, width) when rows are images (digits: [1, 8, 8])
-    image_shape: Optional[List[int]] = None
-    # knobs for the `synthetic` source (make_classification) or a source's options
-    params: Dict[str, Any] = field(default_factory=dict)
-    # file-based sources: where the files live and whether to fetch them
-    root: Optional[str] = None
-    download: bool = False
-    path: Optional[str] = None
-    test_path: Optional[str] = None
-    # table sources: the target column and optional typing of the others
-    target: Optional[str] = None
-    columns: Dict[str, Any] = field(default_factory=dict)
-    categorical: Optional[List[str]] = None
-    numeric: Optional[List[str]] = None
-    # hf / openml: split names and identifiers
-    train_split: Optional[str] = None
-    test_split: Optional[str] = None
-    openml_id: Optional[int] = None
-    # use the dataset's official test split when it has one
-    official_split: bool = True
-    cache: bool = True
-
-
-@dataclass
 class ModelConfig:
     name: str = MISSING
-    # rank on the model ladder (DESIGN.md section 4)
+    # position on the model ladder: 0 (dummy) and up
     sophistication: int = MISSING
     # tabular | image | text; images also qualify for a dataset with image_shape
     modalities: List[str] = field(default_factory=lambda: ["tabular", "image"])
@@ -76,24 +48,6 @@ class ModelConfig:
 
 
 @dataclass
-class QualityConfig:
-    # clean | label_noise | feature_noise | missing | imbalance | duplicates
-    name: str = "clean"
-    rate: float = 0.0
-    # label_noise: symmetric | pairwise
-    mode: str = "symmetric"
-
-
-@dataclass
-class CleaningConfig:
-    # none | oracle | confident_learning | dedup
-    name: str = "none"
-    # folds of the out-of-fold probabilities for confident learning
-    folds: int = 5
-    params: Dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class CurveConfig:
     # explicit training sizes (counts); null means geometric anchors
     sizes: Optional[List[int]] = None
@@ -110,21 +64,6 @@ class CurveConfig:
 
 
 @dataclass
-class LoggerConfig:
-    # none | wandb
-    name: str = "none"
-    project: str = "mvd"
-    entity: Optional[str] = None
-    # online | offline | disabled; online needs credentials, else offline
-    mode: str = "offline"
-    tags: List[str] = field(default_factory=list)
-    init_timeout: float = 10.0
-    # seconds run.finish() may spend uploading before the run is marked crashed
-    finish_timeout: float = 120.0
-    dir: Optional[str] = None
-
-
-@dataclass
 class BusinessConfig:
     currency: str = "USD"
     # value of one correct decision
@@ -134,7 +73,7 @@ class BusinessConfig:
     cost_false_positive: Optional[float] = None
     cost_false_negative: Optional[float] = None
     # full cost matrix [true][predicted], overrides the above when given
-    # (rows typed loosely so [[0, 1], [5, 0]] composes; mvd.report.study.check_business checks it)
+    # (rows typed loosely so [[0, 1], [5, 0]] composes; mvd.business.check_business checks it)
     cost_matrix: Optional[List[Any]] = None
     cost_per_label: float = 0.1
     cost_per_clean_label: Optional[float] = None
@@ -147,7 +86,7 @@ class BusinessConfig:
 class ReportConfig:
     # build the report at the end of a multirun
     build: bool = True
-    # baseline model for data-equivalents; null picks the rank-1 model
+    # baseline model for data-equivalents; null picks the sophistication-1 model
     baseline: Optional[str] = None
     # target of the primary metric for the cheapest-route table; null picks one
     target: Optional[float] = None
@@ -156,12 +95,13 @@ class ReportConfig:
 
 @dataclass
 class Config:
-    dataset: DatasetConfig = MISSING
+    # _target_ nodes (mvd.parts): conf/dataset, conf/quality, conf/cleaning, conf/logger
+    dataset: Any = MISSING
     model: ModelConfig = MISSING
-    quality: QualityConfig = field(default_factory=QualityConfig)
-    cleaning: CleaningConfig = field(default_factory=CleaningConfig)
+    quality: Any = MISSING
+    cleaning: Any = MISSING
     curve: CurveConfig = field(default_factory=CurveConfig)
-    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    logger: Any = MISSING
     business: BusinessConfig = field(default_factory=BusinessConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     study: str = "default"

@@ -1,22 +1,24 @@
-"""One job = one learning curve (DESIGN.md section 2).
+"""One job = one learning curve.
 
-``plan`` checks every input and loads the data before anything is written;
-``run_curve`` then walks seeds and sizes, skipping points already stored,
-and writes each new point as soon as it exists.  The flow reads like the
-design: data.load -> splits -> quality -> cleaning -> models -> metrics -> store.
+``plan`` unpacks the config at the boundary: it builds every part (dataset,
+model spec, corruption, cleaning method), checks them against each other and
+the data, and fixes the sizes, all before anything is written.
+``run_curve`` then walks seeds and sizes on those plain values, skipping
+points already stored, and writes each new point as soon as it exists.  The
+flow reads like the data flow:
+data.load -> splits -> quality -> cleaning -> models -> metrics -> store.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import sys
 import time
-import uuid
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import pandas as pd
@@ -25,39 +27,20 @@ from threadpoolctl import threadpool_limits
 
 import mvd
 from mvd import cleaning, data, metrics, models, quality, splits
+from mvd.business import check_business
 from mvd.data import Dataset, take
 from mvd.errors import ConfigError
+from mvd.files import write_atomic
+from mvd.identity import config_hash, run_id_of
+from mvd.parts import plain
 from mvd.store import CurveFile
 
-__all__ = ["Plan", "plan", "run_curve", "run_id_of"]
-
-# config groups that change what a point measures (logger, threads etc. do not)
-_MEASURED = ("dataset", "model", "quality", "cleaning", "curve")
-_NOT_IN_RUN_ID = ("sizes", "fractions", "start", "growth", "max_size", "seeds")
-
-
-def _digest(node: dict) -> str:
-    return hashlib.sha256(json.dumps(node, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def config_hash(cfg) -> str:
-    """Hash of everything that determines the points' numbers."""
-    return _digest({k: OmegaConf.to_container(cfg[k], resolve=True) for k in _MEASURED})[:16]
-
-
-def run_id_of(cfg) -> str:
-    """Readable id of a curve: its config minus sizes and seeds, hashed."""
-    node = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in _MEASURED}
-    for key in _NOT_IN_RUN_ID:
-        node["curve"].pop(key, None)
-    q = cfg.quality
-    label = f"{cfg.dataset.name}-{cfg.model.name}-{q.name}{q.rate:g}-{cfg.cleaning.name}"
-    return f"{label}-{_digest(node)[:10]}"
+__all__ = ["Plan", "plan", "run_curve", "run_id_of", "config_hash", "fit_and_score"]
 
 
 @dataclass
 class Plan:
-    """Everything a job needs, checked before any point is fitted."""
+    """Everything a job needs, checked before any point is fitted: plain values, built once."""
 
     cfg: object
     dataset: Dataset
@@ -69,6 +52,14 @@ class Plan:
     primary: str
     # whether pipelines impute: the data has NaNs, or the corruption makes them
     missing: bool = False
+    model: Any = None
+    corruption: quality.Corruption = field(default_factory=quality.Clean)
+    cleaning: cleaning.Cleaning = field(default_factory=cleaning.NoCleaning)
+    test_fraction: float = 0.25
+    threads: int = 1
+    study: str = "default"
+    # sentences the job says once (rows the dataset left out, ...)
+    notes: list = field(default_factory=list)
 
     @property
     def n_points(self) -> int:
@@ -77,39 +68,44 @@ class Plan:
 
 def plan(cfg) -> Plan:
     """Validate the config against the data; raise ``ConfigError`` on bad input."""
-    splits.check_test_fraction(cfg.curve.test_fraction)
+    test_fraction = float(cfg.curve.test_fraction)
+    splits.check_test_fraction(test_fraction)
     if cfg.threads < 1:
         raise ConfigError(f"threads={cfg.threads} must be a positive count of BLAS/OpenMP threads.")
-    from mvd.report.study import check_business  # negative costs are refused before any work (issue 4)
-    check_business(OmegaConf.to_container(cfg.business, resolve=True))
+    check_business(plain(cfg.business))  # negative costs are refused before any work
     seeds = [int(s) for s in cfg.curve.seeds]
     if not seeds:
         raise ConfigError("curve.seeds is empty; give at least one seed, e.g. curve.seeds=[0].")
     dataset = data.load(cfg.dataset)
-    models.check(cfg.model, dataset)
-    quality.check(cfg.quality, dataset)
-    cleaning.check(cfg.cleaning, cfg.model, dataset, quality_cfg=cfg.quality)
+    model = models.spec(cfg.model)
+    models.check(model, dataset)
+    corruption = quality.build(cfg.quality)
+    corruption.check(dataset)
+    method = cleaning.build(cfg.cleaning)
+    bare = models.estimator(model, dataset.task, seed=0, dataset=dataset) if method.needs_model else None
+    method.check(dataset, corruption=corruption, estimator=bare, model=model.name)
     primary = metrics.primary_metric(dataset.task, cfg.curve.primary)
     if primary not in metrics.METRICS[dataset.task]:
         raise ConfigError(
             f"curve.primary={primary!r} is not a {dataset.task} metric; "
             f"allowed: {', '.join(metrics.METRICS[dataset.task])}."
         )
-    official = dataset.test_index if cfg.dataset.official_split else None
-    pools = [splits.split(dataset.y, seed=s, test_fraction=cfg.curve.test_fraction,
-                          task=dataset.task, test_index=official)[0] for s in seeds]
+    pools = [splits.split(dataset.y, seed=s, test_fraction=test_fraction, task=dataset.task,
+                          test_index=dataset.test_index)[0] for s in seeds]
     # sizes fit the pool after corruption (imbalance thins it) for every seed
-    sizes = splits.sizes(cfg.curve, min(quality.pool_size(dataset.y[pool], cfg.quality) for pool in pools))
+    c = cfg.curve
+    sizes = splits.sizes(min(corruption.pool_size(dataset.y[pool]) for pool in pools), sizes=c.sizes,
+                         fractions=c.fractions, start=c.start, growth=c.growth, max_size=c.max_size)
+    notes = []
+    if dataset.rows_dropped:
+        notes.append(f"dataset {dataset.name!r}: left out {dataset.rows_dropped} rows because "
+                     f"{dataset.rows_dropped_reason}.")
     return Plan(
-        cfg=cfg,
-        dataset=dataset,
-        run_id=run_id_of(cfg),
-        config_hash=config_hash(cfg),
-        study_dir=Path(cfg.results_dir) / cfg.study,
-        sizes=sizes,
-        seeds=seeds,
-        primary=primary,
-        missing=cfg.quality.name == "missing" or models.has_missing(dataset.X),
+        cfg=cfg, dataset=dataset, run_id=run_id_of(cfg), config_hash=config_hash(cfg),
+        study_dir=Path(cfg.results_dir) / cfg.study, sizes=sizes, seeds=seeds, primary=primary,
+        missing=isinstance(corruption, quality.Missing) or models.has_missing(dataset.X),
+        model=model, corruption=corruption, cleaning=method, test_fraction=test_fraction,
+        threads=int(cfg.threads), study=str(cfg.study), notes=notes,
     )
 
 
@@ -134,37 +130,39 @@ def _widen(proba, pipe, n_classes: int):
     return None if proba is None else metrics.full_proba(proba, pipe.classes_, n_classes)
 
 
-def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int) -> dict:
-    """Fit one pipeline and score it; an exception becomes a failed point."""
-    ds = p.dataset
+def fit_and_score(pipe, X_fit, y_fit, X_test, y_test, *, task: str, n_classes: int, primary: str) -> dict:
+    """Fit an unfitted pipeline and score it on the test rows; an exception becomes a failed point.
+
+    Returns the point's columns: ``test_*`` scores, ``train_score`` (the
+    primary metric on the fitted rows), times, and the model's size.
+    """
     out: dict = {"status": "ok", "error": ""}
     try:
-        pipe = models.build(p.cfg.model, ds, seed=seed, missing=p.missing)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = time.perf_counter()
             pipe.fit(X_fit, y_fit)
             out["fit_seconds"] = time.perf_counter() - start
             start = time.perf_counter()
-            binary = ds.n_classes == 2
+            binary = n_classes == 2
             pred, proba, decision = _predict(pipe, X_test, binary)
             out["predict_seconds"] = time.perf_counter() - start
             # the training score needs probabilities only when the primary metric does
-            train_needs_proba = p.primary in ("log_loss", "roc_auc")
+            train_needs_proba = primary in ("log_loss", "roc_auc")
             start = time.perf_counter()
             train_pred, train_proba, train_dec = (
                 _predict(pipe, X_fit, binary) if train_needs_proba else (pipe.predict(X_fit), None, None)
             )
             out["train_predict_seconds"] = time.perf_counter() - start
-        if ds.task == "classification":
-            proba = _widen(proba, pipe, ds.n_classes)
-            train_proba = _widen(train_proba, pipe, ds.n_classes)
-        test = metrics.score(ds.task, y_test, pred, proba, ds.n_classes, decision)
-        train = metrics.score(ds.task, y_fit, train_pred, train_proba, ds.n_classes, train_dec, only=p.primary)
+        if task == "classification":
+            proba = _widen(proba, pipe, n_classes)
+            train_proba = _widen(train_proba, pipe, n_classes)
+        test = metrics.score(task, y_test, pred, proba, n_classes, decision)
+        train = metrics.score(task, y_fit, train_pred, train_proba, n_classes, train_dec, only=primary)
         out.update({f"test_{k}": v for k, v in test.items()})
-        out["train_score"] = train[p.primary]
-        if ds.task == "classification":  # test counts [true][predicted]: the report's cost matrix
-            out["confusion"] = json.dumps(metrics.confusion(y_test, pred, ds.n_classes).tolist())
+        out["train_score"] = train[primary]
+        if task == "classification":  # test counts [true][predicted]: the report's cost matrix
+            out["confusion"] = json.dumps(metrics.confusion(y_test, pred, n_classes).tolist())
         est = pipe[-1]
         out["n_params"] = models.n_params(pipe)
         out["device"] = str(getattr(est, "device_", "cpu"))
@@ -175,19 +173,30 @@ def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int) -> dict:
     return out
 
 
+def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int) -> dict:
+    """One point of the plan: a fresh pipeline of the job's model, fitted and scored."""
+    ds = p.dataset
+    try:
+        pipe = models.build(p.model, ds, seed=seed, missing=p.missing)
+    except Exception as exc:  # a model that cannot be built for this point is a failed point too
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
+    return fit_and_score(pipe, X_fit, y_fit, X_test, y_test, task=ds.task, n_classes=ds.n_classes,
+                         primary=p.primary)
+
+
 def _base_row(p: Plan) -> dict:
-    cfg, ds = p.cfg, p.dataset
+    ds = p.dataset
     row = {
-        "study": cfg.study,
+        "study": p.study,
         "run_id": p.run_id,
         "dataset": ds.name,
         "task": ds.task,
         "modality": ds.modality,
-        "model": cfg.model.name,
-        "sophistication": int(cfg.model.sophistication),
-        "quality": cfg.quality.name,
-        "quality_rate": float(cfg.quality.rate),
-        "cleaning": cfg.cleaning.name,
+        "model": p.model.name,
+        "sophistication": int(p.model.sophistication),
+        "quality": p.corruption.name,
+        "quality_rate": float(p.corruption.rate),
+        "cleaning": p.cleaning.name,
         "primary_metric": p.primary,
         "config_hash": p.config_hash,
         "mvd_version": mvd.__version__,
@@ -195,18 +204,25 @@ def _base_row(p: Plan) -> dict:
     for name in metrics.METRICS["classification"] + metrics.METRICS["regression"]:
         row[f"test_{name}"] = np.nan
     row.update(train_score=np.nan, fit_seconds=np.nan, predict_seconds=np.nan, n_params=0, device="cpu")
+    if ds.rows_dropped:
+        row.update(rows_dropped=int(ds.rows_dropped), rows_dropped_reason=ds.rows_dropped_reason)
     return row
 
 
 def _save_config(p: Plan) -> None:
     """The job's resolved config beside its points (written once, atomically)."""
     path = p.study_dir / "configs" / f"{p.run_id}.yaml"
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # jobs sharing a curve never share a temp file
-    tmp.write_text(OmegaConf.to_yaml(p.cfg, resolve=True))
-    tmp.replace(path)
+    if not path.exists():
+        write_atomic(path, OmegaConf.to_yaml(p.cfg, resolve=True))
+
+
+_SAID: set = set()
+
+
+def _say_once(note: str) -> None:
+    if note not in _SAID:
+        _SAID.add(note)
+        print(f"mvd: {note}", file=sys.stderr, flush=True)
 
 
 def run_curve(cfg, *, on_point: Optional[Callable[[dict, bool], None]] = None,
@@ -217,30 +233,33 @@ def run_curve(cfg, *, on_point: Optional[Callable[[dict, bool], None]] = None,
     bars and loggers); skipped points come from the store.
     """
     p = prepared or plan(cfg)
+    for note in p.notes:
+        _say_once(note)
     ds = p.dataset
     store = CurveFile(p.study_dir, p.run_id)
     done = store.done()
     stored = {(int(r["seed"]), int(r["train_size"])): r for r in store.records}
     base = _base_row(p)
-    official = ds.test_index if cfg.dataset.official_split else None
-    with threadpool_limits(limits=int(cfg.threads)):
+    with threadpool_limits(limits=p.threads):
         for seed in p.seeds:
             if all((seed, n) in done for n in p.sizes):
                 for n in p.sizes:
                     on_point and on_point(stored[(seed, n)], True)
                 continue
-            pool, test = splits.split(ds.y, seed=seed, test_fraction=cfg.curve.test_fraction,
-                                      task=ds.task, test_index=official)
+            pool, test = splits.split(ds.y, seed=seed, test_fraction=p.test_fraction, task=ds.task,
+                                      test_index=ds.test_index)
             X_test, y_test = take(ds.X, test), ds.y[test]
-            pooled = quality.corrupt(take(ds.X, pool), ds.y[pool], cfg.quality, ds, seed=seed)
+            pooled = p.corruption.corrupt(take(ds.X, pool), ds.y[pool], ds, seed=seed)
             order = splits.nested_order(pooled.y, seed=seed, task=ds.task)
             for n in p.sizes:
                 if (seed, n) in done:
                     on_point and on_point(stored[(seed, n)], True)
                     continue
                 X_sub, y_sub, bad = pooled.subset(order, n)
-                keep, clean_info = cleaning.apply(X_sub, y_sub, bad, cfg.cleaning,
-                                                  model_cfg=cfg.model, dataset=ds, seed=seed)
+                model = None
+                if p.cleaning.needs_model:  # a model of the job, imputing if the subset has gaps
+                    model = models.build(p.model, ds, seed=seed, missing=True if models.has_missing(X_sub) else None)
+                keep, clean_info = p.cleaning.clean(X_sub, y_sub, bad, seed=seed, model=model)
                 point = dict(base, seed=seed, train_size=n, n_fit=int(keep.sum()),
                              n_corrupted=int(bad.sum()), **pooled.info, **clean_info)
                 point.update(_fit_and_score(p, take(X_sub, np.flatnonzero(keep)), y_sub[keep],

@@ -1,25 +1,41 @@
 """Datasets: one ``Dataset`` per config, whatever the source.
 
-A loader returns features ``X`` (a numeric array, a DataFrame for mixed
-tables, or an array of strings for text), integer-coded labels ``y``
-(classification) or floats (regression), the class names, and the rows of
-the official test split when the source has one.
+A dataset config is a ``_target_`` node: the loader (``mvd.sources.uci.load``,
+``mvd.sources.files.load``, or a function of your own) and its keyword
+arguments.  Every loader takes ``name``, ``task`` and ``modality`` and
+returns features ``X`` (a numeric array, a DataFrame for mixed tables, or an
+array of strings for text), integer-coded labels ``y`` (classification) or
+floats (regression), the class names, and the rows of the official test split
+when the source has one.  ``official_split: false`` (any source) ignores that
+split and lets each seed draw its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from mvd.errors import ConfigError
 
-__all__ = ["Dataset", "load", "take", "SOURCES", "SKLEARN_DATASETS", "register_source"]
+__all__ = ["Dataset", "Meta", "load", "take", "encode_labels", "check", "TASKS", "MODALITIES"]
 
 TASKS = ("classification", "regression")
 MODALITIES = ("tabular", "image", "text")
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What every loader is told about the dataset it builds."""
+
+    name: str
+    task: str = "classification"
+    modality: str = "tabular"
+    image_shape: Optional[tuple] = None
 
 
 @dataclass
@@ -37,6 +53,9 @@ class Dataset:
     categorical: list = field(default_factory=list)
     # valid value range of features (images), for clipping after noise
     value_range: Optional[tuple] = None
+    # rows of the source left out of X and y, and why (e.g. an empty target)
+    rows_dropped: int = 0
+    rows_dropped_reason: str = ""
 
     def __len__(self) -> int:
         return len(self.y)
@@ -59,107 +78,47 @@ def encode_labels(labels: Sequence) -> tuple[np.ndarray, list]:
     return y.astype(np.int64), [str(c) for c in classes]
 
 
-# --- scikit-learn's bundled datasets -------------------------------------------------
-
-SKLEARN_DATASETS = ("digits", "breast_cancer", "wine", "iris", "diabetes")
-
-
-def _load_sklearn(cfg) -> Dataset:
-    import sklearn.datasets as skd
-
-    if cfg.name not in SKLEARN_DATASETS:
+def check(dataset: Dataset) -> Dataset:
+    """Refuse a dataset no curve can use: no rows, or a classification target with one class."""
+    if len(dataset.y) == 0:
+        raise ConfigError(f"dataset {dataset.name!r} has no rows.")
+    if dataset.task == "classification" and dataset.n_classes < 2:
+        found = dataset.classes[0] if dataset.classes else "none"
         raise ConfigError(
-            f"dataset.name={cfg.name!r} is not a bundled scikit-learn dataset; "
-            f"allowed: {', '.join(SKLEARN_DATASETS)}."
+            f"dataset {dataset.name!r}: the target has one class ({found!r}); "
+            f"classification needs at least 2 classes."
         )
-    bunch = getattr(skd, f"load_{cfg.name}")()
-    X = np.asarray(bunch.data, dtype=np.float64)
-    if cfg.task == "classification":
-        y = np.asarray(bunch.target, dtype=np.int64)
-        classes = [str(c) for c in bunch.target_names]
-    else:
-        y, classes = np.asarray(bunch.target, dtype=np.float64), None
-    value_range = (0.0, 16.0) if cfg.name == "digits" else None
-    return Dataset(
-        name=cfg.name,
-        task=cfg.task,
-        modality=cfg.modality,
-        X=X,
-        y=y,
-        classes=classes,
-        feature_names=[str(f) for f in bunch.feature_names],
-        image_shape=tuple(cfg.image_shape) if cfg.image_shape else None,
-        value_range=value_range,
-    )
+    return dataset
 
 
-def _load_synthetic(cfg) -> Dataset:
-    from sklearn.datasets import make_classification
-
-    params = dict(cfg.params)
-    try:
-        X, y = make_classification(**params)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"dataset.params are not valid for make_classification: {exc}") from exc
-    n_classes = int(params.get("n_classes", 2))
-    return Dataset(
-        name=cfg.name,
-        task="classification",
-        modality="tabular",
-        X=X,
-        y=y.astype(np.int64),
-        classes=[str(c) for c in range(n_classes)],
-        feature_names=[f"x{i}" for i in range(X.shape[1])],
-    )
-
-
-SOURCES: Dict[str, Callable[[Any], Dataset]] = {
-    "sklearn": _load_sklearn,
-    "synthetic": _load_synthetic,
-}
-
-
-def register_source(name: str, loader: Callable[[Any], Dataset]) -> None:
-    """Add a source (``dataset.source=name``); loaders receive the dataset config."""
-    SOURCES[name] = loader
-
-
-def _check(cfg) -> None:
-    if cfg.task not in TASKS:
-        raise ConfigError(f"dataset.task={cfg.task!r} is not allowed; allowed: {', '.join(TASKS)}.")
-    if cfg.modality not in MODALITIES:
-        raise ConfigError(
-            f"dataset.modality={cfg.modality!r} is not allowed; allowed: {', '.join(MODALITIES)}."
-        )
-    _ensure_sources()
-    if cfg.source not in SOURCES:
-        raise ConfigError(
-            f"dataset.source={cfg.source!r} is not known; allowed: {', '.join(sorted(SOURCES))}."
-        )
-
-
-def _ensure_sources() -> None:
-    """Import the optional file/hub sources, which register themselves."""
-    try:
-        import mvd.sources  # noqa: F401
-    except ImportError:
-        pass
+def _check_node(node: dict) -> None:
+    task, modality = node.get("task", "classification"), node.get("modality", "tabular")
+    if task not in TASKS:
+        raise ConfigError(f"dataset.task={task!r} is not allowed; allowed: {', '.join(TASKS)}.")
+    if modality not in MODALITIES:
+        raise ConfigError(f"dataset.modality={modality!r} is not allowed; allowed: {', '.join(MODALITIES)}.")
 
 
 _MEMO: Dict[str, Dataset] = {}
 
 
-def load(cfg) -> Dataset:
-    """Load the dataset a config names (memoised per process: one parse per job)."""
-    from omegaconf import OmegaConf
+def load(node) -> Dataset:
+    """The dataset a config node describes (memoised per process: one parse per job).
 
-    _check(cfg)
-    key = OmegaConf.to_yaml(cfg) if OmegaConf.is_config(cfg) else repr(cfg)
+    ``node`` is the ``dataset`` group of a config (or a plain dict); an old
+    flat record with ``source:`` instead of ``_target_`` is accepted too.
+    """
+    from mvd import identity, parts
+
+    values = identity.dataset_node(parts.plain(node))
+    _check_node(values)
+    official = bool(values.pop("official_split", True))
+    key = json.dumps(values, sort_keys=True, default=str)
     if key not in _MEMO:
-        dataset = SOURCES[cfg.source](cfg)
-        if dataset.task == "classification" and dataset.n_classes < 2:
-            raise ConfigError(
-                f"dataset {cfg.name!r} has {dataset.n_classes} class; classification needs at least 2."
-            )
-        _MEMO[key] = dataset
-    return _MEMO[key]
+        dataset = parts.build(values, key="dataset")
+        if not isinstance(dataset, Dataset):
+            raise ConfigError(f"dataset._target_={values['_target_']!r} returned a {type(dataset).__name__}, "
+                              "not an mvd.data.Dataset.")
+        _MEMO[key] = check(dataset)
+    dataset = _MEMO[key]
+    return dataset if official or dataset.test_index is None else dataclasses.replace(dataset, test_index=None)

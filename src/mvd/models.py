@@ -4,7 +4,9 @@ Preprocessing lives inside the pipeline, so it is fitted on the training
 subset only: imputation where values are missing, standard scaling for
 scale-sensitive models, one-hot or ordinal codes for categorical columns,
 TF-IDF for text.  The estimator is the config's ``_target_`` for the task,
-seeded through ``random_state`` when it has one.
+seeded through ``random_state`` when it has one.  Functions take the model
+spec as a plain :class:`mvd.config.ModelConfig` (or its config node):
+``spec(cfg.model)`` converts once at the boundary.
 """
 
 from __future__ import annotations
@@ -26,12 +28,31 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from mvd.data import Dataset
 from mvd.errors import ConfigError
 
-__all__ = ["build", "check", "estimator", "has_missing", "n_params"]
+__all__ = ["build", "check", "estimator", "has_missing", "n_params", "spec"]
+
+
+def spec(node):
+    """A model config node as a plain ``ModelConfig`` (estimator nodes as dicts); a spec as it is."""
+    if OmegaConf.is_config(node):
+        return OmegaConf.to_object(node) if OmegaConf.get_type(node) is not dict else _Spec(node)
+    return node
+
+
+class _Spec:
+    """Attribute access over a plain model dict (a model node composed without the typed schema)."""
+
+    def __init__(self, node):
+        self.__dict__.update(OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node)
+
+
+def _node(model_cfg, task: str):
+    return getattr(spec(model_cfg), task, None)
 
 
 def check(model_cfg, dataset: Dataset) -> None:
     """Refuse a model that cannot handle the dataset's task or modality."""
-    node = model_cfg.get(dataset.task)
+    model_cfg = spec(model_cfg)
+    node = _node(model_cfg, dataset.task)
     if node is None:
         raise ConfigError(
             f"model={model_cfg.name!r} does not support task {dataset.task!r} "
@@ -44,7 +65,7 @@ def check(model_cfg, dataset: Dataset) -> None:
             f"model={model_cfg.name!r} supports modalities {modalities}, "
             f"not {dataset.modality!r} (dataset={dataset.name!r})."
         )
-    if str(node.get("_target_", "")).startswith("mvd.nn."):  # torch nets: device, sizes, before any work
+    if str(dict(node).get("_target_", "")).startswith("mvd.nn."):  # torch nets: device, sizes, before any work
         estimator(model_cfg, dataset.task, seed=0, dataset=dataset).check_params(prefix=f"model.{dataset.task}.")
 
 
@@ -94,10 +115,13 @@ def _prototype(node_json: str):
 
 def estimator(model_cfg, task: str, *, seed: int, dataset: Dataset | None = None):
     """The bare estimator for ``task``, seeded, with the dataset's image shape if it takes one."""
-    node = model_cfg.get(task)
+    model_cfg = spec(model_cfg)
+    node = _node(model_cfg, task)
     if dataset is not None:  # a modality's own estimator, when the model names one
-        node = (model_cfg.get("per_modality") or {}).get(dataset.modality, {}).get(task, node)
-    est = clone(_prototype(json.dumps(OmegaConf.to_container(node, resolve=True), sort_keys=True)))
+        node = (getattr(model_cfg, "per_modality", None) or {}).get(dataset.modality, {}).get(task, node)
+    if OmegaConf.is_config(node):
+        node = OmegaConf.to_container(node, resolve=True)
+    est = clone(_prototype(json.dumps(node, sort_keys=True)))
     params = est.get_params(deep=False)
     updates = {}
     if "random_state" in params:
@@ -115,6 +139,7 @@ def build(model_cfg, dataset: Dataset, *, seed: int, missing: bool | None = None
     model is assumed to fit the dataset (``check`` runs once per job, in
     ``curve.plan``).
     """
+    model_cfg = spec(model_cfg)
     missing = has_missing(dataset.X) if missing is None else missing
     est = estimator(model_cfg, dataset.task, seed=seed, dataset=dataset)
     if dataset.modality == "text":

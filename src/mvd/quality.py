@@ -11,30 +11,35 @@ So with one seed the rows corrupted at rate 0.1 are a subset of those at 0.2,
 with the same new values: curves at different rates differ only by the
 corruption (common random numbers), and rate 0 leaves the pool untouched.
 
-Kinds (``quality.name``):
+A kind of corruption is a class (a config names it as ``_target_``; its
+other keys are the class's fields):
 
-- ``clean``: the pool as drawn (rate must be 0).
-- ``label_noise``: classification, ``mode=symmetric`` replaces each label
+- ``Clean`` (``quality=clean``): the pool as drawn (rate must be 0).
+- ``LabelNoise``: classification, ``mode=symmetric`` replaces each label
   with probability ``rate`` by one of the other classes, uniformly;
   ``mode=pairwise`` flips it to the class's partner, a seeded cyclic
   derangement of the classes ("pair flip", Han et al. 2018). Regression adds
   Gaussian noise of std ``rate`` x the pool's target std to every target.
-- ``feature_noise``: Gaussian noise of std ``rate`` x each numeric feature's
+- ``FeatureNoise``: Gaussian noise of std ``rate`` x each numeric feature's
   pool std on every cell (per pixel for images), clipped to the dataset's
   ``value_range`` when it has one. Every row is altered.
-- ``missing``: each cell is missing completely at random with probability
+- ``Missing``: each cell is missing completely at random with probability
   ``rate``; the model pipeline imputes (fitted on the training subset only).
-- ``imbalance``: every class but the largest keeps a ``1 - rate`` share of its
+- ``Imbalance``: every class but the largest keeps a ``1 - rate`` share of its
   pool rows (at least one); no kept row is altered, so ``n_corrupted`` is 0.
-- ``duplicates``: ``floor(rate * n)`` of the n rows of every training subset
+- ``Duplicates``: ``floor(rate * n)`` of the n rows of every training subset
   are exact copies of earlier rows of the same subset: the budget n, less
   information. Copies follow the nested order, so prefixes stay nested.
+
+A new kind subclasses :class:`Corruption` and overrides ``_corrupt`` (and
+``check`` when it does not apply to every dataset).
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 import pandas as pd
@@ -42,12 +47,17 @@ import pandas as pd
 from mvd.data import Dataset, take
 from mvd.errors import ConfigError
 
-__all__ = ["Corrupted", "corrupt", "check", "pool_size", "alters_every_row", "KINDS", "MODES"]
+__all__ = ["Corruption", "Clean", "LabelNoise", "FeatureNoise", "Missing", "Imbalance", "Duplicates",
+           "Corrupted", "build", "KINDS", "MODES", "BUILTIN"]
 
 KINDS = ("clean", "label_noise", "feature_noise", "missing", "imbalance", "duplicates")
 MODES = ("symmetric", "pairwise")
-# kinds that need numeric cells to perturb (not raw text)
-_NEEDS_CELLS = ("feature_noise", "missing")
+# the class of each built-in kind (configs saved without a _target_ name only the kind)
+BUILTIN = {
+    "clean": "mvd.quality.Clean", "label_noise": "mvd.quality.LabelNoise",
+    "feature_noise": "mvd.quality.FeatureNoise", "missing": "mvd.quality.Missing",
+    "imbalance": "mvd.quality.Imbalance", "duplicates": "mvd.quality.Duplicates",
+}
 # tags of the corruption random streams, one per kind ("mvd" + kind index)
 _STREAM = {kind: 0x6D7664 + i for i, kind in enumerate(KINDS)}
 
@@ -97,91 +107,185 @@ def _copy_sources(n: int, rate: float, draws: np.ndarray) -> np.ndarray:
     return source
 
 
-def check(cfg, dataset: Dataset) -> None:
-    """Refuse an unknown kind or mode, a rate outside [0, 1), or a kind that does not apply."""
-    if cfg.name not in KINDS:
-        raise ConfigError(f"quality={cfg.name!r} is not known; allowed: {', '.join(KINDS)}.")
-    rate = cfg.rate
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-        raise ConfigError(f"quality.rate={rate!r} is outside [0, 1); allowed: 0 <= rate < 1.")
-    if cfg.mode not in MODES:
-        raise ConfigError(f"quality.mode={cfg.mode!r} is not known; allowed: {', '.join(MODES)}.")
-    if cfg.name == "clean" and rate != 0:
-        raise ConfigError(
-            f"quality.rate={rate} with quality=clean; clean data has rate 0, "
-            f"pick a corruption ({', '.join(KINDS[1:])}) for a rate above 0."
-        )
-    if cfg.name in _NEEDS_CELLS and dataset.modality == "text":
-        raise ConfigError(
-            f"quality={cfg.name!r} does not apply to text (dataset={dataset.name!r}); "
-            f"allowed for text: clean, label_noise, imbalance, duplicates."
-        )
-    if dataset.task == "regression" and cfg.name == "imbalance":
-        raise ConfigError(
-            f"quality='imbalance' needs classes, and dataset={dataset.name!r} is a regression task; "
-            "allowed for regression: clean, label_noise, feature_noise, missing, duplicates."
-        )
-    if dataset.task == "regression" and cfg.name == "label_noise" and cfg.mode != "symmetric":
-        raise ConfigError(
-            f"quality.mode={cfg.mode!r} needs classes, and dataset={dataset.name!r} is a regression "
-            "task; allowed for regression: symmetric (Gaussian target noise)."
-        )
-    if cfg.name == "feature_noise" and isinstance(dataset.X, pd.DataFrame):
-        if not _numeric_columns(dataset.X, dataset.categorical):
+@dataclass(frozen=True)
+class Corruption:
+    """The pool as drawn; every kind of corruption is a subclass.
+
+    ``corrupt`` never modifies its inputs and draws its random numbers from a
+    stream of its own kind (the seed plus a tag).
+    """
+
+    name: str = "clean"
+    rate: float = 0.0
+    # the kind this class implements (its stream tag; the name a config gives it)
+    kind: ClassVar[str] = "clean"
+    # kinds that perturb cells, so not raw text
+    needs_cells: ClassVar[bool] = False
+
+    def check(self, dataset: Dataset) -> None:
+        """Refuse a rate outside [0, 1), a name that is not this kind's, or a dataset it cannot apply to."""
+        if self.name != self.kind and type(self).__module__ == __name__:
+            raise ConfigError(
+                f"quality.name={self.name!r} is not the kind {type(self).__name__} implements ({self.kind!r}); "
+                f"pick a kind with quality=<kind>, allowed: {', '.join(KINDS)}."
+            )
+        rate = self.rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ConfigError(f"quality.rate={rate!r} is outside [0, 1); allowed: 0 <= rate < 1.")
+        if self.needs_cells and dataset.modality == "text":
+            raise ConfigError(
+                f"quality={self.name!r} does not apply to text (dataset={dataset.name!r}); "
+                f"allowed for text: clean, label_noise, imbalance, duplicates."
+            )
+
+    def alters_every_row(self, task: str) -> bool:
+        """Whether the corruption touches every row at rate > 0 (so no row is clean to keep)."""
+        return False
+
+    def pool_size(self, y_pool: np.ndarray) -> int:
+        """Rows of a pool with labels ``y_pool`` after corruption."""
+        return len(y_pool)
+
+    def corrupt(self, X, y, dataset: Dataset, *, seed: int) -> Corrupted:
+        """The pool as this corruption leaves it (inputs are never modified)."""
+        tag = _STREAM.get(self.kind, zlib.crc32(self.kind.encode()))
+        return self._corrupt(X, y, dataset, np.random.default_rng([int(seed), tag]))
+
+    def _corrupt(self, X, y, dataset: Dataset, rng: np.random.Generator) -> Corrupted:
+        return Corrupted(X=X, y=y, corrupted=np.zeros(len(y), dtype=bool))
+
+
+@dataclass(frozen=True)
+class Clean(Corruption):
+    """Untouched training data."""
+
+    def check(self, dataset: Dataset) -> None:
+        super().check(dataset)
+        if self.rate != 0:
+            raise ConfigError(
+                f"quality.rate={self.rate} with quality=clean; clean data has rate 0, "
+                f"pick a corruption ({', '.join(KINDS[1:])}) for a rate above 0."
+            )
+
+
+@dataclass(frozen=True)
+class LabelNoise(Corruption):
+    name: str = "label_noise"
+    mode: str = "symmetric"
+    kind: ClassVar[str] = "label_noise"
+
+    def check(self, dataset: Dataset) -> None:
+        super().check(dataset)
+        if self.mode not in MODES:
+            raise ConfigError(f"quality.mode={self.mode!r} is not known; allowed: {', '.join(MODES)}.")
+        if dataset.task == "regression" and self.mode != "symmetric":
+            raise ConfigError(
+                f"quality.mode={self.mode!r} needs classes, and dataset={dataset.name!r} is a regression "
+                "task; allowed for regression: symmetric (Gaussian target noise)."
+            )
+
+    def alters_every_row(self, task: str) -> bool:
+        return self.rate != 0 and task == "regression"
+
+    def _corrupt(self, X, y, dataset, rng):
+        if dataset.task == "regression":
+            y_new, bad = _target_noise(y, float(self.rate), rng)
+        else:
+            y_new, bad = _flip_labels(y, float(self.rate), self.mode, dataset.n_classes, rng)
+        return Corrupted(X=X, y=y_new, corrupted=bad)
+
+
+@dataclass(frozen=True)
+class FeatureNoise(Corruption):
+    name: str = "feature_noise"
+    kind: ClassVar[str] = "feature_noise"
+    needs_cells: ClassVar[bool] = True
+
+    def check(self, dataset: Dataset) -> None:
+        super().check(dataset)
+        if isinstance(dataset.X, pd.DataFrame) and not _numeric_columns(dataset.X, dataset.categorical):
             raise ConfigError(
                 f"quality='feature_noise' needs numeric columns, and dataset={dataset.name!r} has none; "
                 "allowed for it: clean, label_noise, missing, imbalance, duplicates."
             )
 
+    def alters_every_row(self, task: str) -> bool:
+        return self.rate != 0
 
-def alters_every_row(cfg, dataset: Dataset) -> bool:
-    """Whether the corruption touches every row at rate > 0 (so no row is clean to keep)."""
-    if cfg.rate == 0:
-        return False
-    return cfg.name == "feature_noise" or (cfg.name == "label_noise" and dataset.task == "regression")
+    def _corrupt(self, X, y, dataset, rng):
+        X_new, bad = _feature_noise(X, float(self.rate), dataset, rng)
+        return Corrupted(X=X_new, y=y, corrupted=bad)
 
 
-def pool_size(y_pool: np.ndarray, cfg) -> int:
-    """Rows of a pool with labels ``y_pool`` after corruption (imbalance thins it)."""
-    if cfg.name != "imbalance":
-        return len(y_pool)
-    counts = np.unique(y_pool, return_counts=True)[1]
-    largest = int(np.argmax(counts))
-    kept = _kept_counts(counts, cfg.rate)
-    kept[largest] = counts[largest]
-    return int(kept.sum())
+@dataclass(frozen=True)
+class Missing(Corruption):
+    name: str = "missing"
+    kind: ClassVar[str] = "missing"
+    needs_cells: ClassVar[bool] = True
+
+    def _corrupt(self, X, y, dataset, rng):
+        X_new, bad = _missing(X, float(self.rate), rng)
+        return Corrupted(X=X_new, y=y, corrupted=bad)
+
+
+@dataclass(frozen=True)
+class Imbalance(Corruption):
+    name: str = "imbalance"
+    kind: ClassVar[str] = "imbalance"
+
+    def check(self, dataset: Dataset) -> None:
+        super().check(dataset)
+        if dataset.task == "regression":
+            raise ConfigError(
+                f"quality='imbalance' needs classes, and dataset={dataset.name!r} is a regression task; "
+                "allowed for regression: clean, label_noise, feature_noise, missing, duplicates."
+            )
+
+    def pool_size(self, y_pool: np.ndarray) -> int:
+        counts = np.unique(y_pool, return_counts=True)[1]
+        largest = int(np.argmax(counts))
+        kept = _kept_counts(counts, self.rate)
+        kept[largest] = counts[largest]
+        return int(kept.sum())
+
+    def _corrupt(self, X, y, dataset, rng):
+        rows = _thin(y, float(self.rate), rng)
+        counts = np.unique(y[rows], return_counts=True)[1]
+        info = {"imbalance_ratio": float(counts.max() / counts.min())}
+        return Corrupted(X=take(X, rows), y=y[rows], corrupted=np.zeros(len(rows), dtype=bool), info=info)
+
+
+@dataclass(frozen=True)
+class Duplicates(Corruption):
+    name: str = "duplicates"
+    kind: ClassVar[str] = "duplicates"
+
+    def _corrupt(self, X, y, dataset, rng):
+        draws = rng.random(len(y))
+        return Corrupted(X=X, y=y, corrupted=np.zeros(len(y), dtype=bool), copy_rate=float(self.rate),
+                         copy_draws=draws)
+
+
+def build(node) -> Corruption:
+    """The corruption a ``quality`` config node names (a node without ``_target_``: the built-in kind of its name)."""
+    from mvd import parts
+
+    values = dict(parts.plain(node))
+    if "_target_" not in values:
+        name = values.get("name", "clean")
+        if name not in BUILTIN:
+            raise ConfigError(f"quality={name!r} is not known; allowed: {', '.join(KINDS)}.")
+        values["_target_"] = BUILTIN[name]
+        if name != "label_noise":
+            values.pop("mode", None)
+    corruption = parts.build(values, key="quality")
+    if not isinstance(corruption, Corruption):
+        raise ConfigError(f"quality._target_={values['_target_']!r} is not a mvd.quality.Corruption.")
+    return corruption
 
 
 def _kept_counts(counts: np.ndarray, rate: float) -> np.ndarray:
     return np.maximum(1, np.round((1 - rate) * counts)).astype(np.int64)
-
-
-def corrupt(X, y, cfg, dataset: Dataset, *, seed: int) -> Corrupted:
-    """The pool as the study's quality setting leaves it (inputs are never modified)."""
-    rng = np.random.default_rng([int(seed), _STREAM[cfg.name]])
-    rate = float(cfg.rate)
-    info = {}
-    if cfg.name == "label_noise":
-        if dataset.task == "regression":
-            y_new, bad = _target_noise(y, rate, rng)
-        else:
-            y_new, bad = _flip_labels(y, rate, cfg.mode, dataset.n_classes, rng)
-        return Corrupted(X=X, y=y_new, corrupted=bad)
-    if cfg.name == "feature_noise":
-        X_new, bad = _feature_noise(X, rate, dataset, rng)
-        return Corrupted(X=X_new, y=y, corrupted=bad)
-    if cfg.name == "missing":
-        X_new, bad = _missing(X, rate, rng)
-        return Corrupted(X=X_new, y=y, corrupted=bad)
-    if cfg.name == "imbalance":
-        rows = _thin(y, rate, rng)
-        counts = np.unique(y[rows], return_counts=True)[1]
-        info["imbalance_ratio"] = float(counts.max() / counts.min())
-        return Corrupted(X=take(X, rows), y=y[rows], corrupted=np.zeros(len(rows), dtype=bool), info=info)
-    if cfg.name == "duplicates":
-        draws = rng.random(len(y))
-        return Corrupted(X=X, y=y, corrupted=np.zeros(len(y), dtype=bool), copy_rate=rate, copy_draws=draws)
-    return Corrupted(X=X, y=y, corrupted=np.zeros(len(y), dtype=bool))
 
 
 def _flip_labels(y, rate, mode, n_classes, rng):

@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from mvd.errors import ConfigError
 
-__all__ = ["split", "nested_order", "sizes"]
+__all__ = ["split", "nested_order", "sizes", "check_test_fraction"]
 
 
 def split(y: np.ndarray, *, seed: int, test_fraction: float, task: str, test_index=None):
@@ -52,15 +52,21 @@ def nested_order(y: np.ndarray, *, seed: int, task: str) -> np.ndarray:
     return np.lexsort((tiebreak, keys))
 
 
-def sizes(curve, pool_size: int) -> list[int]:
-    """Training sizes of a curve for a pool of ``pool_size`` rows (validated)."""
-    if curve.sizes is not None and curve.fractions is not None:
+def sizes(pool_size: int, *, sizes=None, fractions=None, start: int = 16,
+          growth: float = 2 ** 0.5, max_size=None) -> list[int]:
+    """Training sizes of a curve for a pool of ``pool_size`` rows (validated).
+
+    Explicit ``sizes`` (counts), or ``fractions`` of the pool, or geometric
+    anchors ``start * growth**k`` below the pool (or ``max_size``) plus the
+    top itself.
+    """
+    if sizes is not None and fractions is not None:
         raise ConfigError("curve.sizes and curve.fractions are both set; set one of them.")
-    if curve.sizes is not None:
-        values = [int(s) for s in curve.sizes]
+    if sizes is not None:
+        values = [int(s) for s in sizes]
         if not values or any(s <= 0 for s in values):
             raise ConfigError(
-                f"curve.sizes={list(curve.sizes)} must be a non-empty list of positive counts."
+                f"curve.sizes={list(sizes)} must be a non-empty list of positive counts."
             )
         too_big = [s for s in values if s > pool_size]
         if too_big:
@@ -69,23 +75,23 @@ def sizes(curve, pool_size: int) -> list[int]:
                 f"allowed: 1 to {pool_size}."
             )
         return sorted(set(values))
-    if curve.fractions is not None:
-        fractions = [float(f) for f in curve.fractions]
+    if fractions is not None:
+        fractions = [float(f) for f in fractions]
         if not fractions or any(not 0 < f <= 1 for f in fractions):
             raise ConfigError(
-                f"curve.fractions={list(curve.fractions)} must be a non-empty list in (0, 1]."
+                f"curve.fractions={fractions} must be a non-empty list in (0, 1]."
             )
         return sorted({max(1, int(round(f * pool_size))) for f in fractions})
-    if curve.start <= 0 or curve.growth <= 1:
+    if start <= 0 or growth <= 1:
         raise ConfigError(
-            f"curve.start={curve.start} and curve.growth={curve.growth} must be > 0 and > 1."
+            f"curve.start={start} and curve.growth={growth} must be > 0 and > 1."
         )
-    top = pool_size if curve.max_size is None else min(pool_size, int(curve.max_size))
-    if curve.max_size is not None and curve.max_size <= 0:
-        raise ConfigError(f"curve.max_size={curve.max_size} must be a positive count.")
+    top = pool_size if max_size is None else min(pool_size, int(max_size))
+    if max_size is not None and max_size <= 0:
+        raise ConfigError(f"curve.max_size={max_size} must be a positive count.")
     anchors, k = [], 0
     while True:
-        s = int(round(curve.start * curve.growth**k))
+        s = int(round(start * growth**k))
         if s >= top:
             break
         anchors.append(s)

@@ -40,11 +40,12 @@ class ScoreIsSizeEstimator(ClassifierMixin, BaseEstimator):
         return np.where(right, label, (label + 1) % len(self.classes_))
 
 
-def score_is_size_dataset(cfg) -> Dataset:
-    """Labels in column 0, difficulty u ~ U(0, 1) in column 1; 4 balanced classes."""
-    n = int(cfg.params.get("n_samples", 800))
+def score_is_size_dataset(name: str = "score_is_size", *, task: str = "classification",
+                          modality: str = "tabular", n_samples: int = 800) -> Dataset:
+    """Labels in column 0, difficulty u ~ U(0, 1) in column 1; 4 balanced classes (a dataset ``_target_``)."""
+    n = int(n_samples)
     rng = np.random.default_rng(0)
     y = np.arange(n) % 4
     X = np.column_stack([y, rng.random(n)]).astype(np.float64)
-    return Dataset(name=cfg.name, task="classification", modality="tabular", X=X,
+    return Dataset(name=name, task="classification", modality="tabular", X=X,
                    y=y.astype(np.int64), classes=["a", "b", "c", "d"])

@@ -1,16 +1,26 @@
-"""Where points go besides the store: nothing, or Weights & Biases."""
+"""Where points go besides the store: nothing, or Weights & Biases.
+
+A logger config is a ``_target_`` node like every part (:mod:`mvd.parts`):
+``conf/logger/none.yaml`` names :class:`NullLogger`,
+``conf/logger/wandb.yaml`` names :class:`mvd.loggers.wandb.WandbLogger`.  A
+logger of your own implements the three methods of :class:`NullLogger`.
+"""
 
 from __future__ import annotations
 
 from mvd.errors import ConfigError
 
-__all__ = ["make", "NullLogger"]
+__all__ = ["make", "build", "NullLogger", "BUILTIN"]
 
-NAMES = ("none", "wandb")
+# the class of each built-in logger (configs saved without a _target_ name only the logger)
+BUILTIN = {"none": "mvd.loggers.NullLogger", "wandb": "mvd.loggers.wandb.WandbLogger"}
 
 
 class NullLogger:
     """Logs nothing; the interface every logger implements."""
+
+    def __init__(self, name: str = "none"):
+        self.name = name
 
     def start(self, cfg, run_id: str) -> None: ...
 
@@ -19,13 +29,21 @@ class NullLogger:
     def finish(self, frame) -> None: ...
 
 
-def make(cfg):
-    """The logger a config names."""
-    name = cfg.logger.name
-    if name == "none":
-        return NullLogger()
-    if name == "wandb":
-        from mvd.loggers.wandb import WandbLogger
+def build(node):
+    """The logger a ``logger`` config node names (a node without ``_target_``: the built-in of its name)."""
+    from mvd import parts
 
-        return WandbLogger(cfg.logger)
-    raise ConfigError(f"logger={name!r} is not known; allowed: {', '.join(NAMES)}.")
+    values = dict(parts.plain(node))
+    if "_target_" not in values:
+        name = values.get("name", "none")
+        if name not in BUILTIN:
+            raise ConfigError(f"logger={name!r} is not known; allowed: {', '.join(BUILTIN)}.")
+        values["_target_"] = BUILTIN[name]
+        if name == "none":
+            values = {"_target_": values["_target_"], "name": name}
+    return parts.build(values, key="logger")
+
+
+def make(cfg):
+    """The logger of a job's config."""
+    return build(cfg.logger)

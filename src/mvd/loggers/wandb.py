@@ -1,6 +1,6 @@
 """Weights & Biases: one run per curve job, one study-level run per multirun.
 
-A W&B run *is* a learning curve (DESIGN.md section 2): every point is a history
+A W&B run *is* a learning curve: every point is a history
 row whose x-axis is ``train_size`` (``define_metric``), the per-size mean over
 seeds is logged as the ``curve/*`` series when the job ends, with a points
 table and the curve figure.
@@ -15,19 +15,23 @@ the logging (said once) while the job and its stored points go on.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 import netrc
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional, Sequence
 from urllib.parse import urlparse
 
 from omegaconf import OmegaConf
 
+from mvd import naming
 from mvd.errors import ConfigError
 
-__all__ = ["WandbLogger", "resolve_mode", "has_credentials", "log_study"]
+__all__ = ["WandbLogger", "Settings", "resolve_mode", "has_credentials", "log_study"]
 
 MODES = ("online", "offline", "disabled")
 # families of history keys plotted against train_size
@@ -66,13 +70,41 @@ def resolve_mode(requested: str) -> tuple[str, str]:
     return mode, ""
 
 
-def _check(logger_cfg) -> None:
-    if logger_cfg.mode not in MODES:
-        raise ConfigError(f"logger.mode={logger_cfg.mode!r} is not known; allowed: {', '.join(MODES)}.")
-    for key in ("init_timeout", "finish_timeout"):
-        value = logger_cfg.get(key)
-        if value is not None and not (float(value) > 0):
-            raise ConfigError(f"logger.{key}={value!r} must be a positive number of seconds.")
+@dataclass(frozen=True)
+class Settings:
+    """Where and how runs are logged (the ``logger`` config's options)."""
+
+    project: str = "mvd"
+    entity: Optional[str] = None
+    # online | offline | disabled; online needs credentials, else offline
+    mode: str = "offline"
+    tags: Sequence[str] = ()
+    # seconds wandb.init may take before mvd logs offline instead (W&B's default is 90)
+    init_timeout: float = 10.0
+    # seconds run.finish() may spend uploading before the run is marked crashed
+    finish_timeout: float = 120.0
+    # where the wandb/ folder goes (None: WANDB_DIR or the current directory)
+    dir: Optional[str] = None
+
+    def check(self) -> "Settings":
+        if self.mode not in MODES:
+            raise ConfigError(f"logger.mode={self.mode!r} is not known; allowed: {', '.join(MODES)}.")
+        for key in ("init_timeout", "finish_timeout"):
+            value = getattr(self, key)
+            if value is not None and not (float(value) > 0):
+                raise ConfigError(f"logger.{key}={value!r} must be a positive number of seconds.")
+        return self
+
+    @classmethod
+    def of(cls, node) -> "Settings":
+        """The settings in a ``logger`` config node (other keys, such as ``_target_``, ignored)."""
+        from mvd.parts import plain
+
+        values = plain(node)
+        names = {f.name for f in dataclasses.fields(cls)}
+        options = {k: v for k, v in values.items() if k in names and v is not None}
+        options["tags"] = tuple(options.get("tags") or ())
+        return cls(**options)
 
 
 def _finite(value) -> bool:
@@ -82,18 +114,11 @@ def _finite(value) -> bool:
         return False
 
 
-def run_name(cfg) -> str:
-    q = cfg.quality
-    quality = "clean" if q.name == "clean" else f"{q.name}{q.rate:g}"
-    clean = "" if cfg.cleaning.name == "none" else f"-{cfg.cleaning.name}"
-    return f"{cfg.dataset.name}-{cfg.model.name}-{quality}{clean}"
-
-
 class _Run:
     """``wandb.init`` bounded in time; online falls back to offline; errors become ``None``."""
 
-    def __init__(self, logger_cfg, *, requirements: bool = False, **init):
-        self.logger_cfg = logger_cfg
+    def __init__(self, settings: Settings, *, requirements: bool = False, **init):
+        self.settings = settings
         self.init = init
         # the pip freeze costs ~50 ms per run: once per study (its study run) is enough
         self.requirements = requirements
@@ -102,13 +127,13 @@ class _Run:
     def open(self):
         import wandb
 
-        mode, why = resolve_mode(self.logger_cfg.mode)
+        mode, why = resolve_mode(self.settings.mode)
         if mode == "online" and _ONLINE_FAILED:
             mode, why = "offline", _ONLINE_FAILED[0]  # pay the init timeout once per process, not per job
         if mode == "disabled":
             return None
-        settings = dict(init_timeout=float(self.logger_cfg.init_timeout), silent=True, console="off",
-                        finish_timeout=float(self.logger_cfg.get("finish_timeout") or 120.0),
+        settings = dict(init_timeout=float(self.settings.init_timeout), silent=True, console="off",
+                        finish_timeout=float(self.settings.finish_timeout or 120.0),
                         x_save_requirements=self.requirements)
         # private (x_) settings come and go between wandb versions: pass only the ones this one knows
         settings = {k: v for k, v in settings.items() if k in getattr(wandb.Settings, "model_fields", settings)}
@@ -135,11 +160,14 @@ def _short(exc: BaseException) -> str:
 class WandbLogger:
     """One W&B run per curve job; the ``NullLogger`` interface (start, log_point, finish)."""
 
-    def __init__(self, logger_cfg):
-        _check(logger_cfg)
+    def __init__(self, name: str = "wandb", *, project: str = "mvd", entity: Optional[str] = None,
+                 mode: str = "offline", tags: Sequence[str] = (), init_timeout: float = 10.0,
+                 finish_timeout: float = 120.0, dir: Optional[str] = None):
+        self.name = name
+        self.settings = Settings(project=project, entity=entity, mode=mode, tags=tuple(tags or ()),
+                                 init_timeout=init_timeout, finish_timeout=finish_timeout, dir=dir).check()
         if importlib.util.find_spec("wandb") is None:
             raise ConfigError("logger=wandb needs the wandb package; install it with: pip install 'mvd[wandb]'.")
-        self.cfg = logger_cfg
         self.run = None
         self._logged: set[tuple[int, int]] = set()
         self._seeds: list[int] = []
@@ -158,9 +186,9 @@ class WandbLogger:
         self._seeds = [int(s) for s in cfg.curve.seeds]
         config = OmegaConf.to_container(cfg, resolve=True)
         config["run_id"] = run_id
-        opener = _Run(self.cfg, project=self.cfg.project, entity=self.cfg.entity, group=cfg.study,
-                      job_type=cfg.dataset.name, name=run_name(cfg), tags=list(self.cfg.tags or []),
-                      config=config, dir=self.cfg.dir, reinit="create_new")
+        s = self.settings
+        opener = _Run(s, project=s.project, entity=s.entity, group=cfg.study, job_type=cfg.dataset.name,
+                      name=naming.label_of(cfg), tags=list(s.tags), config=config, dir=s.dir, reinit="create_new")
         try:
             self.run = opener.open()
             if self.run is not None:
@@ -293,9 +321,8 @@ def log_study(config, study_dir: Path) -> None:
     from mvd import store
 
     study_dir = Path(study_dir)
-    logger_cfg = config.logger
     try:
-        _check(logger_cfg)
+        logger_cfg = Settings.of(config.logger).check()
         task = {k: v for k, v in OmegaConf.to_container(config, resolve=False).items() if k != "hydra"}
         params = config.hydra.sweeper.get("params")
         params = OmegaConf.to_container(params, resolve=False) if params is not None else {}

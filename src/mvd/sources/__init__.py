@@ -1,22 +1,16 @@
-"""Public dataset sources beyond scikit-learn's bundled ones.
+"""Dataset loaders: each is a function a dataset config names as its ``_target_``.
 
-Importing this package registers every source with :func:`mvd.data.register_source`:
+- :mod:`mvd.sources.bundled`: scikit-learn's bundled datasets (digits, iris...)
+- :mod:`mvd.sources.synthetic`: ``make_classification``
+- :mod:`mvd.sources.uci`: named UCI datasets from their original files
+- :mod:`mvd.sources.idx`: MNIST from its IDX files
+- :mod:`mvd.sources.hf`: Hugging Face ``datasets`` (hub names or local files)
+- :mod:`mvd.sources.openml`: scikit-learn's ``fetch_openml``
+- :mod:`mvd.sources.files`: your own CSV, TSV or parquet
 
-- ``uci``: named UCI datasets from their original files (:mod:`mvd.sources.uci`)
-- ``mnist``: MNIST from its IDX files (:mod:`mvd.sources.idx`)
-- ``hf``: Hugging Face ``datasets`` (hub names or local files; :mod:`mvd.sources.hf`)
-- ``openml``: scikit-learn's ``fetch_openml`` (:mod:`mvd.sources.openml`)
-- ``file``: your own CSV, TSV or parquet (:mod:`mvd.sources.files`)
-
-Files are found under ``dataset.root``, else ``$MVD_DATA``, else the user
-cache; prepared arrays are cached on disk (:mod:`mvd.sources.cache`).
+Files are found under ``root``, else ``$MVD_DATA``, else the user cache
+(:mod:`mvd.sources.download`); prepared arrays are cached on disk
+(:mod:`mvd.sources.cache`).  A loader of your own is any function that takes
+``name``, ``task`` and ``modality`` (and options of its own) and returns an
+:class:`mvd.data.Dataset`.
 """
-
-from mvd.data import register_source
-from mvd.sources import files, hf, idx, openml, uci
-
-register_source("uci", uci.load)
-register_source("mnist", idx.load)
-register_source("hf", hf.load)
-register_source("openml", openml.load)
-register_source("file", files.load)

@@ -1,11 +1,11 @@
 """Prepared datasets cached on disk, so a sweep of many jobs parses each file once.
 
-An entry is keyed by the dataset config (what decides the content) and the
+An entry is keyed by the loader's options that decide the content and the
 checksums of the source files, so an edited file or config gets a new entry
 and a stale one is never read.  An entry is one Arrow IPC file followed by
 the SHA-256 of those bytes and a magic tag; a reader that finds a truncated,
 bit-flipped or foreign file rebuilds the entry.  Writers go through a
-temporary file and ``os.replace``, so concurrent jobs read either a complete
+temporary file and a rename (:func:`mvd.files.write_atomic`), so concurrent jobs read either a complete
 entry or none, and the last writer wins with identical content.
 """
 
@@ -13,37 +13,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from mvd.data import Dataset
-from mvd.errors import ConfigError
+from mvd.data import Dataset, check
+from mvd.files import write_atomic
 
 __all__ = ["cached", "key_of", "entry_path", "read", "write", "FORMAT"]
 
 # bump when parsers or the entry layout change: every older entry becomes stale
-FORMAT = 1
+FORMAT = 2
 _MAGIC = b"MVDCACHE"
 _TRAILER = 32 + len(_MAGIC)
 _Y, _TEST, _X = "__mvd_y__", "__mvd_test__", "__mvd_X__"
-# config keys that do not change a prepared dataset's content
-_NOT_CONTENT = ("root", "download", "cache", "official_split")
 
 
-def key_of(cfg: Any, checksums: dict) -> str:
-    """Hex key of a prepared dataset: its config (content keys only) and file checksums."""
-    from omegaconf import OmegaConf
-
-    node = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
-    node = {k: v for k, v in node.items() if k not in _NOT_CONTENT}
-    blob = json.dumps({"format": FORMAT, "config": node, "files": checksums}, sort_keys=True, default=str)
+def key_of(content: dict, checksums: dict) -> str:
+    """Hex key of a prepared dataset: the loader's content options and the files' checksums."""
+    blob = json.dumps({"format": FORMAT, "config": content, "files": checksums}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -53,25 +45,17 @@ def entry_path(name: str, key: str) -> Path:
     return cache_home() / "prepared" / f"{name}-{key[:20]}.arrow"
 
 
-def check(dataset: Dataset) -> Dataset:
-    """Refuse a dataset no curve can use (before it is cached)."""
-    if dataset.task == "classification" and dataset.n_classes < 2:
-        found = dataset.classes[0] if dataset.classes else "none"
-        raise ConfigError(
-            f"dataset {dataset.name!r}: the target has one class ({found!r}); "
-            f"classification needs at least 2 classes."
-        )
-    if len(dataset.y) == 0:
-        raise ConfigError(f"dataset {dataset.name!r} has no rows.")
-    return dataset
+def cached(name: str, content: dict, checksums: dict, build: Callable[[], Dataset], *,
+           enabled: bool = True) -> Dataset:
+    """The prepared dataset: from the cache if a sound entry exists, else built (and stored when ``enabled``).
 
-
-def cached(cfg: Any, checksums: dict, build: Callable[[], Dataset]) -> Dataset:
-    """The prepared dataset for ``cfg``: from the cache if a sound entry exists, else built and stored."""
-    if not cfg.cache:
+    ``content`` holds the loader's options that decide what it builds (not
+    where files live or whether to cache); ``checksums`` identify the files.
+    """
+    if not enabled:
         return check(build())
-    key = key_of(cfg, checksums)
-    path = entry_path(cfg.name, key)
+    key = key_of(content, checksums)
+    path = entry_path(name, key)
     if path.exists():
         dataset = read(path, key)
         if dataset is not None:
@@ -81,7 +65,7 @@ def cached(cfg: Any, checksums: dict, build: Callable[[], Dataset]) -> Dataset:
     try:
         write(dataset, path, key)
     except OSError as exc:  # a read-only or full disk costs speed, never the run
-        warnings.warn(f"mvd: could not cache {cfg.name!r} at {path} ({exc.strerror}); "
+        warnings.warn(f"mvd: could not cache {name!r} at {path} ({exc.strerror}); "
                       f"set MVD_CACHE to a writable folder.", stacklevel=2)
     return dataset
 
@@ -130,6 +114,7 @@ def _table(dataset: Dataset) -> tuple[pa.Table, dict]:
         image_shape=list(dataset.image_shape) if dataset.image_shape else None,
         categorical=list(dataset.categorical),
         value_range=list(dataset.value_range) if dataset.value_range else None,
+        rows_dropped=dataset.rows_dropped, rows_dropped_reason=dataset.rows_dropped_reason,
     )
     return table, meta
 
@@ -143,17 +128,13 @@ def write(dataset: Dataset, path: Path, key: str) -> None:
     with pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     body = sink.getvalue()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(body)
-            out.write(hashlib.sha256(body).digest())
-            out.write(_MAGIC)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def _write(handle) -> None:
+        handle.write(body)
+        handle.write(hashlib.sha256(body).digest())
+        handle.write(_MAGIC)
+
+    write_atomic(path, _write)
 
 
 def read(path: Path, key: Optional[str] = None) -> Optional[Dataset]:
@@ -197,4 +178,5 @@ def _dataset(table: pa.Table, meta: dict) -> Dataset:
         image_shape=tuple(meta["image_shape"]) if meta["image_shape"] else None,
         categorical=meta["categorical"],
         value_range=tuple(meta["value_range"]) if meta["value_range"] else None,
+        rows_dropped=int(meta.get("rows_dropped", 0)), rows_dropped_reason=meta.get("rows_dropped_reason", ""),
     )

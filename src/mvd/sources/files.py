@@ -4,12 +4,14 @@
     mvd dataset=file dataset.path=train.parquet dataset.test_path=test.parquet dataset.target=y
 
 The format comes from the suffix (``.csv``, ``.tsv``/``.tab``, ``.parquet``/
-``.pq``; ``.gz`` etc. are decompressed) or ``dataset.params.format``.  Column
+``.pq``; ``.gz`` etc. are decompressed) or ``dataset.format``.  Column
 types are inferred (numbers are numeric, anything else categorical) and
 overridden with ``dataset.categorical`` / ``dataset.numeric``;
 ``dataset.columns.features`` picks a subset of columns and
 ``dataset.columns.text`` names the text column of a text dataset.  A test
-file, when given, is the official test split.
+file, when given, is the official test split.  Rows whose target is empty
+are left out; the dataset records how many (``rows_dropped``) and the job
+says so.
 
 :func:`from_frames` turns any pair of frames into a :class:`~mvd.data.Dataset`
 and is shared with the ``hf`` and ``openml`` sources.
@@ -17,16 +19,15 @@ and is shared with the ``hf`` and ``openml`` sources.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-from mvd.data import Dataset, encode_labels
+from mvd.data import Dataset, Meta, encode_labels
 from mvd.errors import ConfigError
-from mvd.sources import cache
+from mvd.sources import cache as cache_
 from mvd.sources.download import md5sum
 
 __all__ = ["load", "read_table", "from_frames", "FORMATS"]
@@ -40,7 +41,7 @@ def _format(path: Path, override: Optional[str], key: str) -> str:
     if override:
         if override not in FORMATS:
             raise ConfigError(
-                f"dataset.params.format={override!r} is not known; allowed: {', '.join(FORMATS)}."
+                f"dataset.format={override!r} is not known; allowed: {', '.join(FORMATS)}."
             )
         return override
     suffixes = [s.lower() for s in path.suffixes]
@@ -50,7 +51,7 @@ def _format(path: Path, override: Optional[str], key: str) -> str:
     if fmt is None:
         raise ConfigError(
             f"{key}={str(path)!r} has no known suffix; name it .csv, .tsv or .parquet, "
-            f"or set dataset.params.format to one of {', '.join(FORMATS)}."
+            f"or set dataset.format to one of {', '.join(FORMATS)}."
         )
     return fmt
 
@@ -85,56 +86,59 @@ def _unknown(key: str, names, columns) -> None:
         )
 
 
-def from_frames(cfg, train: pd.DataFrame, test: Optional[pd.DataFrame] = None, *,
-                label_names: Optional[list] = None, fmt: str = "", target: Optional[str] = None) -> Dataset:
+def from_frames(meta: Meta, train: pd.DataFrame, test: Optional[pd.DataFrame] = None, *,
+                target: Optional[str] = None, columns: Optional[dict] = None,
+                categorical: Optional[Sequence[str]] = None, numeric: Optional[Sequence[str]] = None,
+                label_names: Optional[list] = None, fmt: str = "", default_target: Optional[str] = None) -> Dataset:
     """A Dataset from a training frame and an optional official test frame.
 
-    ``label_names`` maps integer label codes to names (Hugging Face ClassLabel,
-    for instance); ``target`` stands in for an unset ``dataset.target`` (a
-    source's default label column).
+    ``columns`` may name ``features`` (a subset) and ``text`` (the text
+    column); ``label_names`` maps integer label codes to names (Hugging Face
+    ClassLabel, for instance); ``default_target`` stands in for an unset
+    ``target`` (a source's default label column).  Rows whose target is empty
+    are left out and counted in ``rows_dropped``.
     """
+    columns_opt = dict(columns or {})
     train = train.rename(columns=str)
-    columns = list(train.columns)
-    target = cfg.target or target
+    names = list(train.columns)
+    target = target or default_target
     if target is None:
-        raise ConfigError(f"dataset.target is not set; name the label column, one of: {', '.join(columns)}.")
-    if target not in columns:
-        hint = " (the file has one column: is the separator right?)" if len(columns) == 1 and fmt else ""
+        raise ConfigError(f"dataset.target is not set; name the label column, one of: {', '.join(names)}.")
+    if target not in names:
+        hint = " (the file has one column: is the separator right?)" if len(names) == 1 and fmt else ""
         raise ConfigError(
-            f"dataset.target={target!r} is not a column{hint}; columns: {', '.join(columns)}."
+            f"dataset.target={target!r} is not a column{hint}; columns: {', '.join(names)}."
         )
     if test is not None:
         test = test.rename(columns=str)
-        if list(test.columns) != columns:
+        if list(test.columns) != names:
             raise ConfigError(
-                f"the test data's columns {list(test.columns)} differ from the training data's {columns}."
+                f"the test data's columns {list(test.columns)} differ from the training data's {names}."
             )
-    features = list(cfg.columns.get("features") or [c for c in columns if c != target])
-    _unknown("dataset.columns.features", features, columns)
-    _unknown("dataset.categorical", cfg.categorical or [], features)
-    _unknown("dataset.numeric", cfg.numeric or [], features)
+    features = list(columns_opt.get("features") or [c for c in names if c != target])
+    _unknown("dataset.columns.features", features, names)
+    _unknown("dataset.categorical", categorical or [], features)
+    _unknown("dataset.numeric", numeric or [], features)
     frame = train if test is None else pd.concat([train, test], ignore_index=True)
     label = frame[target]
     keep = label.notna().to_numpy()
-    if not keep.all():
-        warnings.warn(f"mvd: dropped {int((~keep).sum())} rows whose target {target!r} is missing.",
-                      stacklevel=2)
     n_train = int(keep[: len(train)].sum())
     frame, label = frame.loc[keep].reset_index(drop=True), label[keep].reset_index(drop=True)
     test_index = None if test is None else np.arange(n_train, len(frame))
-    y, classes = _labels(cfg, label, label_names, target)
-    X, categorical = _features(cfg, frame[features])
+    y, classes = _labels(meta.task, label, label_names, target)
+    text = _text_column(columns_opt.get("text"), features) if meta.modality == "text" else None
+    X, cats = _features(meta, frame[features], text=text, categorical=categorical, numeric=numeric)
+    dropped = int((~keep).sum())
     return Dataset(
-        name=cfg.name, task=cfg.task, modality=cfg.modality, X=X, y=y, classes=classes,
-        feature_names=features if cfg.modality != "text" else [_text_column(cfg, features)],
-        test_index=test_index, categorical=categorical,
-        image_shape=tuple(cfg.image_shape) if cfg.image_shape else None,
-        value_range=None,
+        name=meta.name, task=meta.task, modality=meta.modality, X=X, y=y, classes=classes,
+        feature_names=features if text is None else [text],
+        test_index=test_index, categorical=cats, image_shape=meta.image_shape, value_range=None,
+        rows_dropped=dropped, rows_dropped_reason=f"their target {target!r} is empty" if dropped else "",
     )
 
 
-def _labels(cfg, label: pd.Series, label_names: Optional[list], target: str):
-    if cfg.task == "regression":
+def _labels(task: str, label: pd.Series, label_names: Optional[list], target: str):
+    if task == "regression":
         try:
             return pd.to_numeric(label).to_numpy(dtype=np.float64), None
         except (ValueError, TypeError) as exc:
@@ -150,8 +154,7 @@ def _labels(cfg, label: pd.Series, label_names: Optional[list], target: str):
     return encode_labels(np.asarray([str(v) for v in values], dtype=object))
 
 
-def _text_column(cfg, features: list) -> str:
-    name = cfg.columns.get("text")
+def _text_column(name: Optional[str], features: list) -> str:
     if name is None:
         if len(features) != 1:
             raise ConfigError(
@@ -162,14 +165,13 @@ def _text_column(cfg, features: list) -> str:
     return name
 
 
-def _features(cfg, frame: pd.DataFrame):
+def _features(meta: Meta, frame: pd.DataFrame, *, text: Optional[str], categorical, numeric):
     """Features as the engine wants them: float array, mixed DataFrame, or strings."""
-    if cfg.modality == "text":
-        text = frame[_text_column(cfg, list(frame.columns))]
-        return np.array(["" if pd.isna(v) else str(v) for v in text], dtype=object), []
-    numeric = set(cfg.numeric or [])
-    if cfg.categorical is not None:
-        categorical = [c for c in frame.columns if c in set(cfg.categorical)]
+    if text is not None:
+        return np.array(["" if pd.isna(v) else str(v) for v in frame[text]], dtype=object), []
+    numeric = set(numeric or [])
+    if categorical is not None:
+        categorical = [c for c in frame.columns if c in set(categorical)]
     else:
         categorical = [c for c in frame.columns if c not in numeric and (
             pd.api.types.is_bool_dtype(frame[c]) or not pd.api.types.is_numeric_dtype(frame[c]))]
@@ -185,33 +187,39 @@ def _features(cfg, frame: pd.DataFrame):
                     f"column {col!r} is not numeric ({exc}); list it in dataset.categorical."
                 ) from exc
     X = pd.DataFrame(out, columns=list(frame.columns))
-    if cfg.modality == "image" and (categorical or not cfg.image_shape):
+    if meta.modality == "image" and (categorical or not meta.image_shape):
         raise ConfigError("an image dataset from a table needs numeric pixel columns and dataset.image_shape.")
     if not categorical:
         return X.to_numpy(dtype=np.float64), []
     return X, categorical
 
 
-def load(cfg) -> Dataset:
-    """The ``file`` source."""
-    if not cfg.path:
+def load(name: str = "file", *, task: str = "classification", modality: str = "tabular",
+         image_shape: Optional[Sequence[int]] = None, path: Optional[str] = None,
+         test_path: Optional[str] = None, target: Optional[str] = None, columns: Optional[dict] = None,
+         categorical: Optional[Sequence[str]] = None, numeric: Optional[Sequence[str]] = None,
+         format: Optional[str] = None, cache: bool = True) -> Dataset:
+    """Your own table: ``path`` (and an optional official ``test_path``) with a ``target`` column."""
+    if not path:
         raise ConfigError(
             "dataset.path is not set; give your file, e.g. "
             "mvd dataset=file dataset.path=data.csv dataset.target=label."
         )
-    override = cfg.params.get("format")
-    paths = {"dataset.path": Path(cfg.path).expanduser()}
-    if cfg.test_path:
-        paths["dataset.test_path"] = Path(cfg.test_path).expanduser()
-    formats = {key: _format(path, override, key) for key, path in paths.items()}
-    for key, path in paths.items():
-        if not path.is_file():
-            raise ConfigError(f"{key}={str(path)!r} does not exist or is not a file.")
-    checksums = {str(path.resolve()): md5sum(path) for path in paths.values()}
+    paths = {"dataset.path": Path(path).expanduser()}
+    if test_path:
+        paths["dataset.test_path"] = Path(test_path).expanduser()
+    formats = {key: _format(p, format, key) for key, p in paths.items()}
+    for key, p in paths.items():
+        if not p.is_file():
+            raise ConfigError(f"{key}={str(p)!r} does not exist or is not a file.")
+    checksums = {str(p.resolve()): md5sum(p) for p in paths.values()}
+    meta = Meta(name, task, modality, tuple(image_shape) if image_shape else None)
+    options = dict(target=target, columns=dict(columns or {}), categorical=categorical, numeric=numeric)
 
     def build() -> Dataset:
-        frames = {key: read_table(path, formats[key], key) for key, path in paths.items()}
-        return from_frames(cfg, frames["dataset.path"], frames.get("dataset.test_path"),
-                           fmt=formats["dataset.path"])
+        frames = {key: read_table(p, formats[key], key) for key, p in paths.items()}
+        return from_frames(meta, frames["dataset.path"], frames.get("dataset.test_path"),
+                           fmt=formats["dataset.path"], **options)
 
-    return cache.cached(cfg, checksums, build)
+    content = {"meta": [meta.name, meta.task, meta.modality, meta.image_shape], "format": formats, **options}
+    return cache_.cached(name, content, checksums, build, enabled=cache)

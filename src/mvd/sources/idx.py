@@ -1,8 +1,8 @@
-"""MNIST from its original IDX files (``dataset.source=mnist``).
+"""MNIST from its original IDX files (``_target_: mvd.sources.idx.load``).
 
 The four gzip files LeCun published: 60,000 training and 10,000 test images
 of 28x28 grey levels 0-255, with the official test split.  When only the test
-pair is present (and ``dataset.download`` is off) the 10,000 test images are
+pair is present (and ``download`` is off) the 10,000 test images are
 the whole dataset and the engine draws its own split per seed.  Pixels are
 float32 (a flattened 784-vector per row, ``image_shape`` (1, 28, 28)): the
 full set is 220 MB instead of 440 MB in float64, with no loss.
@@ -13,10 +13,11 @@ from __future__ import annotations
 import gzip
 import zlib
 from pathlib import Path
+from typing import Optional, Sequence
 
 import numpy as np
 
-from mvd.data import Dataset
+from mvd.data import Dataset, Meta
 from mvd.errors import ConfigError
 from mvd.sources.download import RemoteFile, data_root, missing
 from mvd.sources.uci import Named, load_named
@@ -70,16 +71,16 @@ def _pair(paths: dict, images: str, labels: str, dataset: str) -> tuple[np.ndarr
     return X, y
 
 
-def _parse(paths: dict, cfg) -> Dataset:
-    X, y = _pair(paths, TEST[0].name, TEST[1].name, cfg.name)
+def _parse(paths: dict, meta: Meta) -> Dataset:
+    X, y = _pair(paths, TEST[0].name, TEST[1].name, meta.name)
     test_index = None
     if TRAIN[0].name in paths:
-        X_train, y_train = _pair(paths, TRAIN[0].name, TRAIN[1].name, cfg.name)
+        X_train, y_train = _pair(paths, TRAIN[0].name, TRAIN[1].name, meta.name)
         test_index = np.arange(len(y_train), len(y_train) + len(y))
         X, y = np.concatenate([X_train, X]), np.concatenate([y_train, y])
     h, w = X.shape[1:]
     return Dataset(
-        name=cfg.name, task=cfg.task, modality=cfg.modality,
+        name=meta.name, task=meta.task, modality=meta.modality,
         X=X.reshape(len(X), -1).astype(np.float32), y=y.astype(np.int64),
         classes=[str(d) for d in range(10)], feature_names=[f"pixel_{i}" for i in range(h * w)],
         test_index=test_index, image_shape=(1, h, w), value_range=(0.0, 255.0),
@@ -89,8 +90,12 @@ def _parse(paths: dict, cfg) -> Dataset:
 MNIST = Named("mnist", TRAIN + TEST, "classification", "image", _parse)
 
 
-def load(cfg) -> Dataset:
-    """The ``mnist`` source: all four files when present or downloadable, else the test pair alone."""
-    folder = data_root(cfg.root) / MNIST.folder
-    with_train = cfg.download or not missing(folder, TRAIN)
-    return load_named(cfg, MNIST, MNIST.files if with_train else TEST)
+def load(name: str = "mnist", *, task: str = "classification", modality: str = "image",
+         image_shape: Optional[Sequence[int]] = None, root: Optional[str] = None, download: bool = False,
+         cache: bool = True) -> Dataset:
+    """MNIST: all four files when present or downloadable, else the test pair alone."""
+    folder = data_root(root) / MNIST.folder
+    with_train = download or not missing(folder, TRAIN)
+    meta = Meta(name, task, modality, tuple(image_shape) if image_shape else None)
+    return load_named(meta, MNIST, root=root, download=download, cache=cache,
+                      files=MNIST.files if with_train else TEST)

@@ -1,7 +1,7 @@
-"""OpenML datasets (``dataset.source=openml``) through scikit-learn's ``fetch_openml``.
+"""OpenML datasets (``_target_: mvd.sources.openml.load``) through scikit-learn's ``fetch_openml``.
 
 Give ``dataset.openml_id`` (preferred: an id names one immutable version) or
-``dataset.params.name`` with an optional ``dataset.params.version``.
+``dataset.openml_name`` with an optional ``dataset.openml_version``.
 ``fetch_openml`` keeps its downloads under ``dataset.root`` (else
 ``<cache>/openml``), and the prepared dataset is cached by mvd on top, so a
 warm load never parses ARFF again.  The target is ``dataset.target``, else
@@ -12,10 +12,11 @@ OpenML datasets have no official test split: the engine draws one per seed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional, Sequence
 
-from mvd.data import Dataset
+from mvd.data import Dataset, Meta
 from mvd.errors import ConfigError
-from mvd.sources import cache
+from mvd.sources import cache as cache_
 from mvd.sources.download import cache_home
 from mvd.sources.files import from_frames
 
@@ -39,43 +40,47 @@ def fetch(*, data_id, name, version, data_home: str, target):
     )
 
 
-def _identity(cfg) -> dict:
-    params = dict(cfg.params)
-    unknown = set(params) - {"name", "version"}
-    if unknown:
-        raise ConfigError(f"dataset.params has {sorted(unknown)} for source 'openml'; allowed: name, version.")
-    if (cfg.openml_id is None) == (params.get("name") is None):
+def _identity(openml_id, openml_name, openml_version) -> dict:
+    if (openml_id is None) == (openml_name is None):
         raise ConfigError(
-            "an openml dataset needs exactly one of dataset.openml_id or dataset.params.name "
-            f"(got openml_id={cfg.openml_id!r}, params.name={params.get('name')!r})."
+            "an openml dataset needs exactly one of dataset.openml_id or dataset.openml_name "
+            f"(got openml_id={openml_id!r}, openml_name={openml_name!r})."
         )
-    if cfg.openml_id is not None:
-        return {"data_id": int(cfg.openml_id), "name": None, "version": "active"}
-    return {"data_id": None, "name": str(params["name"]), "version": params.get("version", "active")}
+    if openml_id is not None:
+        return {"data_id": int(openml_id), "name": None, "version": "active"}
+    return {"data_id": None, "name": str(openml_name), "version": openml_version or "active"}
 
 
-def _build(cfg, identity: dict) -> Dataset:
-    data_home = str(Path(cfg.root).expanduser()) if cfg.root else str(cache_home() / "openml")
+def _build(meta: Meta, identity: dict, *, root: Optional[str], target: Optional[str], table: dict) -> Dataset:
+    data_home = str(Path(root).expanduser()) if root else str(cache_home() / "openml")
     try:
         # a named target is checked by from_frames (one sentence listing the columns)
-        bunch = fetch(**identity, data_home=data_home, target=None if cfg.target else "default-target")
+        bunch = fetch(**identity, data_home=data_home, target=None if target else "default-target")
     except (OSError, ValueError, KeyError) as exc:
         what = identity["data_id"] or identity["name"]
         raise ConfigError(
             f"OpenML dataset {what!r} could not be fetched ({type(exc).__name__}: {exc}); without internet, "
             f"point dataset.root at a fetch_openml data_home that holds it."
         ) from exc
-    if cfg.target:
-        return from_frames(cfg, bunch.frame)
+    if target:
+        return from_frames(meta, bunch.frame, target=target, **table)
     targets = list(bunch.target_names)
     if len(targets) != 1:
         raise ConfigError(
-            f"OpenML dataset {cfg.name!r} has targets {targets}; set dataset.target to one column."
+            f"OpenML dataset {meta.name!r} has targets {targets}; set dataset.target to one column."
         )
-    return from_frames(cfg, bunch.frame, target=targets[0])
+    return from_frames(meta, bunch.frame, target=targets[0], **table)
 
 
-def load(cfg) -> Dataset:
-    """The ``openml`` source."""
-    identity = _identity(cfg)
-    return cache.cached(cfg, {"openml": identity}, lambda: _build(cfg, identity))
+def load(name: str, *, task: str = "classification", modality: str = "tabular",
+         openml_id: Optional[int] = None, openml_name: Optional[str] = None, openml_version: str = "active",
+         target: Optional[str] = None, columns: Optional[dict] = None,
+         categorical: Optional[Sequence[str]] = None, numeric: Optional[Sequence[str]] = None,
+         root: Optional[str] = None, cache: bool = True) -> Dataset:
+    """An OpenML dataset by id (or by name and version); ``root`` is fetch_openml's data_home."""
+    identity = _identity(openml_id, openml_name, openml_version)
+    meta = Meta(name, task, modality)
+    table = dict(columns=dict(columns or {}), categorical=categorical, numeric=numeric)
+    content = {"meta": [name, task, modality], "target": target, **table}
+    return cache_.cached(name, content, {"openml": identity},
+                         lambda: _build(meta, identity, root=root, target=target, table=table), enabled=cache)

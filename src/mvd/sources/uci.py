@@ -1,6 +1,6 @@
 """Named UCI datasets, parsed from the files the UCI repository publishes.
 
-``dataset.source=uci`` with ``dataset.name`` one of :data:`DATASETS`.  Files
+``_target_: mvd.sources.uci.load`` with ``name`` one of :data:`DATASETS`.  Files
 are found under ``<root>/<folder>/`` (see :mod:`mvd.sources.download`),
 verified by MD5, and parsed once into a cached :class:`~mvd.data.Dataset`.
 
@@ -23,14 +23,14 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-from mvd.data import Dataset, encode_labels
+from mvd.data import Dataset, Meta, encode_labels
 from mvd.errors import ConfigError
-from mvd.sources import cache
+from mvd.sources import cache as cache_
 from mvd.sources.download import RemoteFile, data_root, ensure
 
 __all__ = ["DATASETS", "Named", "load", "load_named"]
@@ -47,22 +47,25 @@ class Named:
     files: tuple
     task: str
     modality: str
-    parse: Callable[[dict, Any], Dataset]
+    parse: Callable[[dict, Meta], Dataset]
 
 
-def load_named(cfg, spec: Named, files=None) -> Dataset:
+def load_named(meta: Meta, spec: Named, *, root: Optional[str] = None, download: bool = False,
+               cache: bool = True, files=None) -> Dataset:
     """Verify (or fetch) ``files`` (default: all of ``spec.files``) and parse them, through the cache."""
     files = spec.files if files is None else files
-    if cfg.task != spec.task or cfg.modality != spec.modality:
+    if meta.task != spec.task or meta.modality != spec.modality:
         raise ConfigError(
-            f"dataset {cfg.name!r} is a {spec.task} dataset of modality {spec.modality!r}; "
-            f"got dataset.task={cfg.task!r}, dataset.modality={cfg.modality!r}."
+            f"dataset {meta.name!r} is a {spec.task} dataset of modality {spec.modality!r}; "
+            f"got dataset.task={meta.task!r}, dataset.modality={meta.modality!r}."
         )
-    folder = data_root(cfg.root) / spec.folder
-    found = ensure(folder, files, download=cfg.download, dataset=cfg.name)
+    folder = data_root(root) / spec.folder
+    found = ensure(folder, files, download=download, dataset=meta.name)
     paths = {name: path for name, (path, _) in found.items()}
     checksums = {name: digest for name, (_, digest) in found.items()}
-    return cache.cached(cfg, checksums, lambda: spec.parse(paths, cfg))
+    content = {"name": meta.name, "task": meta.task, "modality": meta.modality,
+               "image_shape": list(meta.image_shape) if meta.image_shape else None}
+    return cache_.cached(meta.name, content, checksums, lambda: spec.parse(paths, meta), enabled=cache)
 
 
 def _read_csv(path: Path, dataset: str, **kwargs) -> pd.DataFrame:
@@ -80,11 +83,11 @@ def _expect(frame: pd.DataFrame, path: Path, n_cols: int, dataset: str) -> pd.Da
     return frame
 
 
-def _numeric(cfg, frame: pd.DataFrame, label_col: int, names: list, test_rows=None, **extra) -> Dataset:
+def _numeric(meta: Meta, frame: pd.DataFrame, label_col: int, names: list, test_rows=None, **extra) -> Dataset:
     """A table of numeric features and one label column."""
     y, classes = encode_labels(frame.iloc[:, label_col].astype(str).str.strip())
     X = frame.drop(columns=frame.columns[label_col]).to_numpy(dtype=np.float64)
-    return Dataset(name=cfg.name, task=cfg.task, modality=cfg.modality, X=X, y=y, classes=classes,
+    return Dataset(name=meta.name, task=meta.task, modality=meta.modality, X=X, y=y, classes=classes,
                    feature_names=names, test_index=test_rows, **extra)
 
 
@@ -100,12 +103,12 @@ _ADULT_CATEGORICAL = [
 ]
 
 
-def _adult(paths: dict, cfg) -> Dataset:
+def _adult(paths: dict, meta: Meta) -> Dataset:
     names = _ADULT_COLUMNS + ["income"]
     read = dict(names=names, skipinitialspace=True, na_values=["?"], keep_default_na=False)
-    train = _read_csv(paths["adult.data"], cfg.name, **read)
+    train = _read_csv(paths["adult.data"], meta.name, **read)
     # adult.test opens with the banner "|1x3 Cross validator"; its labels end in "."
-    test = _read_csv(paths["adult.test"], cfg.name, skiprows=1, **read)
+    test = _read_csv(paths["adult.test"], meta.name, skiprows=1, **read)
     frame = pd.concat([train, test], ignore_index=True)
     income = frame.pop("income").astype(str).str.rstrip(".")
     y, classes = encode_labels(income)
@@ -115,7 +118,7 @@ def _adult(paths: dict, cfg) -> Dataset:
         else:
             frame[col] = frame[col].astype(np.float64)
     return Dataset(
-        name=cfg.name, task=cfg.task, modality=cfg.modality, X=frame, y=y, classes=classes,
+        name=meta.name, task=meta.task, modality=meta.modality, X=frame, y=y, classes=classes,
         feature_names=list(frame.columns), categorical=list(_ADULT_CATEGORICAL),
         test_index=np.arange(len(train), len(frame)),
     )
@@ -124,20 +127,20 @@ def _adult(paths: dict, cfg) -> Dataset:
 # --- numeric tables ------------------------------------------------------------------
 
 
-def _letter(paths: dict, cfg) -> Dataset:
+def _letter(paths: dict, meta: Meta) -> Dataset:
     path = paths["letter-recognition.data"]
-    frame = _expect(_read_csv(path, cfg.name), path, 17, cfg.name)
+    frame = _expect(_read_csv(path, meta.name), path, 17, meta.name)
     names = ["x-box", "y-box", "width", "high", "onpix", "x-bar", "y-bar", "x2bar", "y2bar",
              "xybar", "x2ybr", "xy2br", "x-ege", "xegvy", "y-ege", "yegvx"]
-    return _numeric(cfg, frame, 0, names)
+    return _numeric(meta, frame, 0, names)
 
 
-def _magic(paths: dict, cfg) -> Dataset:
+def _magic(paths: dict, meta: Meta) -> Dataset:
     path = paths["magic04.data"]
-    frame = _expect(_read_csv(path, cfg.name), path, 11, cfg.name)
+    frame = _expect(_read_csv(path, meta.name), path, 11, meta.name)
     names = ["fLength", "fWidth", "fSize", "fConc", "fConc1", "fAsym", "fM3Long", "fM3Trans",
              "fAlpha", "fDist"]
-    return _numeric(cfg, frame, 10, names)
+    return _numeric(meta, frame, 10, names)
 
 
 _SPAM_WORDS = (
@@ -147,41 +150,41 @@ _SPAM_WORDS = (
 ).split()
 
 
-def _spambase(paths: dict, cfg) -> Dataset:
+def _spambase(paths: dict, meta: Meta) -> Dataset:
     path = paths["spambase.data"]
-    frame = _expect(_read_csv(path, cfg.name), path, 58, cfg.name)
+    frame = _expect(_read_csv(path, meta.name), path, 58, meta.name)
     names = ([f"word_freq_{w}" for w in _SPAM_WORDS] + [f"char_freq_{c}" for c in ";([!$#"]
              + ["capital_run_length_average", "capital_run_length_longest", "capital_run_length_total"])
-    return _numeric(cfg, frame, 57, names)
+    return _numeric(meta, frame, 57, names)
 
 
-def _optdigits(paths: dict, cfg) -> Dataset:
+def _optdigits(paths: dict, meta: Meta) -> Dataset:
     parts = []
     for name in ("optdigits.tra", "optdigits.tes"):
-        parts.append(_expect(_read_csv(paths[name], cfg.name), paths[name], 65, cfg.name))
+        parts.append(_expect(_read_csv(paths[name], meta.name), paths[name], 65, meta.name))
     frame = pd.concat(parts, ignore_index=True)
     names = [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]
-    return _numeric(cfg, frame, 64, names, test_rows=np.arange(len(parts[0]), len(frame)),
+    return _numeric(meta, frame, 64, names, test_rows=np.arange(len(parts[0]), len(frame)),
                     image_shape=(1, 8, 8), value_range=(0.0, 16.0))
 
 
 # --- text ----------------------------------------------------------------------------
 
 
-def _sms_spam(paths: dict, cfg) -> Dataset:
+def _sms_spam(paths: dict, meta: Meta) -> Dataset:
     """Lines ``label<TAB>text``; texts hold quotes, so no CSV quoting is applied."""
     path = paths["SMSSpamCollection"]
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"dataset {cfg.name!r}: {path} is not UTF-8 text ({exc}).") from exc
+        raise ConfigError(f"dataset {meta.name!r}: {path} is not UTF-8 text ({exc}).") from exc
     rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
     bad = [i + 1 for i, r in enumerate(rows) if len(r) != 2]
     if bad:
-        raise ConfigError(f"dataset {cfg.name!r}: {path} line {bad[0]} is not 'label<TAB>text'.")
+        raise ConfigError(f"dataset {meta.name!r}: {path} line {bad[0]} is not 'label<TAB>text'.")
     y, classes = encode_labels([r[0] for r in rows])
     X = np.array([r[1] for r in rows], dtype=object)
-    return Dataset(name=cfg.name, task=cfg.task, modality=cfg.modality, X=X, y=y, classes=classes,
+    return Dataset(name=meta.name, task=meta.task, modality=meta.modality, X=X, y=y, classes=classes,
                    feature_names=["text"])
 
 
@@ -221,11 +224,14 @@ DATASETS: dict[str, Named] = {
 }
 
 
-def load(cfg) -> Dataset:
-    """The ``uci`` source."""
-    spec = DATASETS.get(cfg.name)
+def load(name: str, *, task: str = "classification", modality: str = "tabular",
+         image_shape: Optional[Sequence[int]] = None, root: Optional[str] = None, download: bool = False,
+         cache: bool = True) -> Dataset:
+    """A named UCI dataset; ``root`` holds its folder, ``download`` fetches missing files."""
+    spec = DATASETS.get(name)
     if spec is None:
         raise ConfigError(
-            f"dataset.name={cfg.name!r} is not a named UCI dataset; allowed: {', '.join(DATASETS)}."
+            f"dataset.name={name!r} is not a named UCI dataset; allowed: {', '.join(DATASETS)}."
         )
-    return load_named(cfg, spec)
+    meta = Meta(name, task, modality, tuple(image_shape) if image_shape else None)
+    return load_named(meta, spec, root=root, download=download, cache=cache)

@@ -1,0 +1,167 @@
+"""What identifies a curve: its ``run_id`` and ``config_hash``, from a canonical view of its config.
+
+Points carry both, and a rerun finds its stored points by ``run_id``, so the
+two must not move when only the *shape* of the config changes.  They are
+computed from a canonical view of the measured groups (dataset, model,
+quality, cleaning, curve) that keeps the layout configs had before parts
+were built from ``_target_`` nodes: a dataset is the old flat record
+(``source`` instead of ``_target_``, every option with its old default,
+source options under ``params``), and a corruption or cleaning method is
+its name and options.  An option added later enters the view only when it
+is set (not null, not empty), so points stored before it existed keep their
+ids.  :func:`dataset_node` turns an old flat dataset record back into a
+``_target_`` node, so configs saved before the change still run.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+from mvd import naming
+from mvd.parts import plain
+
+__all__ = ["config_hash", "run_id_of", "canonical", "dataset_node", "SOURCES"]
+
+# config groups that change what a point measures (logger, threads etc. do not)
+MEASURED = ("dataset", "model", "quality", "cleaning", "curve")
+# curve keys a run_id leaves out: one curve, whatever sizes and seeds it has
+_NOT_IN_RUN_ID = ("sizes", "fractions", "start", "growth", "max_size", "seeds")
+
+# the old flat names of the dataset sources, and the loader each one is now
+SOURCES = {
+    "sklearn": "mvd.sources.bundled.load",
+    "synthetic": "mvd.sources.synthetic.load",
+    "uci": "mvd.sources.uci.load",
+    "mnist": "mvd.sources.idx.load",
+    "hf": "mvd.sources.hf.load",
+    "openml": "mvd.sources.openml.load",
+    "file": "mvd.sources.files.load",
+}
+# the flat dataset record and its defaults
+_DATASET = {
+    "name": None, "source": "sklearn", "task": "classification", "modality": "tabular",
+    "image_shape": None, "params": {}, "root": None, "download": False, "path": None,
+    "test_path": None, "target": None, "columns": {}, "categorical": None, "numeric": None,
+    "train_split": None, "test_split": None, "openml_id": None, "official_split": True, "cache": True,
+}
+# loader options that lived under the flat record's ``params``: (source, option) -> params key
+_IN_PARAMS = {
+    ("hf", "config"): "config", ("hf", "revision"): "revision", ("hf", "data_files"): "data_files",
+    ("openml", "openml_name"): "name", ("openml", "openml_version"): "version",
+    ("file", "format"): "format",
+}
+_PARAM_DEFAULTS = {"openml_version": "active"}
+# options of corruptions and cleaning methods, with their defaults, as the view keeps them
+_QUALITY = {"name": "clean", "rate": 0.0, "mode": "symmetric"}
+_CLEANING = {"name": "none", "folds": 5, "params": {}}
+# keys of the model and curve groups that are always in the view
+_MODEL = ("name", "sophistication", "modalities", "scale", "categorical", "text", "classification",
+          "regression", "per_modality", "tune")
+_CURVE = ("sizes", "fractions", "start", "growth", "max_size", "seeds", "test_fraction", "primary")
+
+
+def _unset(value: Any) -> bool:
+    return value is None or (isinstance(value, (dict, list)) and not value)
+
+
+def _dataset_view(node: dict) -> dict:
+    if "_target_" not in node:  # already the flat record (a config saved before _target_ nodes)
+        return {**copy.deepcopy(_DATASET), **node}
+    view = copy.deepcopy(_DATASET)
+    target = node["_target_"]
+    source = next((s for s, t in SOURCES.items() if t == target), target)
+    view["source"] = source
+    for key, value in node.items():
+        if key == "_target_":
+            continue
+        moved = _IN_PARAMS.get((source, key))
+        if moved is not None:
+            if not _unset(value) and value != _PARAM_DEFAULTS.get(key):
+                view["params"][moved] = value
+        elif key in _DATASET:
+            view[key] = value
+        elif not _unset(value):
+            view[key] = value
+    return view
+
+
+def _as(kind, value):
+    """``value`` as the old typed schema held it (``quality.rate=0`` was 0.0); anything else as it is."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return kind(value)
+    return value
+
+
+def _part_view(node: dict, defaults: dict, builtin: dict) -> dict:
+    view = dict(defaults)
+    for key, value in node.items():
+        if key == "_target_":
+            if value != builtin.get(node.get("name", defaults["name"])):
+                view[key] = value
+        elif key in defaults or not _unset(value):
+            view[key] = value
+    return view
+
+
+def _group_view(node: dict, keys: tuple) -> dict:
+    return {k: v for k, v in node.items() if k in keys or not _unset(v)}
+
+
+def canonical(cfg) -> dict:
+    """The measured groups of a config in the view its hashes are computed from."""
+    from mvd import cleaning, quality
+
+    node = {k: plain(cfg[k]) for k in MEASURED}
+    node["dataset"] = _dataset_view(node["dataset"])
+    node["quality"] = _part_view(node["quality"], _QUALITY, quality.BUILTIN)
+    node["quality"]["rate"] = _as(float, node["quality"]["rate"])
+    node["cleaning"] = _part_view(node["cleaning"], _CLEANING, cleaning.BUILTIN)
+    node["cleaning"]["folds"] = _as(int, node["cleaning"]["folds"])
+    node["dataset"]["openml_id"] = _as(int, node["dataset"]["openml_id"])
+    node["model"] = _group_view(node["model"], _MODEL)
+    node["curve"] = _group_view(node["curve"], _CURVE)
+    return node
+
+
+def _digest(node: dict) -> str:
+    return hashlib.sha256(json.dumps(node, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def config_hash(cfg) -> str:
+    """Hash of everything that determines the points' numbers."""
+    return _digest(canonical(cfg))[:16]
+
+
+def run_id_of(cfg) -> str:
+    """Readable id of a curve: its label, and its config minus sizes and seeds, hashed."""
+    node = canonical(cfg)
+    for key in _NOT_IN_RUN_ID:
+        node["curve"].pop(key, None)
+    return f"{naming.label_of(cfg)}-{_digest(node)[:10]}"
+
+
+def dataset_node(record: dict) -> dict:
+    """A ``_target_`` dataset node from an old flat record (keys its loader does not take are dropped)."""
+    from mvd.parts import options, target_of
+
+    if "_target_" in record:
+        return dict(record)
+    source = record.get("source", _DATASET["source"])
+    target = SOURCES.get(source, source)
+    node = {"_target_": target}
+    allowed = options(target_of(node, "dataset")) or list(record)
+    params = dict(record.get("params") or {})
+    for (src, option), moved in _IN_PARAMS.items():
+        if src == source and moved in params:
+            node[option] = params.pop(moved)
+    for key, value in record.items():
+        if key in ("source", "params"):
+            continue
+        if key in allowed or key == "official_split":  # the one option every source has (mvd.data.load)
+            node[key] = value
+    if "params" in allowed:
+        node["params"] = params
+    return node
