@@ -25,6 +25,7 @@ from mvd import store
 REPO = Path(__file__).resolve().parents[1]
 MVD = str(Path(sys.executable).with_name("mvd"))
 SLEEP_ENV = "MVD_TEST_FIT_SLEEP"
+PID_ENV = "MVD_TEST_PID_FILE"  # when set, each fit writes its process id there (to kill that worker)
 SLEEPY = "model.classification._target_=tests.cluster_helpers.SleepyLogisticRegression"
 # a tiny study: 3 curve jobs x 2 sizes x 1 seed
 ARGS = ["-m", "dataset=iris", "model=logreg,dummy,tree", "curve.sizes=[16,32]", "curve.seeds=[0]",
@@ -38,6 +39,8 @@ class SleepyLogisticRegression(LogisticRegression):
     """LogisticRegression that waits ``$MVD_TEST_FIT_SLEEP`` seconds before fitting (same numbers)."""
 
     def fit(self, X, y, sample_weight=None):
+        if os.environ.get(PID_ENV):
+            Path(os.environ[PID_ENV]).write_text(str(os.getpid()))
         time.sleep(float(os.environ.get(SLEEP_ENV, "0")))
         return super().fit(X, y, sample_weight=sample_weight)
 
