@@ -1,4 +1,4 @@
-"""Results store: one parquet file of points per curve job (DESIGN.md section 5).
+"""Results store: one parquet file of points per curve job.
 
 ``results/<study>/points/<run_id>.parquet`` is rewritten after every point
 through a temporary file and an atomic rename, so a reader never sees half a
@@ -6,23 +6,24 @@ file and a killed job loses at most the point it was fitting.  Parallel jobs
 never share a file.  Temporary files are hidden (leading dot) and never read.
 
 Two launches of the same study (or two jobs that split one curve's seeds)
-coordinate through ``flock`` locks in ``results/<study>/locks/``: ``claim``
-holds a (run_id, seed) for a whole job, so a second launch waits instead of
-fitting the same points twice, and every write re-reads the file under a short
+coordinate through file locks in ``results/<study>/locks/`` (the ``filelock``
+package: ``flock`` on POSIX, ``LockFileEx`` on Windows): ``claim`` holds a
+(run_id, seed) for a whole job, so a second launch waits instead of fitting
+the same points twice, and every write re-reads the file under a short
 per-file lock and merges, so no writer drops another's points.  The OS
 releases a lock when its process dies, so a killed job never leaves a stale
-claim.  ``flock`` works on local disks and on NFSv4 (Linux emulates it with
-POSIX locks there); on other shared filesystems run one launch at a time.
+claim.  The holder of a claim writes who it is beside the lock
+(``<lock>.holder``), so a waiter can say whom it waits for.  ``flock`` works
+on local disks and on NFSv4 (Linux emulates it with POSIX locks there); on
+other shared filesystems run one launch at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import socket
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -30,10 +31,13 @@ from typing import Callable, Iterable, Iterator
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
+
+from mvd.files import temporaries, write_atomic
 
 __all__ = ["COLUMNS", "VOLATILE", "CurveFile", "claim", "load", "points_dir", "StoreError"]
 
-# the contract of DESIGN.md section 5, in order; other columns follow
+# the columns every points file holds, in order (a contract: never renamed or removed); others follow
 COLUMNS = [
     "study", "run_id", "dataset", "task", "modality", "model", "sophistication",
     "quality", "quality_rate", "cleaning", "train_size", "n_fit", "seed",
@@ -68,25 +72,28 @@ def locks_dir(study_dir: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _flock(path: Path, *, note: str = "", notify: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path``; if busy, say who holds it (once) and wait."""
+def _locked(path: Path, *, note: str = "", notify: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``; if busy, say who holds it (once) and wait."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    lock = FileLock(str(path))
+    holder = path.with_name(f"{path.name}.holder")
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if notify is not None:
-                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-                notify(f"mvd: {note} is held by {holder}; waiting for it ({path}).")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        lock.acquire(timeout=0)
+    except Timeout:
+        if notify is not None:
+            try:
+                who = holder.read_text(errors="replace").strip()
+            except OSError:
+                who = ""
+            notify(f"mvd: {note} is held by {who or 'another process'}; waiting for it ({path}).")
+        lock.acquire()
+    try:
         if note:  # who holds the claim, for the next waiter's message
             stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}".encode(), 0)
+            holder.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {stamp}")
         yield
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        lock.release()
 
 
 def _say(message: str) -> None:
@@ -104,7 +111,7 @@ def claim(study_dir: Path, run_id: str, seeds: Iterable[int], *,
     with contextlib.ExitStack() as stack:
         for seed in sorted({int(s) for s in seeds}):
             path = locks_dir(study_dir) / f"{run_id}.seed{seed}.lock"
-            stack.enter_context(_flock(path, note=f"{run_id} seed {seed}", notify=notify))
+            stack.enter_context(_locked(path, note=f"{run_id} seed {seed}", notify=notify))
         yield
 
 
@@ -156,7 +163,7 @@ class CurveFile:
 
     def append(self, point: dict) -> None:
         """Add (or replace a failed) point and rewrite the file atomically, merging other writers' points."""
-        with _flock(self._lock):
+        with _locked(self._lock):
             _remove_stale_temporaries(self.path)
             self._reload()
             key = (point["seed"], point["train_size"])
@@ -164,7 +171,7 @@ class CurveFile:
             rows.sort(key=lambda r: (int(r["seed"]), int(r["train_size"])))
             columns = _columns(rows)
             table = pa.Table.from_pydict({c: [r.get(c) for r in rows] for c in columns})
-            _write_atomic(table, self.path)
+            write_atomic(self.path, lambda handle: pq.write_table(table, handle))
             self._rows = rows
             self._seen = self._signature()
 
@@ -177,23 +184,8 @@ def _columns(rows: list[dict]) -> list[str]:
 
 def _remove_stale_temporaries(path: Path) -> None:
     """Temporary files left by a killed writer (only called under the file's lock)."""
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+    for tmp in temporaries(path):
         tmp.unlink(missing_ok=True)
-
-
-def _write_atomic(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pq.write_table(table, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def load(path) -> pd.DataFrame:
