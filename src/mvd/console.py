@@ -17,10 +17,9 @@ console = Console(stderr=False, highlight=False)
 
 
 def label(cfg) -> str:
-    q = cfg.quality
-    quality = "clean" if q.name == "clean" else f"{q.name}={q.rate:g}"
-    clean = "" if cfg.cleaning.name == "none" else f" +{cfg.cleaning.name}"
-    return f"{cfg.dataset.name} · {cfg.model.name} · {quality}{clean}"
+    from mvd.naming import label_of
+
+    return label_of(cfg, display=True)
 
 
 class JobProgress:
