@@ -104,6 +104,12 @@ def test_slurm_preset_reaches_sbatch_and_its_jobs_run(tmp_path, monkeypatch):
             recorded["params"] = kwargs
             super().update_parameters(**kwargs)
 
+    fake_bin = tmp_path / "bin"  # a cluster's tools (mvd asks sinfo for the partitions before submitting)
+    fake_bin.mkdir()
+    for tool, body in {"srun": "exit 1", "sbatch": "exit 1", "sinfo": "echo 'gpu*|2:00:00'"}.items():
+        (fake_bin / tool).write_text(f"#!/bin/sh\n{body}\n")
+        (fake_bin / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setattr(submitit, "AutoExecutor", DebugInsteadOfSlurm)
     monkeypatch.setenv(launchers.SWEEP_JOBS_ENV, "")  # restored after the in-process multirun
     monkeypatch.setenv("WANDB_MODE", "disabled")
@@ -119,11 +125,6 @@ def test_slurm_preset_reaches_sbatch_and_its_jobs_run(tmp_path, monkeypatch):
     assert len(frame) == 4 and (frame["status"] == "ok").all()
     assert recorded["cluster"] == "slurm" and recorded["init"]["slurm_max_num_timeout"] == 3
 
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    (fake_bin / "srun").write_text("#!/bin/sh\nexit 1\n")
-    (fake_bin / "srun").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
     slurm = submitit.AutoExecutor.__mro__[1](tmp_path / "sbatch", cluster="slurm", **recorded["init"])
     slurm.update_parameters(**recorded["params"])
     script = slurm._executor._make_submission_file_text("python -m job", "uid")

@@ -94,6 +94,16 @@ class ReportConfig:
 
 
 @dataclass
+class EvaluationConfig:
+    # none | label_noise: also score against noisy copies of the test labels (mvd.evaluation)
+    name: str = "none"
+    # test-label noise rates, each in (0, 1); empty: true labels only
+    rates: List[float] = field(default_factory=list)
+    # symmetric | pairwise
+    mode: str = "symmetric"
+
+
+@dataclass
 class Config:
     # _target_ nodes (mvd.parts): conf/dataset, conf/quality, conf/cleaning, conf/logger
     dataset: Any = MISSING
@@ -103,6 +113,7 @@ class Config:
     curve: CurveConfig = field(default_factory=CurveConfig)
     logger: Any = MISSING
     business: BusinessConfig = field(default_factory=BusinessConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     study: str = "default"
     # what the study answers, shown in its report

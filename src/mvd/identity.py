@@ -123,6 +123,10 @@ def canonical(cfg) -> dict:
     node["dataset"]["openml_id"] = _as(int, node["dataset"]["openml_id"])
     node["model"] = _group_view(node["model"], _MODEL)
     node["curve"] = _group_view(node["curve"], _CURVE)
+    # test-label noise changes what a point records; it enters the view only when set
+    evaluation = plain(cfg.get("evaluation")) if "evaluation" in cfg else None
+    if evaluation and evaluation.get("rates"):
+        node["evaluation"] = evaluation
     return node
 
 
