@@ -105,7 +105,7 @@ def main() -> None:
 
             per_seed = [_best(f, args.repeats) for f in (covariate, label, subgroup, mixed, noise_labels)]
             per_point = _best(noise_scores, args.repeats)
-        points = len(splits.sizes(cfg.curve, len(y)))
+        points = len(splits.sizes(len(y), start=cfg.curve.start, growth=cfg.curve.growth))
         cells = " ".join(f"{1000 * t:6.2f}/{100 * t / fit / points:4.2f}%" for t in per_seed)
         print(f"{name:8} {len(y):6d} {points:6d} {1000 * fit:8.1f} {cells} {1000 * per_point:6.2f}/{100 * per_point / fit:4.2f}%")
 

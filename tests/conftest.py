@@ -39,12 +39,12 @@ def test_set_digests(monkeypatch):
     seen: dict = {}
     original = curve._fit_and_score
 
-    def spy(p, X_fit, y_fit, X_test, y_test, seed):
+    def spy(p, X_fit, y_fit, X_test, y_test, seed, **extra):
         digest = hashlib.sha256()
         for array in (X_test, y_test):
             digest.update(np.ascontiguousarray(array).tobytes())
         seen.setdefault((p.corruption.name, p.cleaning.name), []).append(digest.hexdigest())
-        return original(p, X_fit, y_fit, X_test, y_test, seed)
+        return original(p, X_fit, y_fit, X_test, y_test, seed, **extra)
 
     monkeypatch.setattr(curve, "_fit_and_score", spy)
     return seen

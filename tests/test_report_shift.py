@@ -69,8 +69,9 @@ def _points(rng):
                     for k in (64, 128, 256, 512):
                         # a target row is worth 4 shifted ones, and the mix reaches a lower floor
                         e = scale * _err(512 + 4 * k, c=0.15) + rng.normal(0, 5e-4)
-                        rows.append(dict(dataset="toy", model=model, quality="covariate_shift", quality_rate=rate,
-                                         cleaning="none", seed=seed, train_size=512 + k, test_accuracy=1 - e,
+                        rows.append(dict(dataset="toy", model=model, quality="covariate_shift_mixed",
+                                         quality_rate=rate, cleaning="none", seed=seed, train_size=512 + k,
+                                         test_accuracy=1 - e,
                                          status="ok", mix_base=512, mix_add="target", noisy_test_scores=None))
     return pd.DataFrame(rows)
 

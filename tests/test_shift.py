@@ -225,3 +225,78 @@ def test_mixed_pool_order_nests_both_sources(add):
     base_source, added_source = (shifted, whole) if add == "target" else (whole, shifted)
     np.testing.assert_array_equal(order[:50], base_source[:50])
     np.testing.assert_array_equal(order[50:], added_source[~np.isin(added_source, base_source[:50])])
+
+
+# --- the engine: shift kinds as quality options -------------------------------------
+
+from mvd import curve  # noqa: E402
+
+METRICS = ["test_accuracy", "test_balanced_accuracy", "test_macro_f1", "test_log_loss", "train_score", "n_fit"]
+SHIFT_OVERRIDES = {
+    "covariate_shift": ["quality=covariate_shift"],
+    "label_shift": ["quality=label_shift"],
+    "subgroup_shift": ["quality=subgroup_shift", "quality.column=pixel_0_5", "+quality.band=[0,4]"],
+}
+
+
+def _run(make_cfg, *overrides):
+    frame = curve.run_curve(make_cfg("curve=tiny", "dataset=digits", *overrides))
+    assert (frame["status"] == "ok").all(), frame["error"].tolist()
+    return frame.sort_values(["seed", "train_size"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("kind", shift.KINDS)
+def test_rate_zero_reproduces_the_clean_curve_to_the_bit(make_cfg, kind):
+    clean = _run(make_cfg, "model=logreg")
+    zero = _run(make_cfg, "model=logreg", *SHIFT_OVERRIDES[kind], "quality.rate=0")
+    pd.testing.assert_frame_equal(clean[METRICS + ["train_size", "seed"]], zero[METRICS + ["train_size", "seed"]])
+
+
+@pytest.mark.parametrize("kind", shift.KINDS)
+def test_every_kind_runs_records_and_leaves_the_test_set_alone(make_cfg, kind, test_set_digests):
+    _run(make_cfg, "model=logreg")
+    frame = _run(make_cfg, "model=logreg", *SHIFT_OVERRIDES[kind], "quality.rate=0.75")
+    recorded = {"covariate_shift": "shift_weight_mean", "label_shift": "shift_prior",
+                "subgroup_shift": "subgroup_share"}[kind]
+    assert frame[recorded].notna().all()
+    assert len(test_set_digests) == 2
+    assert test_set_digests[(kind, "none")] == test_set_digests[("clean", "none")]
+
+
+def test_a_size_beyond_the_shifted_pool_is_refused_at_plan_time(make_cfg, tmp_path):
+    # pixel_0_5 in [0, 4): a subgroup of digits; at rate 1 the pool holds it alone
+    cfg = make_cfg("dataset=digits", *SHIFT_OVERRIDES["subgroup_shift"], "quality.rate=1", "curve.sizes=[16,1000]")
+    with pytest.raises(ConfigError, match=r"curve.sizes has \[1000\] larger than the training pool"):
+        curve.plan(cfg)
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_mixed_base_beyond_its_source_is_refused_at_plan_time(make_cfg):
+    cfg = make_cfg("dataset=digits", *SHIFT_OVERRIDES["subgroup_shift"], "quality.rate=1",
+                   "quality.name=subgroup_shift_mixed", "quality.mix_base=5000")
+    with pytest.raises(ConfigError, match="quality.mix_base=5000 exceeds the"):
+        curve.plan(cfg)
+    cfg = make_cfg("dataset=digits", *SHIFT_OVERRIDES["subgroup_shift"], "quality.mix_base=64")
+    with pytest.raises(ConfigError, match="allowed: 'subgroup_shift_mixed'"):
+        curve.plan(cfg)
+
+
+def test_mixed_curve_starts_from_the_shifted_curve_and_adds_target_rows(make_cfg):
+    shifted = _run(make_cfg, "model=logreg", *SHIFT_OVERRIDES["subgroup_shift"], "quality.rate=1",
+                   "curve.sizes=[64]")
+    mixed = _run(make_cfg, "model=logreg", *SHIFT_OVERRIDES["subgroup_shift"], "quality.rate=1",
+                 "quality.name=subgroup_shift_mixed", "quality.mix_base=64", "curve.sizes=[64,128]")
+    at_base = mixed[mixed["train_size"] == 64].reset_index(drop=True)
+    pd.testing.assert_frame_equal(shifted[METRICS], at_base[METRICS])  # up to m: the shifted curve itself
+    assert (mixed["mix_base"] == 64).all() and (mixed["quality"] == "subgroup_shift_mixed").all()
+
+
+def test_prior_correction_runs_in_the_engine_and_records_its_estimate(make_cfg, test_set_digests):
+    frame = _run(make_cfg, "model=logreg", "quality=label_shift", "quality.rate=0.75",
+                 "cleaning=prior_correction", "cleaning.folds=3", "curve.sizes=[32,400]")
+    estimate = np.array(json.loads(frame["prior_estimate"].iloc[-1]))
+    assert estimate.sum() == pytest.approx(1.0, abs=1e-4) and len(estimate) == 10
+    # the shifted pool's prior is far from uniform; the estimate of the (uniform) target prior is closer
+    achieved = np.array(json.loads(frame["shift_prior"].iloc[-1]))
+    assert np.abs(estimate - 0.1).sum() < np.abs(achieved - 0.1).sum()
+    assert (frame["n_fit"] == frame["train_size"]).all()  # no row dropped

@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 from threadpoolctl import threadpool_limits
 
 import mvd
-from mvd import cleaning, data, metrics, models, quality, splits
+from mvd import cleaning, data, evaluation, metrics, models, prior, quality, splits
 from mvd.business import check_business
 from mvd.data import Dataset, take
 from mvd.errors import ConfigError
@@ -60,6 +60,8 @@ class Plan:
     study: str = "default"
     # sentences the job says once (rows the dataset left out, ...)
     notes: list = field(default_factory=list)
+    # noisy copies of the test labels to score against, besides the true ones
+    test_noise: evaluation.TestNoise = field(default_factory=evaluation.TestNoise)
 
     @property
     def n_points(self) -> int:
@@ -82,8 +84,11 @@ def plan(cfg) -> Plan:
     corruption = quality.build(cfg.quality)
     corruption.check(dataset)
     method = cleaning.build(cfg.cleaning)
-    bare = models.estimator(model, dataset.task, seed=0, dataset=dataset) if method.needs_model else None
+    wraps = hasattr(method, "wrap")  # a method that wraps the fitted model (prior correction)
+    bare = models.estimator(model, dataset.task, seed=0, dataset=dataset) if method.needs_model or wraps else None
     method.check(dataset, corruption=corruption, estimator=bare, model=model.name)
+    test_noise = evaluation.build(cfg.get("evaluation"))
+    test_noise.check(dataset)
     primary = metrics.primary_metric(dataset.task, cfg.curve.primary)
     if primary not in metrics.METRICS[dataset.task]:
         raise ConfigError(
@@ -94,7 +99,8 @@ def plan(cfg) -> Plan:
                           test_index=dataset.test_index)[0] for s in seeds]
     # sizes fit the pool after corruption (imbalance thins it) for every seed
     c = cfg.curve
-    sizes = splits.sizes(min(corruption.pool_size(dataset.y[pool]) for pool in pools), sizes=c.sizes,
+    sizes = splits.sizes(min(corruption.pool_rows(dataset, pool, seed=s) for pool, s in zip(pools, seeds)),
+                         sizes=c.sizes,
                          fractions=c.fractions, start=c.start, growth=c.growth, max_size=c.max_size)
     notes = []
     if dataset.rows_dropped:
@@ -105,7 +111,7 @@ def plan(cfg) -> Plan:
         study_dir=Path(cfg.results_dir) / cfg.study, sizes=sizes, seeds=seeds, primary=primary,
         missing=isinstance(corruption, quality.Missing) or models.has_missing(dataset.X),
         model=model, corruption=corruption, cleaning=method, test_fraction=test_fraction,
-        threads=int(cfg.threads), study=str(cfg.study), notes=notes,
+        threads=int(cfg.threads), study=str(cfg.study), notes=notes, test_noise=test_noise,
     )
 
 
@@ -130,11 +136,14 @@ def _widen(proba, pipe, n_classes: int):
     return None if proba is None else metrics.full_proba(proba, pipe.classes_, n_classes)
 
 
-def fit_and_score(pipe, X_fit, y_fit, X_test, y_test, *, task: str, n_classes: int, primary: str) -> dict:
+def fit_and_score(pipe, X_fit, y_fit, X_test, y_test, *, task: str, n_classes: int, primary: str,
+                  noisy: Optional[dict] = None) -> dict:
     """Fit an unfitted pipeline and score it on the test rows; an exception becomes a failed point.
 
     Returns the point's columns: ``test_*`` scores, ``train_score`` (the
-    primary metric on the fitted rows), times, and the model's size.
+    primary metric on the fitted rows), times, and the model's size; with
+    ``noisy`` (``{rate: (labels, flipped)}``), ``noisy_test_scores``: the
+    primary metric against each noisy copy of the test labels.
     """
     out: dict = {"status": "ok", "error": ""}
     try:
@@ -160,6 +169,9 @@ def fit_and_score(pipe, X_fit, y_fit, X_test, y_test, *, task: str, n_classes: i
         test = metrics.score(task, y_test, pred, proba, n_classes, decision)
         train = metrics.score(task, y_fit, train_pred, train_proba, n_classes, train_dec, only=primary)
         out.update({f"test_{k}": v for k, v in test.items()})
+        if noisy:
+            out["noisy_test_scores"] = evaluation.noisy_scores(noisy, task=task, pred=pred, proba=proba,
+                                                               n_classes=n_classes, decision=decision, metric=primary)
         out["train_score"] = train[primary]
         if task == "classification":  # test counts [true][predicted]: the report's cost matrix
             out["confusion"] = json.dumps(metrics.confusion(y_test, pred, n_classes).tolist())
@@ -173,15 +185,23 @@ def fit_and_score(pipe, X_fit, y_fit, X_test, y_test, *, task: str, n_classes: i
     return out
 
 
-def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int) -> dict:
-    """One point of the plan: a fresh pipeline of the job's model, fitted and scored."""
+def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, target=None) -> dict:
+    """One point of the plan: a fresh pipeline of the job's model, fitted and scored.
+
+    ``target``: unlabelled rows of the unshifted pool, for a cleaning method that wraps the model.
+    """
     ds = p.dataset
     try:
         pipe = models.build(p.model, ds, seed=seed, missing=p.missing)
+        if hasattr(p.cleaning, "wrap"):
+            pipe = p.cleaning.wrap(pipe, target=target, seed=seed)
     except Exception as exc:  # a model that cannot be built for this point is a failed point too
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
-    return fit_and_score(pipe, X_fit, y_fit, X_test, y_test, task=ds.task, n_classes=ds.n_classes,
-                         primary=p.primary)
+    noisy = p.test_noise.labels(y_test, n_classes=ds.n_classes, seed=seed)
+    out = fit_and_score(pipe, X_fit, y_fit, X_test, y_test, task=ds.task, n_classes=ds.n_classes,
+                        primary=p.primary, noisy=noisy)
+    out.update(prior.describe(pipe))
+    return out
 
 
 def _base_row(p: Plan) -> dict:
@@ -206,6 +226,8 @@ def _base_row(p: Plan) -> dict:
     row.update(train_score=np.nan, fit_seconds=np.nan, predict_seconds=np.nan, n_params=0, device="cpu")
     if ds.rows_dropped:
         row.update(rows_dropped=int(ds.rows_dropped), rows_dropped_reason=ds.rows_dropped_reason)
+    if p.test_noise.rates:
+        row["test_noise_mode"] = p.test_noise.mode
     return row
 
 
@@ -250,7 +272,12 @@ def run_curve(cfg, *, on_point: Optional[Callable[[dict, bool], None]] = None,
                                       test_index=ds.test_index)
             X_test, y_test = take(ds.X, test), ds.y[test]
             pooled = p.corruption.corrupt(take(ds.X, pool), ds.y[pool], ds, seed=seed)
-            order = splits.nested_order(pooled.y, seed=seed, task=ds.task)
+            target = None
+            if hasattr(p.cleaning, "wrap"):  # unlabelled rows of the pool before any shift (never the test set)
+                unshifted = splits.nested_order(ds.y[pool], seed=seed, task=ds.task)[: p.cleaning.target_rows]
+                target = take(ds.X, pool[np.sort(unshifted)])
+            order = pooled.order if pooled.order is not None else splits.nested_order(pooled.y, seed=seed,
+                                                                                      task=ds.task)
             for n in p.sizes:
                 if (seed, n) in done:
                     on_point and on_point(stored[(seed, n)], True)
@@ -262,8 +289,9 @@ def run_curve(cfg, *, on_point: Optional[Callable[[dict, bool], None]] = None,
                 keep, clean_info = p.cleaning.clean(X_sub, y_sub, bad, seed=seed, model=model)
                 point = dict(base, seed=seed, train_size=n, n_fit=int(keep.sum()),
                              n_corrupted=int(bad.sum()), **pooled.info, **clean_info)
+                extra = {"target": target} if target is not None else {}
                 point.update(_fit_and_score(p, take(X_sub, np.flatnonzero(keep)), y_sub[keep],
-                                            X_test, y_test, seed))
+                                            X_test, y_test, seed, **extra))
                 point["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
                 _save_config(p)
                 store.append(point)

@@ -20,10 +20,14 @@ Modes: ``symmetric`` replaces a label by one of the other classes uniformly;
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
-__all__ = ["noisy_labels", "noisy_scores", "rate_key", "MODES", "STREAM"]
+from mvd.errors import ConfigError
+
+__all__ = ["TestNoise", "build", "noisy_labels", "noisy_scores", "rate_key", "MODES", "STREAM"]
 
 MODES = ("symmetric", "pairwise")
 # the evaluation stream's tag ("mvte"): distinct from every training-side tag
@@ -70,3 +74,40 @@ def noisy_scores(noisy: dict, *, task: str, pred, proba, n_classes: int, decisio
         score = metrics.score(task, labels, pred, proba, n_classes, decision, only=metric)[metric]
         out[rate_key(rate)] = {metric: float(score)}
     return json.dumps(out, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class TestNoise:
+    """The ``evaluation`` group: noisy copies of the test labels to score against, besides the true ones."""
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    name: str = "none"
+    rates: tuple = ()
+    mode: str = "symmetric"
+
+    def check(self, dataset) -> None:
+        """Refuse rates outside (0, 1), an unknown mode, or noise on a regression task (one sentence)."""
+        if self.mode not in MODES:
+            raise ConfigError(f"evaluation.mode={self.mode!r} is not known; allowed: {', '.join(MODES)}.")
+        bad = [r for r in self.rates if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 < r < 1]
+        if bad:
+            raise ConfigError(f"evaluation.rates has {bad} outside (0, 1); allowed: rates with 0 < rate < 1.")
+        if self.rates and dataset.task != "classification":
+            raise ConfigError(f"evaluation.rates={list(self.rates)} flip test labels, and dataset={dataset.name!r} "
+                              "is a regression task; allowed for regression: evaluation=none.")
+
+    def labels(self, y_test, *, n_classes: int, seed: int) -> Optional[dict]:
+        """The seed's noisy test labels per rate, or None when there are no rates."""
+        if not self.rates:
+            return None
+        return noisy_labels(y_test, self.rates, mode=self.mode, n_classes=n_classes, seed=seed)
+
+
+def build(node) -> TestNoise:
+    """The evaluation spec of a config node (None or a missing node: true labels only)."""
+    from mvd.parts import plain
+
+    values = dict(plain(node) or {})
+    return TestNoise(name=str(values.get("name", "none")), rates=tuple(values.get("rates") or ()),
+                     mode=str(values.get("mode", "symmetric")))

@@ -14,14 +14,20 @@ which comes from the test set's distribution.
 
 from __future__ import annotations
 
+import json
 import warnings
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-__all__ = ["bbse_weights", "reweight", "PriorCorrected"]
+from mvd.cleaning import Cleaning
+from mvd.errors import ConfigError
+
+__all__ = ["bbse_weights", "reweight", "PriorCorrected", "PriorCorrection", "describe"]
 
 
 def bbse_weights(y_holdout, pred_holdout, pred_target, n_classes: int) -> np.ndarray:
@@ -90,4 +96,44 @@ class PriorCorrected(ClassifierMixin, BaseEstimator):
 
     def __getitem__(self, index):
         """Steps of the wrapped pipeline (so ``model[-1]`` reaches the final estimator)."""
-        return self.estimator_[index]
+        return (self.estimator_ if hasattr(self, "estimator_") else self.estimator)[index]
+
+
+@dataclass(frozen=True)
+class PriorCorrection(Cleaning):
+    """Keep every row; re-weight the fitted model's probabilities to the BBSE-estimated target prior.
+
+    ``wrap`` puts the job's pipeline inside :class:`PriorCorrected`, with
+    ``target_rows`` rows of the unshifted training pool (features only) as the
+    unlabelled target sample; ``folds`` out-of-fold fits give the confusion matrix.
+    """
+
+    name: str = "prior_correction"
+    folds: int = 5
+    target_rows: int = 5000
+    method: ClassVar[str] = "prior_correction"
+    needs_model: ClassVar[bool] = False
+
+    def check(self, dataset, *, corruption=None, estimator=None, model: str = "") -> None:
+        if dataset.task != "classification":
+            raise ConfigError(f"cleaning='prior_correction' needs classes, and dataset={dataset.name!r} is a "
+                              "regression task; allowed for regression: none, oracle, dedup.")
+        for key, value, low in (("folds", self.folds, 2), ("target_rows", self.target_rows, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"cleaning.{key}={value!r} must be an integer >= {low}.")
+        bare = estimator if estimator is not None else None
+        if bare is not None and not hasattr(bare, "predict_proba"):
+            raise ConfigError(f"cleaning='prior_correction' re-weights predicted probabilities, and "
+                              f"model={model or '?'!r} ({type(bare).__name__}) has none; pick a model with "
+                              "predict_proba (e.g. logreg, nb, knn, tree, forest, gbm).")
+
+    def wrap(self, pipe, *, target, seed: int) -> PriorCorrected:
+        return PriorCorrected(pipe, target=target, folds=self.folds, random_state=seed)
+
+
+def describe(model) -> dict:
+    """Columns a point records about a fitted :class:`PriorCorrected` (empty for any other model)."""
+    if not isinstance(model, PriorCorrected) or not hasattr(model, "weights_"):
+        return {}
+    return {"prior_estimate": json.dumps([float(f"{p:.6g}") for p in model.target_prior_]),
+            "prior_weight_max": float(f"{model.weights_.max():.6g}")}

@@ -76,6 +76,8 @@ class Corrupted:
     # position, a uniform draw that picks which earlier row it copies
     copy_rate: float = 0.0
     copy_draws: Optional[np.ndarray] = None
+    # the nested order of the curve's rows when the kind fixes it (mixed pools); None: drawn as usual
+    order: Optional[np.ndarray] = None
 
     def subset(self, order: np.ndarray, n: int):
         """``(X, y, corrupted)`` of the training subset with budget ``n``: the first n of ``order``.
@@ -145,6 +147,11 @@ class Corruption:
     def pool_size(self, y_pool: np.ndarray) -> int:
         """Rows of a pool with labels ``y_pool`` after corruption."""
         return len(y_pool)
+
+    def pool_rows(self, dataset: Dataset, pool: np.ndarray, *, seed: int) -> int:
+        """Rows of one seed's pool (dataset rows ``pool``) after corruption; kinds whose size depends on
+        features and draws (the shift kinds) override it."""
+        return self.pool_size(dataset.y[pool])
 
     def corrupt(self, X, y, dataset: Dataset, *, seed: int) -> Corrupted:
         """The pool as this corruption leaves it (inputs are never modified)."""

@@ -32,18 +32,22 @@ from the target distribution in labels from the shifted one).
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, ClassVar, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from mvd.data import take
 from mvd.errors import ConfigError
+from mvd.quality import Corrupted, Corruption
 
 __all__ = [
     "Selection", "KINDS", "covariate_selection", "label_selection", "subgroup_selection",
     "choose_feature", "feature_values", "mixed_order", "mixed_pool_order", "stream", "check", "select",
+    "CovariateShift", "LabelShift", "SubgroupShift",
 ]
 
 KINDS = ("covariate_shift", "label_shift", "subgroup_shift")
@@ -90,7 +94,8 @@ def choose_feature(X: Any, y: np.ndarray, candidates: Sequence, names: Optional[
     values = np.column_stack([feature_values(X, f, names) for f in candidates])
     if np.isnan(values).any():
         values = np.where(np.isnan(values), np.nanmedian(values, axis=0), values)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant features get F = NaN, never chosen
         f_stat = np.nan_to_num(f_classif(values, y)[0], nan=-1.0)
     return candidates[int(np.argmax(f_stat))]
 
@@ -326,3 +331,109 @@ def mixed_pool_order(shifted_rows: np.ndarray, y: np.ndarray, *, seed: int, task
     whole = nested_order(np.asarray(y), seed=seed, task=task)
     first, second = (shifted, whole) if add == "target" else (whole, shifted)
     return mixed_order(first, second, base)
+
+
+# --- the kinds as corruptions of the quality group -----------------------------------
+
+@dataclass(frozen=True)
+class _Shift(Corruption):
+    """A shift kind of the quality group: the pool's rows selected, none altered.
+
+    ``mix_base`` > 0 makes a mixed pool: the first ``mix_base`` rows of the
+    curve come from one source and the rest from the other (``mix_add``:
+    ``target`` adds rows of the whole pool to shifted ones, ``shifted`` the
+    reverse); sizes up to ``mix_base`` are the base source's own curve. A
+    mixed curve's ``name`` is ``<kind>_mixed``, so the report keeps its
+    points apart from the shifted curve's.
+    """
+
+    rate: float = 0.0
+    mix_base: int = 0
+    mix_add: str = "target"
+
+    def check(self, dataset) -> None:
+        if isinstance(self.mix_base, bool) or not isinstance(self.mix_base, int) or self.mix_base < 0:
+            raise ConfigError(f"quality.mix_base={self.mix_base!r} must be a count >= 0 (0: no mixed pool).")
+        # a mixed curve is named apart, so its points never merge with the shifted curve's
+        wanted = f"{self.kind}_mixed" if self.mix_base else self.kind
+        if self.name != wanted:
+            raise ConfigError(f"quality.name={self.name!r} with quality.mix_base={self.mix_base}; allowed: "
+                              f"{wanted!r} ({type(self).__name__} names a mixed pool <kind>_mixed).")
+        if self.mix_add not in ("target", "shifted"):
+            raise ConfigError(f"quality.mix_add={self.mix_add!r} is not known; allowed: target, shifted.")
+        check(self.kind, rate=self.rate, X=dataset.X, names=dataset.feature_names, categorical=dataset.categorical,
+              task=dataset.task, modality=dataset.modality, n_classes=dataset.n_classes, dataset=dataset.name,
+              **self._params())
+
+    def _params(self) -> dict:
+        return {}
+
+    def pool_rows(self, dataset, pool, *, seed: int) -> int:
+        """Rows of one seed's shifted (or mixed) pool: the selection is run at plan time (it is cheap), so a
+        size larger than the shifted pool, or a mixed base larger than its source, is refused before any work."""
+        pooled = self.corrupt(take(dataset.X, pool), dataset.y[pool], dataset, seed=seed)
+        if self.mix_base and self.mix_base > pooled.info["mix_source_rows"]:
+            raise ConfigError(f"quality.mix_base={self.mix_base} exceeds the {pooled.info['mix_source_rows']} rows "
+                              f"of its source (quality={self.kind!r}, rate {self.rate:g}, seed {seed}); "
+                              f"allowed: 0 to {pooled.info['mix_source_rows']}.")
+        return len(pooled.order) if pooled.order is not None else len(pooled.y)
+
+    def corrupt(self, X, y, dataset, *, seed: int) -> Corrupted:
+        sel = select(self.kind, X, y, rate=float(self.rate), seed=seed, n_classes=dataset.n_classes,
+                     names=dataset.feature_names, categorical=dataset.categorical, **self._params())
+        info = dict(sel.info)
+        if self.mix_base == 0:
+            if len(sel.rows) == len(y):  # nothing dropped (rate 0): the pool itself, bit for bit
+                return Corrupted(X=X, y=y, corrupted=np.zeros(len(y), dtype=bool), info=info)
+            return Corrupted(X=take(X, sel.rows), y=y[sel.rows], corrupted=np.zeros(len(sel.rows), dtype=bool),
+                             info=info)
+        # mixed: the whole pool, in an order whose first mix_base rows come from the base source
+        source_rows = len(sel.rows) if self.mix_add == "target" else len(y)
+        info.update(mix_base=int(self.mix_base), mix_add=self.mix_add, mix_source_rows=int(source_rows),
+                    shift_kind=self.kind)
+        if self.mix_base > source_rows:  # refused at plan time (pool_rows); nothing to order
+            return Corrupted(X=X, y=y, corrupted=np.zeros(len(y), dtype=bool), info=info, order=np.arange(0))
+        order = mixed_pool_order(sel.rows, y, seed=seed, task=dataset.task, base=int(self.mix_base),
+                                 add=self.mix_add)
+        return Corrupted(X=X, y=y, corrupted=np.zeros(len(y), dtype=bool), info=info, order=order)
+
+
+@dataclass(frozen=True)
+class CovariateShift(_Shift):
+    """Logistic selection on one numeric feature (``feature``; null: chosen by class separation)."""
+
+    name: str = "covariate_shift"
+    feature: Optional[Any] = None
+    steepness: float = 4.0
+    direction: int = 1
+    kind: ClassVar[str] = "covariate_shift"
+
+    def _params(self) -> dict:
+        return dict(feature=self.feature, steepness=self.steepness, direction=self.direction)
+
+
+@dataclass(frozen=True)
+class LabelShift(_Shift):
+    """Class priors tilted towards ``prior`` (null: a seeded Dirichlet draw of ``concentration``)."""
+
+    name: str = "label_shift"
+    prior: Optional[list] = None
+    concentration: float = 1.0
+    kind: ClassVar[str] = "label_shift"
+
+    def _params(self) -> dict:
+        return dict(prior=self.prior, concentration=self.concentration)
+
+
+@dataclass(frozen=True)
+class SubgroupShift(_Shift):
+    """The pool from one subgroup: ``column == value``, or ``column`` in ``band`` = [low, high)."""
+
+    name: str = "subgroup_shift"
+    column: Optional[Any] = None
+    value: Optional[Any] = None
+    band: Optional[list] = None
+    kind: ClassVar[str] = "subgroup_shift"
+
+    def _params(self) -> dict:
+        return dict(column=self.column, value=self.value, band=self.band)

@@ -221,7 +221,8 @@ def shift_section(points: pd.DataFrame, metric: dict, *, n_resamples: int = 1000
             section["conditions"].extend(_shift_cost(plain, cond, kind, cleaning, err, seeds, resamples))
         for keys, mix in rows[mixed].groupby(["model", "quality", "quality_rate", "cleaning", "mix_base", "mix_add"],
                                               sort=True):
-            model, kind, rate, cleaning, m, add = keys
+            model, label, rate, cleaning, m, add = keys
+            kind = label.removesuffix("_mixed")
             base_rate = rate if add == "target" else 0.0
             ref = plain[(plain["model"] == model) & (plain["quality"] == kind)
                         & (plain["quality_rate"] == base_rate) & (plain["cleaning"] == cleaning)]
@@ -229,6 +230,9 @@ def shift_section(points: pd.DataFrame, metric: dict, *, n_resamples: int = 1000
                 continue
             n_ref, ref_wide = _wide(ref, err, "train_size", seeds)
             mix = mix.assign(added=mix["train_size"] - int(m))
+            mix = mix[mix["added"] > 0]
+            if mix.empty:
+                continue
             k, mix_wide = _wide(mix, err, "added", seeds)
             rows_k = source_multiplier(n_ref, ref_wide, int(m), k, mix_wide, seeds, resamples)
             for row in rows_k:
@@ -290,11 +294,12 @@ def _shift_cost(plain, cond, kind, cleaning, err, seeds, resamples) -> list[dict
 def _decision(plain, mix, ref, model, kind, rate, cleaning, m, err, seeds, resamples) -> dict:
     """Relabel vs collect vs upgrade at the base budget m.
 
-    The added count k is the largest with m + k inside the reference's
-    measured sizes (so "collect" interpolates its fit), else the smallest.
+    The added count k is the one closest to m (the budget doubled) among
+    those with m + k inside the reference's measured sizes (so "collect"
+    interpolates its fit), else the smallest.
     """
-    inside = sorted(int(a) for a in mix["added"].unique() if m + a <= ref["train_size"].max())
-    k = inside[-1] if inside else int(mix["added"].min())
+    inside = sorted(int(a) for a in mix["added"].unique() if 0 < a and m + a <= ref["train_size"].max())
+    k = min(inside, key=lambda a: (abs(a - m), a)) if inside else int(mix["added"][mix["added"] > 0].min())
     _, mix_wide = _wide(mix[mix["added"] == k], err, "added", seeds)
     n_ref, ref_wide = _wide(ref, err, "train_size", seeds)
     w = _fit_weights(ref_wide)
