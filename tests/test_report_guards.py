@@ -31,12 +31,18 @@ def _points(study) -> pd.DataFrame:
                      ignore_index=True)
 
 
+# base needs more rows than it has for the target (inside the priced range); labels cost 2
+# and an hour of compute 7200, i.e. 2 per second of training
+TARGET = 1 - (2.0 * 700**-0.5 + 0.05)
+COSTS = {"cost_per_label": 2.0, "cost_per_compute_hour": 7200.0}
+
+
 @pytest.fixture(scope="module")
 def noisy(tmp_path_factory):
-    """Two models, five seeds with seed noise: every interval has a width."""
+    """Two models, five seeds with seed noise (every interval has a width), priced labels and compute."""
     study = write_study(tmp_path_factory.mktemp("guards") / "s", models={"base": BASE, "strong": STRONG},
-                        sizes=SIZES, seeds=(0, 1, 2, 3, 4), noise=0.01)
-    build(study, bootstrap=200)
+                        sizes=SIZES, seeds=(0, 1, 2, 3, 4), noise=0.01, business=COSTS)
+    build(study, bootstrap=200, target=TARGET)
     return study
 
 
@@ -87,38 +93,23 @@ def test_a_single_seed_cell_has_no_interval(tmp_path):
     assert curves and all(c["n_seeds"] == 1 and c["ci_low"] is None and c["ci_high"] is None for c in curves)
 
 
-def test_routes_price_compute_hours_at_the_configured_rate(tmp_path):
+def test_routes_price_compute_hours_at_the_configured_rate(noisy):
     """Pricing compute at zero (or dropping it from the total) fails here.
 
-    Labels are free and an hour costs 3600, so a route costs its training
-    seconds; the synthetic fit time is 1e-5 x n x (1 + sophistication) seconds,
-    a straight log-log line, so the extrapolated time is known exactly.
+    The synthetic fit time is 1e-5 x n x (1 + sophistication) seconds, a
+    straight log-log line, so the time extrapolated to a route's size is known.
     """
-    study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES,
-                        business={"cost_per_label": 0.0, "cost_per_compute_hour": 3600.0})
-    build(study, bootstrap=20, target=1 - (2.0 * 1024**-0.5 + 0.05))  # base needs 1024 rows
-    routes = {(r["route"], r["model"]): r for r in _summary(study)["datasets"]["synth"]["business"]["routes"]}
-    priced = [r for r in routes.values() if r["relation"] == "="]
-    assert len(priced) >= 2
+    routes = _summary(noisy)["datasets"]["synth"]["business"]["routes"]
+    priced = [r for r in routes if r["relation"] == "="]
+    assert {r["model"] for r in priced} == {"base", "strong"}
     level = {"base": BASE[0], "strong": STRONG[0]}
     for r in priced:
         seconds = 1e-5 * r["n_needed"] * (1 + level[r["model"]])
         assert r["compute_hours"] == pytest.approx(seconds / 3600, rel=2e-2)
-        assert r["compute_cost"] == pytest.approx(3600 * r["compute_hours"], rel=1e-5) and r["compute_cost"] > 0
-        assert r["label_cost"] == 0 and r["total_cost"] == pytest.approx(r["compute_cost"], rel=1e-5)
-    # with labels free, the cheapest route is the one that trains for the shortest time
-    cheapest = min(priced, key=lambda r: r["compute_cost"])
-    assert cheapest["cheapest"] and sum(r["cheapest"] for r in routes.values()) == 1
-
-
-def test_label_and_compute_costs_add_up(tmp_path):
-    study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES,
-                        business={"cost_per_label": 2.0, "cost_per_compute_hour": 7200.0})
-    build(study, bootstrap=20, target=1 - (2.0 * 1024**-0.5 + 0.05))
-    routes = {(r["route"], r["model"]): r for r in _summary(study)["datasets"]["synth"]["business"]["routes"]}
-    more = routes[("more labels", "base")]
-    assert more["new_labels"] == pytest.approx(1024 - max(SIZES), abs=1)
-    assert more["label_cost"] == pytest.approx(2.0 * more["new_labels"])
-    # 7200 an hour is 2 per second of training, and base trains for 1e-5 x n x 2 seconds
-    assert more["compute_cost"] == pytest.approx(2 * (1e-5 * more["n_needed"] * 2), rel=2e-2)
-    assert more["total_cost"] == pytest.approx(more["label_cost"] + more["compute_cost"], rel=1e-5)
+        assert r["compute_cost"] == pytest.approx(7200 * r["compute_hours"], rel=1e-5) and r["compute_cost"] > 0
+        assert r["label_cost"] == pytest.approx(2.0 * r["new_labels"])
+        assert r["total_cost"] == pytest.approx(r["label_cost"] + r["compute_cost"], rel=1e-5)
+    more = next(r for r in priced if r["route"] == "more labels" and r["model"] == "base")
+    assert more["new_labels"] == more["n_needed"] - max(SIZES) > 0  # the labels beyond those already held
+    cheapest = min(priced, key=lambda r: r["total_cost"])
+    assert cheapest["cheapest"] and sum(r["cheapest"] for r in routes) == 1
