@@ -22,10 +22,30 @@ import pandas as pd
 
 from mvd.errors import ConfigError
 
-__all__ = ["Dataset", "Meta", "load", "take", "encode_labels", "check", "TASKS", "MODALITIES"]
+__all__ = ["Dataset", "Meta", "load", "take", "encode_labels", "check", "TASKS", "MODALITIES", "SOURCES"]
 
 TASKS = ("classification", "regression")
 MODALITIES = ("tabular", "image", "text")
+
+# Configs saved before datasets were _target_ nodes hold a flat record with a ``source``
+# name; these say which loader each source is now and which options it kept under ``params``.
+SOURCES = {
+    "sklearn": "mvd.sources.bundled.load",
+    "synthetic": "mvd.sources.synthetic.load",
+    "uci": "mvd.sources.uci.load",
+    "mnist": "mvd.sources.idx.load",
+    "hf": "mvd.sources.hf.load",
+    "openml": "mvd.sources.openml.load",
+    "file": "mvd.sources.files.load",
+}
+# (source, loader option) -> its key under the flat record's ``params``
+IN_PARAMS = {
+    ("hf", "config"): "config", ("hf", "revision"): "revision", ("hf", "data_files"): "data_files",
+    ("openml", "openml_name"): "name", ("openml", "openml_version"): "version",
+    ("file", "format"): "format",
+}
+# a loader option's default that the flat record left out of ``params``
+PARAM_DEFAULTS = {"openml_version": "active"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +119,29 @@ def _check_node(node: dict) -> None:
         raise ConfigError(f"dataset.modality={modality!r} is not allowed; allowed: {', '.join(MODALITIES)}.")
 
 
+def _from_record(record: dict) -> dict:
+    """A ``_target_`` node from an old flat record (keys its loader does not take are dropped)."""
+    from mvd.parts import options, target_of
+
+    if "_target_" in record:
+        return dict(record)
+    source = record.get("source", "sklearn")
+    node = {"_target_": SOURCES.get(source, source)}
+    allowed = options(target_of(node, "dataset")) or list(record)
+    params = dict(record.get("params") or {})
+    for (src, option), moved in IN_PARAMS.items():
+        if src == source and moved in params:
+            node[option] = params.pop(moved)
+    for key, value in record.items():
+        if key in ("source", "params"):
+            continue
+        if key in allowed or key == "official_split":  # the one option every source has (see load)
+            node[key] = value
+    if "params" in allowed:
+        node["params"] = params
+    return node
+
+
 _MEMO: Dict[str, Dataset] = {}
 
 
@@ -108,9 +151,9 @@ def load(node) -> Dataset:
     ``node`` is the ``dataset`` group of a config (or a plain dict); an old
     flat record with ``source:`` instead of ``_target_`` is accepted too.
     """
-    from mvd import identity, parts
+    from mvd import parts
 
-    values = identity.dataset_node(parts.plain(node))
+    values = _from_record(parts.plain(node))
     _check_node(values)
     official = bool(values.pop("official_split", True))
     key = json.dumps(values, sort_keys=True, default=str)

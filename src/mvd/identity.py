@@ -9,8 +9,8 @@ were built from ``_target_`` nodes: a dataset is the old flat record
 source options under ``params``), and a corruption or cleaning method is
 its name and options.  An option added later enters the view only when it
 is set (not null, not empty), so points stored before it existed keep their
-ids.  :func:`dataset_node` turns an old flat dataset record back into a
-``_target_`` node, so configs saved before the change still run.
+ids.  (:func:`mvd.data.load` turns an old flat dataset record back into a
+``_target_`` node, so configs saved before the change still run.)
 """
 
 from __future__ import annotations
@@ -20,26 +20,17 @@ import hashlib
 import json
 from typing import Any
 
-from mvd import naming
+from mvd import cleaning, naming, quality
+from mvd.data import IN_PARAMS, PARAM_DEFAULTS, SOURCES
 from mvd.parts import plain
 
-__all__ = ["config_hash", "run_id_of", "canonical", "dataset_node", "SOURCES"]
+__all__ = ["config_hash", "run_id_of", "canonical"]
 
 # config groups that change what a point measures (logger, threads etc. do not)
 MEASURED = ("dataset", "model", "quality", "cleaning", "curve")
 # curve keys a run_id leaves out: one curve, whatever sizes and seeds it has
 _NOT_IN_RUN_ID = ("sizes", "fractions", "start", "growth", "max_size", "seeds")
 
-# the old flat names of the dataset sources, and the loader each one is now
-SOURCES = {
-    "sklearn": "mvd.sources.bundled.load",
-    "synthetic": "mvd.sources.synthetic.load",
-    "uci": "mvd.sources.uci.load",
-    "mnist": "mvd.sources.idx.load",
-    "hf": "mvd.sources.hf.load",
-    "openml": "mvd.sources.openml.load",
-    "file": "mvd.sources.files.load",
-}
 # the flat dataset record and its defaults
 _DATASET = {
     "name": None, "source": "sklearn", "task": "classification", "modality": "tabular",
@@ -47,13 +38,6 @@ _DATASET = {
     "test_path": None, "target": None, "columns": {}, "categorical": None, "numeric": None,
     "train_split": None, "test_split": None, "openml_id": None, "official_split": True, "cache": True,
 }
-# loader options that lived under the flat record's ``params``: (source, option) -> params key
-_IN_PARAMS = {
-    ("hf", "config"): "config", ("hf", "revision"): "revision", ("hf", "data_files"): "data_files",
-    ("openml", "openml_name"): "name", ("openml", "openml_version"): "version",
-    ("file", "format"): "format",
-}
-_PARAM_DEFAULTS = {"openml_version": "active"}
 # options of corruptions and cleaning methods, with their defaults, as the view keeps them
 _QUALITY = {"name": "clean", "rate": 0.0, "mode": "symmetric"}
 _CLEANING = {"name": "none", "folds": 5, "params": {}}
@@ -77,9 +61,9 @@ def _dataset_view(node: dict) -> dict:
     for key, value in node.items():
         if key == "_target_":
             continue
-        moved = _IN_PARAMS.get((source, key))
+        moved = IN_PARAMS.get((source, key))
         if moved is not None:
-            if not _unset(value) and value != _PARAM_DEFAULTS.get(key):
+            if not _unset(value) and value != PARAM_DEFAULTS.get(key):
                 view["params"][moved] = value
         elif key in _DATASET:
             view[key] = value
@@ -112,8 +96,6 @@ def _group_view(node: dict, keys: tuple) -> dict:
 
 def canonical(cfg) -> dict:
     """The measured groups of a config in the view its hashes are computed from."""
-    from mvd import cleaning, quality
-
     node = {k: plain(cfg[k]) for k in MEASURED}
     node["dataset"] = _dataset_view(node["dataset"])
     node["quality"] = _part_view(node["quality"], _QUALITY, quality.BUILTIN)
@@ -122,6 +104,11 @@ def canonical(cfg) -> dict:
     node["cleaning"]["folds"] = _as(int, node["cleaning"]["folds"])
     node["dataset"]["openml_id"] = _as(int, node["dataset"]["openml_id"])
     node["model"] = _group_view(node["model"], _MODEL)
+    # a search space changes nothing until a curve is tuned; a tuned curve is identified by its budget too
+    if naming.tuned(cfg):
+        node["tuning"] = {k: v for k, v in plain(cfg.tuning).items() if k != "untunable"}
+    else:
+        node["model"].pop("search", None)
     node["curve"] = _group_view(node["curve"], _CURVE)
     # test-label noise changes what a point records; it enters the view only when set
     evaluation = plain(cfg.get("evaluation")) if "evaluation" in cfg else None
@@ -145,27 +132,3 @@ def run_id_of(cfg) -> str:
     for key in _NOT_IN_RUN_ID:
         node["curve"].pop(key, None)
     return f"{naming.label_of(cfg)}-{_digest(node)[:10]}"
-
-
-def dataset_node(record: dict) -> dict:
-    """A ``_target_`` dataset node from an old flat record (keys its loader does not take are dropped)."""
-    from mvd.parts import options, target_of
-
-    if "_target_" in record:
-        return dict(record)
-    source = record.get("source", _DATASET["source"])
-    target = SOURCES.get(source, source)
-    node = {"_target_": target}
-    allowed = options(target_of(node, "dataset")) or list(record)
-    params = dict(record.get("params") or {})
-    for (src, option), moved in _IN_PARAMS.items():
-        if src == source and moved in params:
-            node[option] = params.pop(moved)
-    for key, value in record.items():
-        if key in ("source", "params"):
-            continue
-        if key in allowed or key == "official_split":  # the one option every source has (mvd.data.load)
-            node[key] = value
-    if "params" in allowed:
-        node["params"] = params
-    return node
