@@ -60,6 +60,7 @@ def test_a_typo_fails_at_compose_time(tmp_path):
     assert written(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_bad_job_in_a_multirun_stops_it_before_any_work(tmp_path):
     result = run(["-m", "dataset=wine,diabetes", "model=logreg", "curve.sizes=[16]", "curve.seeds=[0]"], tmp_path)
     assert result.returncode == 2
@@ -68,6 +69,24 @@ def test_bad_job_in_a_multirun_stops_it_before_any_work(tmp_path):
     assert written(tmp_path) == []
 
 
+@pytest.mark.slow
+def test_a_corrupt_points_file_is_one_sentence_and_writes_nothing(tmp_path):
+    """A study holding a damaged points file: one line, exit 2, nothing written, alone or in a multirun."""
+    curve_args = ["dataset=iris", "curve.sizes=[16]", "curve.seeds=[0]"]
+    assert run(curve_args + ["model=dummy"], tmp_path).returncode == 0
+    (victim,) = (tmp_path / "results" / "default" / "points").glob("*.parquet")
+    victim.write_bytes(b"not parquet")
+    before = written(tmp_path)
+    for args in (["model=dummy"], ["-m", "model=tree,dummy"]):  # the multirun checks every job before any work
+        result = run(args + curve_args, tmp_path)
+        assert result.returncode == 2, result.stderr
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith(f"mvd: error: points file {victim}"), result.stderr
+        assert "is corrupt or unreadable" in lines[0]
+        assert written(tmp_path) == before
+
+
+@pytest.mark.slow
 def test_multirun_prints_one_line_per_job_and_resumes(tmp_path):
     args = ["-m", "dataset=iris,wine", "model=dummy,tree", "curve.sizes=[16,32]", "curve.seeds=[0,1]"]
     first = run(args, tmp_path)
@@ -81,6 +100,7 @@ def test_multirun_prints_one_line_per_job_and_resumes(tmp_path):
     assert len(store.load(tmp_path / "results" / "default")) == 16
 
 
+@pytest.mark.slow
 def test_single_run_prints_the_curve_table(tmp_path):
     result = run(["dataset=iris", "model=forest", "curve.sizes=[16,64]", "curve.seeds=[0,1]"], tmp_path, progress=True)
     assert result.returncode == 0, result.stderr
@@ -90,6 +110,7 @@ def test_single_run_prints_the_curve_table(tmp_path):
 STUDIES = sorted(p.stem for p in (REPO / "experiments").glob("*.yaml"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("study", STUDIES)
 def test_every_study_runs_with_tiny_settings(study, tmp_path):
     env = {"MVD_DATA": str(REPO.parent / "shared" / "data"), "MVD_CACHE": str(tmp_path / "cache")}

@@ -98,6 +98,7 @@ def reference(tmp_path_factory) -> pd.DataFrame:
     return numbers(frame)
 
 
+@pytest.mark.slow
 def test_sigkill_at_three_moments_then_rerun_is_exact(tmp_path, reference):
     first_job_done = lambda: any((tmp_path / "third").glob("*/mvd_job.json"))  # noqa: E731
     moments = [("first", lambda: stored_points(tmp_path) >= 1),     # inside the first curve
@@ -112,6 +113,7 @@ def test_sigkill_at_three_moments_then_rerun_is_exact(tmp_path, reference):
     pd.testing.assert_frame_equal(numbers(final), reference)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_sigint_and_sigterm_then_rerun_is_exact(tmp_path, reference, sig):
     kill_when(launch(tmp_path, "killed"), lambda: stored_points(tmp_path) >= 3, sig)
@@ -121,6 +123,7 @@ def test_sigint_and_sigterm_then_rerun_is_exact(tmp_path, reference, sig):
     pd.testing.assert_frame_equal(numbers(store.load(tmp_path / "results" / STUDY)), reference)
 
 
+@pytest.mark.slow
 def test_sigkill_under_joblib_then_rerun_is_exact(tmp_path, reference):
     kill_when(launch(tmp_path, "killed", "hydra/launcher=joblib"), lambda: stored_points(tmp_path) >= 4,
               signal.SIGKILL)
@@ -133,6 +136,7 @@ def _new_points(out: str) -> int:
     return sum(int(line.split(": ")[1].split(" new")[0]) for line in out.splitlines() if " new, " in line)
 
 
+@pytest.mark.slow
 def test_two_launches_at_once_share_the_work_without_corruption(tmp_path, reference):
     """Both launches succeed; each point is fitted once (claims) and stored once."""
     first, second = launch(tmp_path, "one"), launch(tmp_path, "two")
@@ -143,19 +147,27 @@ def test_two_launches_at_once_share_the_work_without_corruption(tmp_path, refere
     assert not any(p.name.endswith(".tmp") for p in (tmp_path / "results" / STUDY / "points").iterdir())
 
 
+@pytest.mark.slow
 def test_failed_jobs_are_listed_and_the_exit_code_says_so(tmp_path, reference):
-    """A corrupt points file fails its job (named, never merged); the other job runs; exit status 1."""
+    """A points file damaged while the sweep runs fails its job in one sentence (named, never merged);
+    the other job runs; exit status 1.  (Damaged before the sweep, it is refused before any work.)"""
     finish(launch(tmp_path, "first"))
     (victim,) = (tmp_path / "results" / STUDY / "points").glob("wine-logreg-*.parquet")
-    victim.write_bytes(b"not parquet")
     proc = launch(tmp_path, "second", "curve.seeds=[0,1,2]")
+    # forest runs first: its first new point means every job was checked, and logreg has not started
+    deadline = time.monotonic() + 120
+    while stored_points(tmp_path) <= TOTAL:
+        assert proc.poll() is None and time.monotonic() < deadline, "the forest job never stored a point"
+        time.sleep(0.01)
+    victim.write_bytes(b"not parquet")
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 1, out[-3000:]
-    assert "failed  wine · logreg · clean" in out and victim.name in out
+    assert "failed  wine · logreg · clean" in out and victim.name in out and "Traceback" not in out
     assert "mvd: 1 job(s) and 0 point(s) failed" in out
     assert "done  wine · forest · clean: 5 new, 10 stored" in out
 
 
+@pytest.mark.slow
 def test_failed_points_make_the_exit_code_nonzero(tmp_path):
     args = [a for a in ARGS if not a.startswith("model=")] + ["model=forest"]
     proc = launch(tmp_path, "bad", "+model.classification.max_depth=-1", args=args)

@@ -3,6 +3,7 @@ the SLURM preset reaches sbatch; jobs that split one curve's seeds keep every po
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def basic(tmp_path_factory):
     return root, frame
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
 def test_parallel_launchers_give_the_basic_launchers_points(basic, launcher):
     root, expected = basic
@@ -60,6 +62,7 @@ def test_parallel_launchers_give_the_basic_launchers_points(basic, launcher):
     assert out.count(f"threads=64 lowered to {budget}") == 1
 
 
+@pytest.mark.slow
 def test_jobs_splitting_one_curves_seeds_keep_every_point(basic):
     """Two joblib jobs write the same curve file at once; merged writes lose nothing."""
     root, expected = basic
@@ -89,6 +92,7 @@ def test_concurrency_is_capped_by_the_number_of_jobs():
     assert launchers.concurrency(joblib, n_cores=16, sweep_jobs=2) == (2, 16)
 
 
+@pytest.mark.slow
 def test_slurm_preset_reaches_sbatch_and_its_jobs_run(tmp_path, monkeypatch):
     """hydra/launcher=slurm: partition, time, GPUs and CPUs (= threads) become sbatch flags,
     timeouts are resubmitted; the jobs themselves run through submitit's debug executor."""
@@ -161,12 +165,11 @@ def test_sweep_progress_counts_jobs_points_and_eta(tmp_path):
                                " · 40s elapsed · ETA 1m10s")
 
 
+@pytest.mark.slow
 def test_warm_joblib_workers_are_the_ones_the_launcher_uses():
     """Warmed with the launcher's own Parallel arguments, loky hands the same processes to the sweep."""
     from hydra import compose, initialize_config_dir
-    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
     from joblib import Parallel, delayed
-    from omegaconf import OmegaConf
 
     from mvd.config import CONF_DIR
 
@@ -175,11 +178,205 @@ def test_warm_joblib_workers_are_the_ones_the_launcher_uses():
                       return_hydra_config=True)
     warmed = launchers.warm_joblib_workers(cfg.hydra)()
     assert len(warmed) == 2
-    kwargs = {k: v for k, v in OmegaConf.to_container(cfg.hydra.launcher).items() if k != "_target_"}
-    kwargs["backend"] = "loky"
-    process_joblib_cfg(kwargs)  # exactly what the launcher passes to Parallel
-    used = set(Parallel(**kwargs)(delayed(os.getpid)() for _ in range(6)))
+    used = set(Parallel(**launchers.joblib_parallel_kwargs(cfg.hydra.launcher))(delayed(os.getpid)() for _ in range(6)))
     assert used <= warmed
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         basic = compose(config_name="config", return_hydra_config=True)
     assert launchers.warm_joblib_workers(basic.hydra)() == set()
+
+
+@pytest.mark.parametrize("values", [{}, {"pre_dispatch": "4", "batch_size": "8", "max_nbytes": "1000"},
+                                    {"pre_dispatch": "3*n_jobs", "max_nbytes": "1M"}])
+def test_parallel_arguments_are_the_joblib_launchers(values):
+    """The arguments mvd warms workers with are those the launcher passes to Parallel (its own
+    conversion, from the plugin, is the oracle here; mvd does not call it)."""
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+    from omegaconf import OmegaConf
+
+    launcher = OmegaConf.merge(OmegaConf.structured(
+        __import__("hydra_plugins.hydra_joblib_launcher.config", fromlist=["x"]).JobLibLauncherConf), values)
+    expected = {k: v for k, v in OmegaConf.to_container(launcher).items() if k != "_target_"}
+    expected["backend"] = "loky"
+    process_joblib_cfg(expected)
+    assert launchers.joblib_parallel_kwargs(launcher) == expected
+
+
+def _plan(*task: str, params: dict | None = None, sweeper: str = "basic") -> list[list[str]] | None:
+    """What the callback plans for a multirun with these command-line overrides and sweeper params."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import open_dict
+
+    from mvd.callbacks import sweep_overrides
+    from mvd.config import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        root = compose(config_name="config", overrides=[f"hydra/sweeper={sweeper}"], return_hydra_config=True)
+        with open_dict(root):  # as Hydra fills them in a multirun's root config
+            root.hydra.sweeper.params = params or {}
+            root.hydra.overrides.task = list(task)
+        return sweep_overrides(root)
+
+
+def test_the_basic_sweepers_grid_is_planned_with_the_public_override_api():
+    """Sweeper params first, the command line after (a later key replaces an earlier one), crossed in order."""
+    jobs = _plan("model=logreg,tree", "curve.seeds=[0],[1]", "threads=1", params={"model": "dummy,forest"})
+    assert jobs == [["model=logreg", "curve.seeds=[0]", "threads=1"], ["model=logreg", "curve.seeds=[1]", "threads=1"],
+                    ["model=tree", "curve.seeds=[0]", "threads=1"], ["model=tree", "curve.seeds=[1]", "threads=1"]]
+    assert _plan("curve.start=range(8,32,8)") == [["curve.start=8"], ["curve.start=16"], ["curve.start=24"]]
+    assert _plan("model=choice(logreg,tree)", "dataset=iris") == [["model=logreg", "dataset=iris"],
+                                                                   ["model=tree", "dataset=iris"]]
+    globbed = _plan("quality=glob(l*)")
+    assert globbed == [["quality=label_noise"]]
+
+
+def test_a_sweep_not_known_up_front_is_not_planned():
+    """interval() is for optimisers; other sweepers propose their own jobs: each checks itself when it starts."""
+    assert _plan("curve.test_fraction=interval(0.1,0.3)") is None
+    pytest.importorskip("hydra_plugins.filter", reason="hydra-filter-sweeper not installed (pip install mvd[sweepers])")
+    assert _plan("model=logreg,tree", sweeper="filter_mvd") is None
+
+
+def test_the_callback_pickles_without_its_progress_thread(tmp_path):
+    """The callback travels to joblib/submitit workers; its progress reporter (a thread) stays home."""
+    import pickle
+
+    from mvd.callbacks import MvdCallback
+    from mvd.sweep_progress import SweepProgress
+
+    callback = MvdCallback()
+    callback._progress = SweepProgress([], tmp_path, job_file="mvd_job.json").start()
+    try:
+        copy = pickle.loads(pickle.dumps(callback))
+        assert copy._progress is None and callback._progress is not None
+    finally:
+        callback._progress.stop()
+
+
+@pytest.mark.parametrize("sweeper, refused", [
+    ({"direction": "maximize"}, None),
+    ({"direction": "minimize"}, "hydra.sweeper.direction=minimize would minimise"),
+    ({"direction": ["maximize", "minimize"]}, "would minimise"),
+    ({"optim": {"maximize": False}}, "hydra.sweeper.optim.maximize=false would minimise"),
+    ({"optim": {"maximize": True}}, None),
+])
+def test_an_optimiser_set_to_minimise_is_refused(sweeper, refused, capsys):
+    from omegaconf import OmegaConf
+
+    from mvd.callbacks import check_direction
+
+    if refused is None:
+        check_direction(OmegaConf.create(sweeper))
+        return
+    with pytest.raises(SystemExit) as exit_:
+        check_direction(OmegaConf.create(sweeper))
+    assert exit_.value.code == 2 and refused in capsys.readouterr().err
+
+
+def test_which_sweepers_read_the_jobs_return_values():
+    from mvd.job import BASIC_SWEEPER, reads_return_value
+
+    assert not reads_return_value({"_target_": BASIC_SWEEPER})
+    assert reads_return_value({"_target_": "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"})
+    pytest.importorskip("hydra_plugins.filter", reason="hydra-filter-sweeper not installed (pip install mvd[sweepers])")
+    assert not reads_return_value({"_target_": "hydra_plugins.filter.FilterSweeper"})  # the basic grid, filtered
+
+
+PLUGINS = Path(__file__).resolve().parent / "plugins"  # the tests' own optimising sweeper
+
+
+def sweep_with(tmp_path: Path, *args: str, pythonpath: str = "") -> tuple[int, str]:
+    cmd = [MVD, "-m", *args, "curve=tiny", "model=logreg", f"results_dir={tmp_path / 'results'}",
+           f"hydra.sweep.dir={tmp_path / 'sweep'}", "report.build=false"]
+    env = dict(os.environ, WANDB_MODE="disabled")
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH", "")]))
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=200, env=env)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def job_files(tmp_path: Path) -> list[dict]:
+    from mvd.outcome import read_statuses
+
+    return read_statuses(tmp_path / "sweep")
+
+
+@pytest.mark.slow
+def test_an_optimising_sweeper_maximises_validation_scores_through_the_callback(tmp_path):
+    """interval() sampled by the sweeper, a float back from every good job (a validation score
+    from the training pool), a bad job failed in one sentence, the callback's summary and exit 1."""
+    code, out = sweep_with(tmp_path, "hydra/sweeper=test_optimiser", "hydra.sweeper.n_trials=4",
+                           "hydra.sweeper.seed=3", "curve.test_fraction=interval(0.2,0.4)", "dataset=iris,diabetes",
+                           pythonpath=str(PLUGINS))
+    assert code == 1, out[-3000:]
+    trials = json.loads((tmp_path / "sweep" / "optimiser.json").read_text())
+    statuses = {s["num"]: s for s in job_files(tmp_path)}
+    assert [("dataset=iris" in t["overrides"]) for t in trials] == [True, False, True, False]
+    for num, trial in enumerate(trials):
+        if "dataset=iris" in trial["overrides"]:
+            assert 0.5 < trial["value"] <= 1 and trial["value"] == statuses[num]["validation_score"]
+        else:
+            assert trial["value"] is None and statuses[num]["bad_input"]
+    sentence = "model='logreg' does not support task 'regression'"
+    assert out.count(f"mvd: error: {sentence}") == 2 and "Traceback" not in out
+    assert "4 job(s)" in out and out.count("   done  iris · logreg · clean: 2 new") == 2
+    assert out.count(f" failed  diabetes · logreg · clean: 0 new, 0 stored, 0 failed  ({sentence}") == 2
+    assert "mvd: 2 job(s) and 0 point(s) failed" in out
+    assert "sweep: 4 jobs done, 0 running · 4 new points stored" in out
+
+
+@pytest.mark.slow
+def test_hydra_filter_sweeper_runs_through_the_callback(tmp_path):
+    """A maintained third-party sweeper (optional extra ``sweepers``): its filtered grid runs, summarised."""
+    pytest.importorskip("hydra_plugins.filter", reason="hydra-filter-sweeper not installed (pip install mvd[sweepers])")
+    code, out = sweep_with(tmp_path, "hydra/sweeper=filter_mvd", "dataset=iris", "quality=clean,label_noise",
+                           "cleaning=none,oracle")
+    assert code == 0, out[-3000:]
+    assert "3 job(s)" in out and "clean +oracle" not in out
+    assert {s["label"] for s in job_files(tmp_path)} == {
+        "iris · logreg · clean", "iris · logreg · label_noise=0.2", "iris · logreg · label_noise=0.2 +oracle"}
+    assert len(store.load(tmp_path / "results" / "default")) == 6
+
+
+@pytest.mark.slow
+def test_hydra_optuna_sweeper_runs_through_the_callback(tmp_path):
+    """Optuna's own sweeper, where installed (it pins optuna<3, so it is no extra of mvd's)."""
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper",
+                        reason="hydra-optuna-sweeper not installed (it pins optuna<3; install it in its own venv)")
+    code, out = sweep_with(tmp_path, "hydra/sweeper=optuna_mvd", "hydra.sweeper.n_trials=3",
+                           "hydra.sweeper.sampler.seed=0", "curve.test_fraction=interval(0.2,0.4)", "dataset=iris")
+    assert code == 0, out[-3000:]
+    best = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())["best_value"]
+    assert "3 job(s)" in out and best == max(s["validation_score"] for s in job_files(tmp_path))
+
+
+def test_the_validation_score_never_reads_a_test_row(make_cfg):
+    """What an optimising sweeper maximises: test rows replaced by garbage leave it unchanged, pool rows do not."""
+    import dataclasses
+
+    import numpy as np
+
+    from mvd import curve, splits
+    from mvd.validation import validation_score
+
+    cfg = make_cfg("dataset=iris", "model=logreg", "curve.sizes=[16,48]", "curve.seeds=[0]", "quality=label_noise")
+    prepared = curve.plan(cfg)
+    score = validation_score(prepared)
+    assert 0.5 < score <= 1
+    pool, test = splits.split(prepared.dataset.y, seed=0, test_fraction=cfg.curve.test_fraction, task="classification")
+
+    def garbled(rows) -> float:
+        X = np.array(prepared.dataset.X, dtype=float, copy=True)
+        X[rows] = 1e6
+        return validation_score(dataclasses.replace(prepared, dataset=dataclasses.replace(prepared.dataset, X=X)))
+
+    assert garbled(test) == score
+    assert garbled(pool) != score
+
+
+def test_error_metrics_are_negated_so_a_sweeper_always_maximises(make_cfg):
+    from mvd import curve
+    from mvd.validation import validation_score
+
+    cfg = make_cfg("dataset=diabetes", "model=ridge", "curve.sizes=[64]", "curve.seeds=[0]")
+    prepared = curve.plan(cfg)
+    assert prepared.primary == "rmse" and validation_score(prepared) < 0

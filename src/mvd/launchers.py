@@ -105,7 +105,6 @@ def _warm() -> int:
     import omegaconf  # noqa: F401
 
     import mvd.curve  # noqa: F401  (scikit-learn, pandas, pyarrow)
-    import mvd.job  # noqa: F401
 
     return os.getpid()
 
