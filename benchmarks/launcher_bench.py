@@ -1,6 +1,6 @@
 """Wall time of whole multiruns: basic vs joblib launcher, and the cost of W&B offline logging.
 
-    .venv/bin/python benchmarks/launcher_bench.py [--only forest8,quickstart,wandb] [--json out.json]
+    .venv/bin/python benchmarks/launcher_bench.py [--only forest8,quickstart,wandb,validation] [--json out.json]
 
 Each case is one ``mvd`` command, timed end to end (process start to exit,
 Hydra, data loads, fits, stores) into a fresh results folder, so resume never
@@ -10,7 +10,11 @@ skips a point:
                   (``curve.seeds=[0],...,[7]``), basic vs ``hydra/launcher=joblib``;
   * quickstart -- ``experiment=quickstart`` (10 curves), basic vs joblib;
   * wandb      -- quickstart (basic launcher) without and with ``logger=wandb``
-                  in offline mode (``WANDB_MODE=offline``, a throwaway ``WANDB_DIR``).
+                  in offline mode (``WANDB_MODE=offline``, a throwaway ``WANDB_DIR``);
+  * validation -- in one process, what a job pays under an optimising sweeper:
+                  ``mvd.validation.validation_score`` (one more fit per seed, on
+                  the training pool) against the job's own curve, for logreg and
+                  forest on digits, default sizes, 3 seeds.
 
 Goals: joblib >= 1.7x faster than basic on 2 cores for forest8;
 W&B offline adds < 10 % to the quickstart.  Timings on a shared machine are
@@ -79,6 +83,38 @@ def case(name: str, variants: dict[str, tuple[list[str], dict | None]]) -> dict:
     return out
 
 
+def validation_cost() -> list[dict]:
+    """Seconds of a job's curve vs its validation score (what an optimising sweeper adds per job)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import open_dict
+
+    from mvd import curve
+    from mvd.config import CONF_DIR, register
+    from mvd.validation import validation_score
+
+    register()
+    rows = []
+    for model in ("logreg", "forest"):
+        with tempfile.TemporaryDirectory(prefix="mvd-bench-") as tmp:
+            with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+                cfg = compose(config_name="config", overrides=["dataset=digits", f"model={model}",
+                                                                "curve.seeds=[0,1,2]"])
+            with open_dict(cfg):
+                cfg.results_dir, cfg.progress = tmp, False
+            prepared = curve.plan(cfg)
+            start = time.perf_counter()
+            curve.run_curve(cfg, prepared=prepared)
+            job = time.perf_counter() - start
+            start = time.perf_counter()
+            validation_score(prepared)
+            extra = time.perf_counter() - start
+        rows.append({"case": "validation", "model": model, "points": prepared.n_points, "curve": job,
+                     "validation": extra, "overhead": extra / job})
+        print(f"  validation  {model:<8} curve {job:6.2f} s ({prepared.n_points} points)   "
+              f"validation score {extra:5.2f} s   (+{100 * extra / job:.0f} %)", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default="forest8,quickstart,wandb")
@@ -106,8 +142,12 @@ def main() -> None:
         r["overhead"] = r["offline"] / r["none"] - 1
         results.append(r)
     for r in results:
+        if r["case"] == "validation":
+            continue
         extra = (f"speed-up {r['speedup']:.2f}x" if "speedup" in r else f"W&B overhead {100 * r['overhead']:+.1f} %")
         print(f"{r['case']:<11} {extra}   (load average {r['load_before']:.1f} -> {r['load_after']:.1f})")
+    if "validation" in wanted:
+        results.extend(validation_cost())
     if opts.json:
         opts.json.write_text(json.dumps({"nproc": os.cpu_count(), "cpu": cpu(), "cores_available": capacity,
                                          "results": results}, indent=2))
