@@ -94,6 +94,23 @@ class ReportConfig:
 
 
 @dataclass
+class VerdictConfig:
+    # the operating point of the report's decision (mvd.report.decision); null: the documented default
+    # labelled rows you have now (null: the largest measured size)
+    n_now: Optional[float] = None
+    # the data you have now, e.g. "clean" or "label_noise 0.4" (null: the noisiest uncleaned condition)
+    data: Optional[str] = None
+    # your current model (null: the model of sophistication 1)
+    model: Optional[str] = None
+    # a lever of your own: this many extra labels, besides doubling the data
+    step: Optional[float] = None
+    # backtest the decision by hiding the largest sizes (null: when a dataset has at least 4 sizes)
+    backtest: Optional[bool] = None
+    # money per training row for each automated cleaning method (absent: compute only)
+    cleaning_cost_per_row: Dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
 class EvaluationConfig:
     # none | label_noise: also score against noisy copies of the test labels (mvd.evaluation)
     name: str = "none"
@@ -115,6 +132,7 @@ class Config:
     business: BusinessConfig = field(default_factory=BusinessConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    verdict: VerdictConfig = field(default_factory=VerdictConfig)
     study: str = "default"
     # what the study answers, shown in its report
     question: str = ""
