@@ -1,9 +1,12 @@
-"""Shared fixtures: composed configs shrunk to tiny sizes, written into tmp_path."""
+"""Shared fixtures: composed configs shrunk to tiny sizes, written into tmp_path; and the
+``needs_data`` marker / ``need_data`` fixture for tests that read the real dataset copies."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +17,62 @@ from mvd.config import CONF_DIR, register
 
 os.environ.setdefault("WANDB_MODE", "disabled")
 register()
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data() -> Path:
+    """Where the real dataset copies are: ``$MVD_DATA``, else ``../shared/data`` beside the checkout."""
+    return Path(os.environ.get("MVD_DATA") or REPO.parent / "shared" / "data")
+
+
+def file_datasets() -> dict:
+    """Named datasets read from files: name -> (folder, file names); MNIST needs its test pair at least."""
+    from mvd.sources import idx, uci
+
+    out = {name: (spec.folder, [f.name for f in spec.files]) for name, spec in uci.DATASETS.items()}
+    out["mnist"] = (idx.MNIST.folder, [f.name for f in idx.TEST])
+    return out
+
+
+def missing_data(*names: str) -> str:
+    """One line naming the files of ``names`` not in :func:`shared_data` (empty when all are there)."""
+    root, known = shared_data(), file_datasets()
+    absent = [f"{folder}/{f}" for name in names if name in known
+              for folder, files in [known[name]] for f in files if not (root / folder / f).is_file()]
+    if not absent:
+        return ""
+    return f"needs the real dataset files {', '.join(absent)} in {root} (set MVD_DATA to a folder holding them)"
+
+
+def study_datasets(study: str) -> list:
+    """The file-based datasets a study (and its sub-folder of arms) names."""
+    files = [REPO / "experiments" / f"{study}.yaml", *sorted((REPO / "experiments" / study).glob("*.yaml"))]
+    text = "\n".join(p.read_text() for p in files if p.is_file())
+    return [name for name in file_datasets() if re.search(rf"\b{name}\b", text)]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_data(*datasets): skip unless the real files of these datasets exist")
+
+
+def pytest_runtest_setup(item):
+    for marker in item.iter_markers("needs_data"):
+        reason = missing_data(*marker.args)
+        if reason:
+            pytest.skip(reason)
+
+
+@pytest.fixture
+def need_data():
+    """``need_data(*datasets, study=None)``: skip the test (one line) unless those datasets' files exist."""
+
+    def _need(*names: str, study: str | None = None) -> None:
+        reason = missing_data(*names, *(study_datasets(study) if study else []))
+        if reason:
+            pytest.skip(reason)
+
+    return _need
 
 
 @pytest.fixture

@@ -23,10 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MVD_DATA") or REPO.parent / "shared" / "data")
 NAMED = ["adult", "letter", "magic", "optdigits", "spambase", "sms_spam", "mnist"]
 
-pytestmark = pytest.mark.skipif(
-    not (SHARED / "adult" / "adult.data").is_file(),
-    reason=f"the real dataset copies are not at {SHARED}; set MVD_DATA to a folder holding adult/, mnist/, ...",
-)
+pytestmark = pytest.mark.needs_data(*NAMED)
 
 
 @pytest.fixture(autouse=True)

@@ -24,10 +24,7 @@ from mvd.sources.download import md5sum
 
 SHARED = Path(os.environ.get("MVD_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
-pytestmark = pytest.mark.skipif(
-    not (SHARED / "letter" / "letter-recognition.data").is_file(),
-    reason=f"the real dataset copies are not at {SHARED}; set MVD_DATA to serve copies of them",
-)
+pytestmark = pytest.mark.needs_data("letter", "sms_spam", "spambase")
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -159,6 +159,57 @@ def test_a_csv_never_seen_runs_end_to_end_with_one_command(tmp_path):
     assert (points["status"] == "ok").all() and points["dataset"].tolist() == ["file", "file"]
 
 
+def test_a_csv_too_small_for_the_split_is_one_sentence_exit_2_and_nothing_written(tmp_path):
+    pd.DataFrame({"a": [1, 2, 3], "label": ["x", "y", "x"]}).to_csv(tmp_path / "three.csv", index=False)
+    env = dict(os.environ, MVD_CACHE=str(tmp_path / "cache"), WANDB_MODE="disabled")
+    cmd = [sys.executable, "-m", "mvd.cli", "dataset=file", f"dataset.path={tmp_path / 'three.csv'}",
+           "dataset.target=label", f"results_dir={tmp_path / 'results'}", f"hydra.run.dir={tmp_path / 'out'}",
+           "progress=false"]
+    out = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr[-3000:]
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "has 3 rows in 2 classes (the rarest, 'y', has 1); the stratified split needs at least 2 rows" in lines[0]
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_split_check_refuses_exactly_what_the_splitter_cannot_do():
+    from sklearn.model_selection import train_test_split
+
+    from mvd import splits
+
+    for y, fraction in [([0, 1, 0], 0.25), ([0, 0, 1, 1], 0.25), ([0, 0, 0, 1, 1, 1], 0.2), ([0, 0, 1, 1], 0.5),
+                        ([0] * 5 + [1] * 2, 0.25), ([0] * 9 + [1] * 2 + [2] * 2, 0.1)]:
+        y = np.asarray(y)
+        try:
+            train_test_split(np.arange(len(y)), test_size=fraction, random_state=0, stratify=y)
+            works = True
+        except ValueError:
+            works = False
+        try:
+            splits.check_split(y, test_fraction=fraction, task="classification")
+            allowed = True
+        except ConfigError:
+            allowed = False
+        assert allowed == works, (y.tolist(), fraction)
+
+
+def test_rows_with_an_empty_target_are_said_once_and_recorded_on_the_points(make_cfg, tmp_path, capsys):
+    from mvd import curve
+
+    frame = _table(80).assign(label=["no", "yes"] * 40)
+    frame.loc[[3, 7, 11], "label"] = None
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    cfg = make_cfg("dataset=file", f"dataset.path={tmp_path / 't.csv'}", "dataset.target=label", "curve=tiny",
+                   "model=tree")
+    points = curve.run_curve(cfg)
+    curve.run_curve(cfg)  # a second job of the same process: said once
+    said = [line for line in capsys.readouterr().err.splitlines() if "left out" in line]
+    assert said == ["mvd: dataset 'file': left out 3 rows because their target 'label' is empty."]
+    assert (points["rows_dropped"] == 3).all()
+    assert (points["rows_dropped_reason"] == "their target 'label' is empty").all()
+
+
 # --- the cache -------------------------------------------------------------------------
 
 

@@ -95,6 +95,8 @@ def plan(cfg) -> Plan:
             f"curve.primary={primary!r} is not a {dataset.task} metric; "
             f"allowed: {', '.join(metrics.METRICS[dataset.task])}."
         )
+    splits.check_split(dataset.y, test_fraction=test_fraction, task=dataset.task,
+                       test_index=dataset.test_index, name=dataset.name, classes=dataset.classes)
     pools = [splits.split(dataset.y, seed=s, test_fraction=test_fraction, task=dataset.task,
                           test_index=dataset.test_index)[0] for s in seeds]
     # sizes fit the pool after corruption (imbalance thins it) for every seed

@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from mvd.errors import ConfigError
 
-__all__ = ["split", "nested_order", "sizes", "check_test_fraction"]
+__all__ = ["split", "nested_order", "sizes", "check_test_fraction", "check_split"]
 
 
 def split(y: np.ndarray, *, seed: int, test_fraction: float, task: str, test_index=None):
@@ -29,6 +29,36 @@ def split(y: np.ndarray, *, seed: int, test_fraction: float, task: str, test_ind
         np.arange(n), test_size=test_fraction, random_state=seed, stratify=stratify
     )
     return np.sort(pool), np.sort(test)
+
+
+def check_split(y: np.ndarray, *, test_fraction: float, task: str, test_index=None, name: str = "",
+                classes=None) -> None:
+    """Refuse, in one sentence, data too small for the split (scikit-learn's splitter would raise)."""
+    n = len(y)
+    what = f"dataset {name!r}" if name else "the dataset"
+    if test_index is not None:
+        if len(np.unique(np.asarray(test_index))) >= n:
+            raise ConfigError(f"{what}'s official test split holds all its {n} rows, leaving none to train on; "
+                              "set dataset.official_split=false to draw a split per seed.")
+        return
+    n_test = int(np.ceil(test_fraction * n))
+    n_pool = n - n_test
+    if task != "classification":
+        if n_test < 1 or n_pool < 1:
+            raise ConfigError(f"{what} has {n} rows; curve.test_fraction={test_fraction} leaves {n_pool} to "
+                              f"train on and {n_test} to test, and the split needs at least 1 of each.")
+        return
+    labels, counts = np.unique(y, return_counts=True)
+    k = len(labels)
+    if counts.min() < 2 or n_test < k or n_pool < k:
+        rarest = labels[int(np.argmin(counts))]
+        rarest = classes[int(rarest)] if classes is not None else str(rarest)
+        raise ConfigError(
+            f"{what} has {n} rows in {k} classes (the rarest, {rarest!r}, has {counts.min()}); the stratified "
+            f"split needs at least 2 rows of every class and at least {k} rows on each side, and "
+            f"curve.test_fraction={test_fraction} gives {n_pool} to train on and {n_test} to test: "
+            f"give more rows, or a test_fraction that leaves {k} on each side."
+        )
 
 
 def nested_order(y: np.ndarray, *, seed: int, task: str) -> np.ndarray:
