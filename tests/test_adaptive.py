@@ -265,12 +265,24 @@ def _mvd(tmp_path, *args, timeout=300):
 
 
 @pytest.mark.slow
-def test_bad_sweeper_setting_stops_the_mvd_command_before_any_work(tmp_path):
-    out = _mvd(tmp_path, "-m", "hydra/sweeper=adaptive", "hydra.sweeper.confidence=1.5",
-               "dataset=iris", "model=logreg,tree", "curve=tiny")
-    assert out.returncode == 2, out.stderr
+@pytest.mark.parametrize("args, sentence", [
+    (["hydra.sweeper.confidence=1.5", "model=logreg,tree"],
+     "hydra.sweeper.confidence=1.5 must lie strictly between 0 and 1 (0.95 is usual)."),
+    (["hydra.sweeper.budget=0", "model=logreg,tree"],
+     "hydra.sweeper.budget=0 must be positive (points), or null for no cap."),
+    (["hydra.sweeper.budget=3", "model=logreg,tree"],
+     "hydra.sweeper.budget=3 points is below one round: round 1 alone asks for 8 points; "
+     "allowed: 8 or more, or null."),
+    (["model=logreg", "quality=clean,clean"],  # two jobs, one curve: still a single arm
+     "hydra/sweeper=adaptive compares arms, but dataset iris has a single arm (model logreg, clean 0, "
+     "cleaning none); sweep at least two models or cleanings, or use the basic sweeper."),
+])
+def test_bad_sweeper_input_stops_the_mvd_command_before_any_work(tmp_path, args, sentence):
+    out = _mvd(tmp_path, "-m", "hydra/sweeper=adaptive", "dataset=iris", "curve.sizes=[16,32]",
+               "curve.seeds=[0,1,2]", *args)
+    assert out.returncode == 2, out.stderr[-2000:]
     errors = [line for line in out.stderr.splitlines() if line.startswith("mvd: error:")]
-    assert errors == ["mvd: error: hydra.sweeper.confidence=1.5 must lie strictly between 0 and 1 (0.95 is usual)."]
+    assert errors == [f"mvd: error: {sentence}"]
     assert not (tmp_path / "results").exists()
 
 

@@ -46,7 +46,8 @@ from mvd.errors import ConfigError
 
 __all__ = [
     "Curve", "Settings", "OperatingPoint", "Decision", "Record",
-    "check", "grid_from_points", "operating_points", "decide", "first_round", "next_round",
+    "check", "check_settings", "grid_from_points", "operating_points", "decide", "report_decide",
+    "first_round", "next_round",
     "run", "point_cost", "load_curves", "write_record", "report_blocks", "with_report_section", "RECORD_FILE", "UNITS",
 ]
 
@@ -150,8 +151,8 @@ class Record:
 
 # ----------------------------------------------------------------------------- input checks
 
-def check(settings: Settings, grid: list[Curve]) -> None:
-    """Refuse bad settings and a study with a single arm, before any work (one sentence each)."""
+def check_settings(settings: Settings) -> None:
+    """Refuse bad settings before anything is composed (one sentence each)."""
     if not 0 < settings.confidence < 1:
         raise ConfigError(f"hydra.sweeper.confidence={settings.confidence} must lie strictly between 0 and 1 "
                           f"(0.95 is usual).")
@@ -164,10 +165,23 @@ def check(settings: Settings, grid: list[Curve]) -> None:
     if settings.coarse_factor != 0 and not settings.coarse_factor > 1:
         raise ConfigError(f"hydra.sweeper.coarse_factor={settings.coarse_factor:g} must be above 1 "
                           f"(sizes that many times apart), or 0 for no coarse sizes.")
+    if settings.budget is not None and not settings.budget > 0:
+        raise ConfigError(f"hydra.sweeper.budget={settings.budget:g} must be positive "
+                          f"({settings.budget_unit}), or null for no cap.")
+
+
+def check(settings: Settings, grid: list[Curve]) -> None:
+    """Refuse bad settings, a study with a single arm and a budget below one round, before any work.
+
+    A budget in CPU-seconds cannot be compared with round 1 before it runs
+    (its cost is only known once fitted): round 1 then runs whole, and the
+    budget caps every later round.
+    """
+    check_settings(settings)
     if not grid:
         raise ConfigError("the adaptive sweep has no curves to run.")
     for dataset in sorted({c.dataset for c in grid}):
-        curves = [c for c in grid if c.dataset == dataset]
+        curves = list({c.run_id: c for c in grid if c.dataset == dataset}.values())
         if len(curves) < 2:
             c = curves[0]
             raise ConfigError(
@@ -175,9 +189,6 @@ def check(settings: Settings, grid: list[Curve]) -> None:
                 f"(model {c.model}, {c.quality} {c.quality_rate:g}, cleaning {c.cleaning}); sweep at least two "
                 f"models or cleanings, or use the basic sweeper.")
     if settings.budget is not None:
-        if not settings.budget > 0:
-            raise ConfigError(f"hydra.sweeper.budget={settings.budget:g} must be positive "
-                              f"({settings.budget_unit}), or null for no cap.")
         if settings.budget_unit == "points":
             need = len(first_round(grid, operating_points(grid), settings))
             if settings.budget < need:

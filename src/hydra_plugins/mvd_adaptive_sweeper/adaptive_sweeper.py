@@ -85,6 +85,8 @@ class AdaptiveSweeper(Sweeper):
                 plan = job.check(cfg)  # every job's input checks, before any work
             except ConfigError as exc:
                 _fail(f"{exc} (job: {' '.join(overrides)})")
+            if plan.run_id in self._dirs:
+                continue  # the same curve twice (e.g. quality=clean,clean): one arm, run once
             kept = tuple(o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in _SET_PER_JOB)
             grid.append(adaptive.Curve(
                 run_id=plan.run_id, dataset=str(plan.dataset.name), model=str(cfg.model.name),
@@ -144,10 +146,9 @@ class AdaptiveSweeper(Sweeper):
         settings = adaptive.Settings(**self.options)
         jobs = self._jobs(arguments)
         try:
-            adaptive.check(settings, [])  # settings first: a bad value costs no composing
+            adaptive.check_settings(settings)  # settings first: a bad value costs no composing
         except ConfigError as exc:
-            if "no curves" not in str(exc):
-                _fail(str(exc))
+            _fail(str(exc))
         self._grid_list = self._grid(jobs)
         try:
             adaptive.check(settings, self._grid_list)
