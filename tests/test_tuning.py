@@ -98,6 +98,7 @@ def test_ints_stay_ints_and_log_ranges_stay_inside():
     assert params["max_features"] in ("sqrt", 0.5, 1.0) and 0 <= info["score"] <= 1
 
 
+@pytest.mark.slow
 def test_gbm_space_reaches_below_forty_rows():
     """With min_samples_leaf searched down to 1, boosting splits at n=16 (the default cannot)."""
     rng = np.random.default_rng(0)
@@ -115,6 +116,8 @@ def test_folds_shrink_at_tiny_n_and_say_so():
     assert k == 3 and note == "5 inner folds shrunk to 3: its smallest class has 3 row(s)"
     k, note = tuning.inner_folds(np.array([0] * 10 + [1]), 3, "classification")
     assert k == 2 and "1 row(s)" in note
+    k, note = tuning.inner_folds(np.array([0] * 10 + [1]), 2, "classification")
+    assert k == 2 and note == "a class has 1 row: it sits in one of the 2 validation folds only"
     assert tuning.inner_folds(np.arange(6.0), 5, "regression") == (3, "5 inner folds shrunk to 3: it has 6 rows")
     with pytest.raises(ValueError, match="at least 4 rows"):
         tuning.inner_folds(np.array([0, 1, 1]), 3, "classification")
@@ -176,3 +179,126 @@ def test_a_timeout_alone_is_a_budget():
     X, y = _data()
     params, info = tuning.tune(Peak(), {"a": {"low": 0.0, "high": 1.0}}, X, y, trials=None, timeout=0.5)
     assert info["trials"] >= 1 and info["seconds"] < 5
+
+
+# ---- tuned curves in the engine: config, identity, points, leakage ----
+
+from mvd import curve, identity  # noqa: E402
+
+_TINY = ("dataset=breast_cancer", "model=logreg", "curve.sizes=[16,32]", "curve.seeds=[0]")
+_TUNED = ("tuning=optuna", "tuning.trials=3", "tuning.folds=2")
+
+
+@pytest.mark.slow
+def test_a_tuned_curve_is_its_own_curve_and_records_its_search(make_cfg):
+    default, tuned = make_cfg(*_TINY), make_cfg(*_TINY, *_TUNED)
+    assert "-logreg_tuned-" in identity.run_id_of(tuned)
+    assert identity.run_id_of(default) != identity.run_id_of(tuned)
+    frame = curve.run_curve(tuned)
+    assert list(frame["tuned"]) == [True, True] and list(frame["model"]) == ["logreg", "logreg"]
+    assert (frame["tune_trials"] == 3).all() and (frame["tune_folds"] == 2).all()
+    assert (frame["tune_seconds"] > 0).all() and (frame["tune_overhead_seconds"] < frame["tune_seconds"]).all()
+    import json
+    assert all(set(json.loads(p)) == {"C"} for p in frame["tune_params"])
+    assert frame["tune_score"].between(0, 1).all()
+    assert not curve.run_curve(default)["tuned"].any()
+
+
+@pytest.mark.slow
+def test_a_search_space_does_not_move_a_default_curves_id(make_cfg):
+    cfg = make_cfg(*_TINY)
+    bare = make_cfg(*_TINY)
+    from omegaconf import open_dict
+    with open_dict(bare):
+        bare.model.search = {}
+    assert identity.run_id_of(cfg) == identity.run_id_of(bare)
+    assert identity.config_hash(cfg) == identity.config_hash(bare)
+    # a model with nothing to tune runs its default curve when the study says so: the same curve
+    dummy = make_cfg("dataset=breast_cancer", "model=dummy", *_TUNED, "tuning.untunable=default")
+    assert identity.run_id_of(dummy) == identity.run_id_of(make_cfg("dataset=breast_cancer", "model=dummy"))
+    assert curve.plan(dummy).tuning is None
+
+
+def test_a_tuned_curve_reruns_to_the_same_numbers(make_cfg, tmp_path):
+    from mvd.store import VOLATILE
+
+    first = curve.run_curve(make_cfg(*_TINY, *_TUNED))
+    again = curve.run_curve(make_cfg(*_TINY, *_TUNED, f"results_dir={tmp_path}/again"))
+    drop = [c for c in first.columns if c in VOLATILE or c.startswith("tune_") and "seconds" in c]
+    assert first.drop(columns=drop).equals(again.drop(columns=drop))
+
+
+@pytest.mark.slow
+def test_tuning_never_sees_the_test_split(make_cfg, test_set_digests, monkeypatch):
+    """The tuner gets the point's training rows only, and the test sets are those of the default curve."""
+    seen = []
+    original = tuning.tune
+
+    def spy(estimator, space, X, y, **kw):
+        seen.append(np.asarray(X).copy())
+        return original(estimator, space, X, y, **kw)
+
+    monkeypatch.setattr(tuning, "tune", spy)
+    curve.run_curve(make_cfg(*_TINY, *_TUNED))
+    curve.run_curve(make_cfg(*_TINY, "study=untuned"))
+    tuned_tests, default_tests = test_set_digests[("clean", "none")][:2], test_set_digests[("clean", "none")][2:]
+    assert tuned_tests == default_tests
+    from mvd import data, splits
+    cfg = make_cfg(*_TINY)
+    ds = data.load(cfg.dataset)
+    pool, test = splits.split(ds.y, seed=0, test_fraction=cfg.curve.test_fraction, task=ds.task)
+    order = splits.nested_order(ds.y[pool], seed=0, task=ds.task)
+    rows = lambda X: {r.tobytes() for r in np.asarray(X)}  # noqa: E731  (breast_cancer rows are unique)
+    test_rows = rows(ds.X[test])
+    assert [len(X) for X in seen] == [16, 32]
+    for X, n in zip(seen, (16, 32)):
+        assert rows(X) == rows(ds.X[pool][order[:n]])  # exactly the point's training subset
+        assert not rows(X) & test_rows
+
+
+@pytest.mark.parametrize("overrides, match", [
+    (("model=dummy",), r"model='dummy' has nothing to tune \(model\.search is empty\)"),
+    (("+model.search.n_trees={low:1,high:5}",), r"model\.search\.n_trees is not a parameter of LogisticRegression"),
+    (("model.search.C.low=10.0", "model.search.C.high=1.0"), r"model\.search\.C has low=10\.0 >= high=1\.0"),
+    (("tuning.trials=0",), r"tuning\.trials=0 must be a positive number of trials"),
+    (("tuning.folds=7", "tuning.shrink_folds=false"),
+     r"tuning\.folds=7 cannot split the smallest training subset \(16 rows\): 7 inner folds do not fit"),
+    (("curve.sizes=[3,32]",), r"tuning\.folds=2 cannot split the smallest training subset \(3 rows\)"),
+    (("tuning.untunable=skip",), r"tuning\.untunable='skip' is unknown; allowed: refuse, default"),
+])
+@pytest.mark.slow
+def test_bad_tuning_input_is_refused_before_any_work(make_cfg, overrides, match, tmp_path):
+    cfg = make_cfg(*_TINY, *_TUNED, *overrides)
+    with pytest.raises(ConfigError, match=match):
+        curve.plan(cfg)
+    assert not (tmp_path / "results").exists()
+
+
+def test_tuning_without_optuna_is_refused_in_one_sentence(make_cfg, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    with pytest.raises(ConfigError, match=r"tuning=optuna needs Optuna, which is not installed; pip install 'mvd\[tune\]'"):
+        curve.plan(make_cfg(*_TINY, *_TUNED))
+
+
+@pytest.mark.slow
+def test_lightgbm_splits_categories_natively_with_the_jobs_threads(make_cfg):
+    pytest.importorskip("lightgbm", reason="lightgbm is not installed (pip install 'mvd[boosting]')")
+    import pandas as pd
+    from mvd import models
+    from mvd.data import Dataset
+
+    rng = np.random.default_rng(0)
+    colour = rng.choice(["red", "green", "blue", "grey"], size=200)
+    X = pd.DataFrame({"x": rng.normal(size=200), "colour": pd.Categorical(colour)})
+    y = np.isin(colour, ["red", "blue"]).astype(np.int64)
+    ds = Dataset(name="toy", task="classification", modality="tabular", X=X, y=y, classes=["0", "1"],
+                 categorical=["colour"])
+    pipe = models.build(make_cfg("model=lightgbm").model, ds, seed=0, threads=2)
+    assert pipe[-1].get_params()["n_jobs"] == 2 and pipe[-1].get_params()["categorical_column"] == [1]
+    pipe[-1].set_params(min_child_samples=5)
+    pipe.fit(X, y)
+    import json
+    assert '"decision_type": "=="' in json.dumps(pipe[-1].booster_.dump_model())  # a categorical split
+    assert pipe.score(X, y) == 1.0

@@ -45,6 +45,8 @@ class ModelConfig:
     per_modality: Dict[str, Any] = field(default_factory=dict)
     # optional inner-CV search on the training subset only
     tune: Optional[Any] = None
+    # the space a tuned curve searches (tuning=optuna): {param: {low, high[, log]} or {choices: [...]}}
+    search: Dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,6 +123,20 @@ class EvaluationConfig:
 
 
 @dataclass
+class TuningConfig:
+    # none | optuna: search model.search at every point, inside its training subset only (mvd.tuning)
+    name: str = "none"
+    # the budget, the same for every rung: trials (reproducible) and/or a wall-clock cap per point (s)
+    trials: Optional[int] = 20
+    timeout: Optional[float] = None
+    # inner stratified folds; cut to the smallest class at small n unless shrink_folds is false
+    folds: int = 3
+    shrink_folds: bool = True
+    # a model with nothing to tune (dummy): refuse | default (run its default curve)
+    untunable: str = "refuse"
+
+
+@dataclass
 class Config:
     # _target_ nodes (mvd.parts): conf/dataset, conf/quality, conf/cleaning, conf/logger
     dataset: Any = MISSING
@@ -131,6 +147,7 @@ class Config:
     logger: Any = MISSING
     business: BusinessConfig = field(default_factory=BusinessConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    tuning: TuningConfig = field(default_factory=TuningConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     verdict: VerdictConfig = field(default_factory=VerdictConfig)
     study: str = "default"

@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 from threadpoolctl import threadpool_limits
 
 import mvd
-from mvd import cleaning, data, evaluation, metrics, models, prior, quality, splits
+from mvd import cleaning, data, evaluation, metrics, models, prior, quality, splits, tuning
 from mvd.business import check_business
 from mvd.data import Dataset, take
 from mvd.errors import ConfigError
@@ -62,6 +62,8 @@ class Plan:
     notes: list = field(default_factory=list)
     # noisy copies of the test labels to score against, besides the true ones
     test_noise: evaluation.TestNoise = field(default_factory=evaluation.TestNoise)
+    # the search each point runs on its training subset (mvd.tuning.settle); None: library defaults
+    tuning: Optional[dict] = None
 
     @property
     def n_points(self) -> int:
@@ -108,12 +110,17 @@ def plan(cfg) -> Plan:
     if dataset.rows_dropped:
         notes.append(f"dataset {dataset.name!r}: left out {dataset.rows_dropped} rows because "
                      f"{dataset.rows_dropped_reason}.")
+    order = splits.nested_order(dataset.y[pools[0]], seed=seeds[0], task=dataset.task)
+    tune = tuning.settle(plain(cfg.get("tuning")) or {}, space=plain(model.search) or {},
+                         estimator=models.estimator(model, dataset.task, seed=0, dataset=dataset),
+                         y_smallest=dataset.y[pools[0]][order[:min(sizes)]], task=dataset.task,
+                         model=model.name, notes=notes)
     return Plan(
         cfg=cfg, dataset=dataset, run_id=run_id_of(cfg), config_hash=config_hash(cfg),
         study_dir=Path(cfg.results_dir) / cfg.study, sizes=sizes, seeds=seeds, primary=primary,
         missing=isinstance(corruption, quality.Missing) or models.has_missing(dataset.X),
         model=model, corruption=corruption, cleaning=method, test_fraction=test_fraction,
-        threads=int(cfg.threads), study=str(cfg.study), notes=notes, test_noise=test_noise,
+        threads=int(cfg.threads), study=str(cfg.study), notes=notes, test_noise=test_noise, tuning=tune,
     )
 
 
@@ -194,7 +201,10 @@ def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, target=None
     """
     ds = p.dataset
     try:
-        pipe = models.build(p.model, ds, seed=seed, missing=p.missing)
+        pipe = models.build(p.model, ds, seed=seed, missing=p.missing, threads=p.threads)
+        tuned = {}
+        if p.tuning:  # the search sees this point's training rows only
+            pipe, tuned = tuning.tune_point(pipe, p.tuning, X_fit, y_fit, seed=seed, task=ds.task, metric=p.primary)
         if hasattr(p.cleaning, "wrap"):
             pipe = p.cleaning.wrap(pipe, target=target, seed=seed)
     except Exception as exc:  # a model that cannot be built for this point is a failed point too
@@ -203,6 +213,7 @@ def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, target=None
     out = fit_and_score(pipe, X_fit, y_fit, X_test, y_test, task=ds.task, n_classes=ds.n_classes,
                         primary=p.primary, noisy=noisy)
     out.update(prior.describe(pipe))
+    out.update(tuned)
     return out
 
 
@@ -226,6 +237,7 @@ def _base_row(p: Plan) -> dict:
     for name in metrics.METRICS["classification"] + metrics.METRICS["regression"]:
         row[f"test_{name}"] = np.nan
     row.update(train_score=np.nan, fit_seconds=np.nan, predict_seconds=np.nan, n_params=0, device="cpu")
+    row["tuned"] = p.tuning is not None
     if ds.rows_dropped:
         row.update(rows_dropped=int(ds.rows_dropped), rows_dropped_reason=ds.rows_dropped_reason)
     if p.test_noise.rates:

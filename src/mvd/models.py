@@ -113,8 +113,12 @@ def _prototype(node_json: str):
     return instantiate(json.loads(node_json), _convert_="all")
 
 
-def estimator(model_cfg, task: str, *, seed: int, dataset: Dataset | None = None):
-    """The bare estimator for ``task``, seeded, with the dataset's image shape if it takes one."""
+def estimator(model_cfg, task: str, *, seed: int, dataset: Dataset | None = None, threads: int | None = None):
+    """The bare estimator for ``task``, seeded, with the dataset's image shape if it takes one.
+
+    ``threads``: the job's thread count, given to an estimator whose config sets its own
+    ``n_jobs`` or ``thread_count`` (LightGBM would otherwise take every core).
+    """
     model_cfg = spec(model_cfg)
     node = _node(model_cfg, task)
     if dataset is not None:  # a modality's own estimator, when the model names one
@@ -128,10 +132,14 @@ def estimator(model_cfg, task: str, *, seed: int, dataset: Dataset | None = None
         updates["random_state"] = seed
     if dataset is not None and "image_shape" in params and dataset.image_shape is not None:
         updates["image_shape"] = tuple(dataset.image_shape)
+    for key in ("n_jobs", "thread_count"):
+        if threads and params.get(key) is not None:
+            updates[key] = int(threads)
     return est.set_params(**updates) if updates else est
 
 
-def build(model_cfg, dataset: Dataset, *, seed: int, missing: bool | None = None) -> Pipeline:
+def build(model_cfg, dataset: Dataset, *, seed: int, missing: bool | None = None,
+          threads: int | None = None) -> Pipeline:
     """A fresh, unfitted pipeline for one point.
 
     ``missing`` says whether the training data may hold missing values (a
@@ -141,7 +149,7 @@ def build(model_cfg, dataset: Dataset, *, seed: int, missing: bool | None = None
     """
     model_cfg = spec(model_cfg)
     missing = has_missing(dataset.X) if missing is None else missing
-    est = estimator(model_cfg, dataset.task, seed=seed, dataset=dataset)
+    est = estimator(model_cfg, dataset.task, seed=seed, dataset=dataset, threads=threads)
     if dataset.modality == "text":
         if model_cfg.text == "tfidf":
             from sklearn.feature_extraction.text import TfidfVectorizer
@@ -154,6 +162,11 @@ def build(model_cfg, dataset: Dataset, *, seed: int, missing: bool | None = None
             cats = [c for c in dataset.X.columns if c in set(dataset.categorical)]
             nums = [c for c in dataset.X.columns if c not in set(cats)]
             est.set_params(categorical_features=[False] * len(nums) + [True] * len(cats))
+        elif model_cfg.categorical == "native" and type(est).__module__.startswith("lightgbm"):
+            cats = [c for c in dataset.X.columns if c in set(dataset.categorical)]
+            if cats:  # the ordinal codes come after the numeric columns
+                est.set_params(categorical_column=list(range(len(dataset.X.columns) - len(cats),
+                                                             len(dataset.X.columns))))
         return make_pipeline(pre, est)
     return make_pipeline(*_tabular_steps(model_cfg, missing), est)
 

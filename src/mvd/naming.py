@@ -8,11 +8,14 @@ bars and the per-job lines of a multirun.
 
 from __future__ import annotations
 
-__all__ = ["label", "label_of"]
+__all__ = ["label", "label_of", "tuned"]
 
 
-def label(dataset: str, model: str, quality: str, rate: float, cleaning: str, *, display: bool = False) -> str:
-    """The curve's label from its dataset, model, quality kind and rate, and cleaning method."""
+def label(dataset: str, model: str, quality: str, rate: float, cleaning: str, *, display: bool = False,
+          tuned: bool = False) -> str:
+    """The curve's label from its dataset, model (tuned or not), quality kind and rate, and cleaning method."""
+    if tuned:
+        model = f"{model} (tuned)" if display else f"{model}_tuned"
     if not display:
         return f"{dataset}-{model}-{quality}{float(rate):g}-{cleaning}"
     kind = "clean" if quality == "clean" else f"{quality}={float(rate):g}"
@@ -23,4 +26,10 @@ def label(dataset: str, model: str, quality: str, rate: float, cleaning: str, *,
 def label_of(cfg, *, display: bool = False) -> str:
     """:func:`label` of a job's config."""
     return label(cfg.dataset.name, cfg.model.name, cfg.quality.name, cfg.quality.rate, cfg.cleaning.name,
-                 display=display)
+                 display=display, tuned=tuned(cfg))
+
+
+def tuned(cfg) -> bool:
+    """Whether a job's curve is tuned: tuning is on and its model has a space to search."""
+    tuning = cfg.get("tuning")
+    return bool(tuning is not None and tuning.get("name", "none") != "none" and cfg.model.get("search"))

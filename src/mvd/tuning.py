@@ -36,7 +36,8 @@ from sklearn.utils import _safe_indexing
 
 from mvd.errors import ConfigError
 
-__all__ = ["tune", "check_space", "check_budget", "inner_folds", "configure", "SCORERS"]
+__all__ = ["tune", "settle", "tune_point", "check_space", "check_budget", "inner_folds", "configure",
+           "SCORERS"]
 
 # mvd's metric names -> scikit-learn scorers (all greater-is-better; losses are negated)
 SCORERS = {
@@ -141,6 +142,8 @@ def inner_folds(y, folds: int, task: str, *, shrink: bool = True) -> tuple[int, 
     if not shrink:
         raise ValueError(f"{folds} inner folds do not fit a subset of {n} rows: {why} (shrinking is off).")
     k = max(_MIN_FOLDS, cap)
+    if k == folds:
+        return k, f"a class has {cap} row: it sits in one of the {k} validation folds only"
     return k, f"{folds} inner folds shrunk to {k}: {why}"
 
 
@@ -284,3 +287,62 @@ def _suggest_value(value, spec: dict):
         keys, decode = _encode(list(spec["choices"]))
         return decode.get(value, value) if decode else value
     return value
+
+
+def settle(settings: dict, *, space: dict, estimator, y_smallest, task: str, model: str,
+           notes: list) -> dict | None:
+    """A job's tuning, checked before any work: the plain settings a point needs, or None (untuned).
+
+    ``settings`` are the ``tuning`` config's values, ``space`` the model's
+    ``search``, ``estimator`` the model's bare estimator and ``y_smallest``
+    the labels of the smallest training subset (its folds are checked here).
+    """
+    name = settings.get("name", "none")
+    if name == "none":
+        return None
+    if name != "optuna":
+        raise ConfigError(f"tuning={name!r} is unknown; allowed: none, optuna.")
+    untunable = settings.get("untunable", "refuse")
+    if untunable not in ("refuse", "default"):
+        raise ConfigError(f"tuning.untunable={untunable!r} is unknown; allowed: refuse, default.")
+    if not space and untunable == "default":
+        notes.append(f"model={model!r} has nothing to tune: its default curve runs (tuning.untunable=default).")
+        return None
+    if not space:
+        raise ConfigError(f"model={model!r} has nothing to tune (model.search is empty); use tuning=none for it, "
+                          f"or tuning.untunable=default to run its default curve.")
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        raise ConfigError("tuning=optuna needs Optuna, which is not installed; pip install 'mvd[tune]'.") from None
+    check_space(estimator, space)
+    trials, timeout, folds = settings.get("trials"), settings.get("timeout"), settings.get("folds", 3)
+    check_budget(trials, timeout, folds)
+    shrink = bool(settings.get("shrink_folds", True))
+    try:
+        k, note = inner_folds(y_smallest, folds, task, shrink=shrink)
+    except ValueError as exc:
+        raise ConfigError(f"tuning.folds={folds} cannot split the smallest training subset "
+                          f"({len(y_smallest)} rows): {str(exc).rstrip('.')}; lower tuning.folds, raise the "
+                          f"smallest curve size{'' if shrink else ' or set tuning.shrink_folds=true'}.") from None
+    if note:
+        notes.append(f"tuning at {len(y_smallest)} rows: {note} (fewer where a class is smaller).")
+    return {"space": dict(space), "trials": trials, "timeout": timeout, "folds": int(folds), "shrink_folds": shrink}
+
+
+def tune_point(pipe, settings: dict, X, y, *, seed: int, task: str, metric: str):
+    """Tune ``pipe`` on one training subset: the pipeline with the best parameters, and the point's columns."""
+    best, info = tune(pipe, settings["space"], X, y, trials=settings["trials"], timeout=settings["timeout"],
+                      folds=settings["folds"], seed=seed, task=task, metric=metric,
+                      shrink_folds=settings["shrink_folds"])
+    columns = {
+        "tuned": True,
+        "tune_trials": int(info["trials"]),
+        "tune_seconds": float(info["seconds"]),
+        "tune_params": json.dumps(best, sort_keys=True, default=str),
+        "tune_score": float(info["score"]),
+        "tune_folds": int(info["folds"]),
+        "tune_overhead_seconds": float(info["overhead_seconds"]),
+        "tune_note": info["folds_note"],
+    }
+    return configure(pipe, best), columns
