@@ -103,6 +103,7 @@ def _model(name="logreg"):
     return OmegaConf.merge(OmegaConf.structured(ModelConfig), OmegaConf.load(CONF_DIR / "model" / f"{name}.yaml"))
 
 
+@pytest.mark.slow
 def test_confident_learning_finds_flipped_labels_on_separable_data():
     ds, X, y, bad = _blobs()
     keep, info = _apply(X, y, bad, _c("confident_learning"), model_cfg=_model(), dataset=ds, seed=0)
@@ -110,6 +111,7 @@ def test_confident_learning_finds_flipped_labels_on_separable_data():
     assert info["clean_precision"] > 0.8 and info["clean_recall"] > 0.8
 
 
+@pytest.mark.slow
 def test_confident_learning_is_deterministic_per_seed():
     ds, X, y, bad = _blobs(noise=0.3)
     one = _apply(X, y, bad, _c("confident_learning"), model_cfg=_model("forest"), dataset=ds, seed=4)
@@ -136,6 +138,7 @@ def test_confident_learning_passes_params_to_cleanlab():
     assert 0 < (~half).sum() < (~full).sum()
 
 
+@pytest.mark.slow
 def test_confident_learning_never_sees_test_rows_or_labels(make_cfg, monkeypatch):
     calls = []
     original = sklearn.model_selection.cross_val_predict
@@ -159,6 +162,7 @@ def test_confident_learning_never_sees_test_rows_or_labels(make_cfg, monkeypatch
         assert set(np.unique(y)) <= {0, 1}
 
 
+@pytest.mark.slow
 def test_test_set_is_bit_identical_with_and_without_cleaning(make_cfg, test_set_digests):
     seen = test_set_digests
     for method in METHODS:
@@ -170,6 +174,7 @@ def test_test_set_is_bit_identical_with_and_without_cleaning(make_cfg, test_set_
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("kind", ["label_noise", "duplicates", "missing", "imbalance"])
+@pytest.mark.slow
 def test_every_cleaning_runs_end_to_end(make_cfg, method, kind):
     # missing at 0.02 leaves some complete rows of 30 features for the oracle (listwise deletion)
     rate = "quality.rate=0.02" if kind == "missing" else "quality.rate=0.3"
@@ -196,12 +201,14 @@ def test_every_cleaning_runs_end_to_end(make_cfg, method, kind):
      "cleaning='oracle' with quality='label_noise'"),
     (["cleaning.name=scrub"], "cleaning.name='scrub' is not the method NoCleaning implements"),
 ])
+@pytest.mark.slow
 def test_bad_cleaning_refused_before_any_work(make_cfg, tmp_path, overrides, match):
     with pytest.raises(ConfigError, match=match):
         curve.plan(make_cfg("curve=tiny", *overrides))
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_label_noise_study_is_the_full_grid_and_every_job_plans():
     from hydra import compose, initialize_config_dir
 

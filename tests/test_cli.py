@@ -41,6 +41,7 @@ def written(tmp_path) -> list:
         (["dataset=diabetes", "model=logreg"], "model='logreg' does not support task 'regression'"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_is_one_sentence_and_writes_nothing(args, sentence, tmp_path):
     result = run(args, tmp_path)
     assert result.returncode == 2, result.stderr

@@ -99,6 +99,7 @@ def test_score_is_size_estimator_is_exact_through_the_pipeline(make_cfg):
         assert row.n_fit == row.train_size
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_numbers(make_cfg, tmp_path):
     cfg = make_cfg("dataset=breast_cancer", "model=forest", "curve.sizes=[20,60]", "curve.seeds=[0,1]")
     first = curve.run_curve(cfg)

@@ -217,6 +217,7 @@ def _plan(*task: str, params: dict | None = None, sweeper: str = "basic") -> lis
         return sweep_overrides(root)
 
 
+@pytest.mark.slow
 def test_the_basic_sweepers_grid_is_planned_with_the_public_override_api():
     """Sweeper params first, the command line after (a later key replaces an earlier one), crossed in order."""
     jobs = _plan("model=logreg,tree", "curve.seeds=[0],[1]", "threads=1", params={"model": "dummy,forest"})
@@ -349,6 +350,7 @@ def test_hydra_optuna_sweeper_runs_through_the_callback(tmp_path):
     assert "3 job(s)" in out and best == max(s["validation_score"] for s in job_files(tmp_path))
 
 
+@pytest.mark.slow
 def test_the_validation_score_never_reads_a_test_row(make_cfg):
     """What an optimising sweeper maximises: test rows replaced by garbage leave it unchanged, pool rows do not."""
     import dataclasses

@@ -257,6 +257,7 @@ def _run(make_cfg, *overrides):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.slow
 def test_every_quality_runs_end_to_end(make_cfg, kind):
     frame = _run(make_cfg, "dataset=digits", f"quality={kind}")
     assert (frame["quality"] == kind).all()
@@ -271,6 +272,7 @@ def test_every_quality_runs_end_to_end(make_cfg, kind):
 
 
 @pytest.mark.parametrize("kind", ["label_noise", "feature_noise", "missing", "duplicates"])
+@pytest.mark.slow
 def test_regression_qualities_run_end_to_end(make_cfg, kind):
     frame = _run(make_cfg, "dataset=diabetes", "model=ridge", f"quality={kind}")
     assert np.isfinite(frame["test_rmse"]).all()
@@ -279,6 +281,7 @@ def test_regression_qualities_run_end_to_end(make_cfg, kind):
 @pytest.mark.parametrize(("kind", "mode"), [(k, "symmetric") for k in KINDS if k != "clean"]
                          + [("label_noise", "pairwise")])
 @pytest.mark.parametrize("model", ["logreg", "tree"])
+@pytest.mark.slow
 def test_rate_zero_gives_numbers_identical_to_clean(make_cfg, kind, mode, model):
     clean = _run(make_cfg, f"model={model}")
     mode_override = [f"quality.mode={mode}"] if kind == "label_noise" else []
@@ -288,11 +291,13 @@ def test_rate_zero_gives_numbers_identical_to_clean(make_cfg, kind, mode, model)
 
 
 @pytest.mark.parametrize("model", TABULAR_MODELS)
+@pytest.mark.slow
 def test_missing_values_are_imputed_for_every_tabular_model(make_cfg, model):
     frame = _run(make_cfg, "dataset=wine", f"model={model}", "quality=missing", "quality.rate=0.3")
     assert (frame["n_corrupted"] > 0).all()
 
 
+@pytest.mark.slow
 def test_test_set_is_bit_identical_under_every_corruption(make_cfg, test_set_digests):
     seen = test_set_digests
     for kind in KINDS:

@@ -22,6 +22,7 @@ def _write_study(folder: Path, points) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_replay_reaches_the_known_answer_for_a_fraction_of_the_cpu():
     points = synthetic_points(datasets=("toy", "other"))
     result = replay.replay(points, adaptive.Settings())
@@ -81,6 +82,7 @@ def test_cli_on_a_folder_without_points(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("study", ["quickstart", "label_noise"])
+@pytest.mark.slow
 def test_committed_studies_meet_the_replay_targets(study):
     """Same decision as the full grid on every dataset, for at most a third of its CPU."""
     folder = ROOT / "results" / study

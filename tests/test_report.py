@@ -78,6 +78,7 @@ def test_shapley_sums_to_total_and_matches_permutation_average():
         assert phi[p] == pytest.approx(np.mean(marginal))
 
 
+@pytest.mark.slow
 def test_multiplier_equals_closed_form_for_shared_exponent_and_floor(tmp_path):
     a1, a2, b, c = 2.0, 1.0, 0.5, 0.05          # baseline a1, stronger model a2: k = (a1/a2)^(1/b) = 4
     study = write_study(tmp_path / "s", models={"base": (1, a1, b, c), "strong": (3, a2, b, c)},
@@ -97,6 +98,7 @@ def test_multiplier_equals_closed_form_for_shared_exponent_and_floor(tmp_path):
     assert beyond[0]["display"].startswith("≥")
 
 
+@pytest.mark.slow
 def test_never_when_target_is_below_baseline_floor(tmp_path):
     study = write_study(tmp_path / "s", models={"base": (1, 1.0, 0.5, 0.2), "strong": (3, 1.0, 0.5, 0.01)},
                         sizes=SIZES)
@@ -106,6 +108,7 @@ def test_never_when_target_is_below_baseline_floor(tmp_path):
     assert big["relation"] == "never" and big["multiplier"] is None and big["display"] == "never"
 
 
+@pytest.mark.slow
 def test_three_player_attribution_sums_to_gain_with_intervals(tmp_path):
     study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05), "strong": (3, 1.0, 0.5, 0.05)},
                         sizes=SIZES, seeds=(0, 1, 2, 3), noise=0.005, rates=(0.0, 0.2, 0.4), noise_effect=0.5)
@@ -125,6 +128,7 @@ def test_three_player_attribution_sums_to_gain_with_intervals(tmp_path):
     assert verdict.startswith("On synth, ") and "%" in verdict and "from base to strong" in verdict
 
 
+@pytest.mark.slow
 def test_report_builds_validates_and_rebuilds_identically(tmp_path):
     study = write_study(tmp_path / "s", models={"dummy": (0, 0.0, 0.5, 0.75), "base": (1, 2.0, 0.5, 0.05),
                                                 "strong": (3, 1.0, 0.6, 0.03)},
@@ -147,6 +151,7 @@ def test_report_builds_validates_and_rebuilds_identically(tmp_path):
     assert (study / "summary.json").read_bytes() == first
 
 
+@pytest.mark.slow
 def test_quality_figure_and_regression_study(tmp_path):
     study = write_study(tmp_path / "s", models={"ridge": (1, 80.0, 0.3, 40.0), "gbm": (4, 60.0, 0.3, 35.0)},
                         sizes=SIZES, noise=0.5, rates=(0.0, 0.3), task="regression")
@@ -161,6 +166,7 @@ def test_quality_figure_and_regression_study(tmp_path):
     assert value["value"] == pytest.approx(-1000 * mae, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_cheapest_route_prices_labels_and_compute(tmp_path):
     study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05), "strong": (3, 1.0, 0.5, 0.05)},
                         sizes=SIZES, business={"cost_per_label": 2.0, "cost_per_compute_hour": 0.0})
@@ -212,6 +218,7 @@ def test_bad_inputs_refused_in_one_sentence_before_writing(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (CONF_DIR / "business").glob("*.yaml")))
+@pytest.mark.slow
 def test_business_presets_compose_and_pass_checks(make_cfg, name):
     cfg = make_cfg(f"business={name}")
     checked = check_business(OmegaConf.to_container(cfg.business))
@@ -231,6 +238,7 @@ def test_resample_interval_matches_numpy_inverted_cdf_quantiles():
     np.testing.assert_array_equal(high, expected[1])
 
 
+@pytest.mark.slow
 def test_report_shares_the_engines_error_metrics_without_importing_sklearn():
     import subprocess
     import sys
@@ -241,6 +249,7 @@ def test_report_shares_the_engines_error_metrics_without_importing_sklearn():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow
 def test_short_single_seed_study_builds_with_honest_verdict(tmp_path):
     study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05), "strong": (3, 1.0, 0.5, 0.05)},
                         sizes=(16, 32), seeds=(0,))
@@ -252,6 +261,7 @@ def test_short_single_seed_study_builds_with_honest_verdict(tmp_path):
     assert all(not f["fitted"] for f in summary["datasets"]["synth"]["fits"])
 
 
+@pytest.mark.slow
 def test_routes_include_cleaning_and_price_the_oracle_as_review_of_every_label(tmp_path):
     study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05)}, sizes=SIZES, rates=(0.0, 0.4),
                         cleanings=("none", "oracle", "confident_learning"), noise_effect=0.3,
@@ -268,6 +278,7 @@ def test_routes_include_cleaning_and_price_the_oracle_as_review_of_every_label(t
     assert more["label_cost"] == pytest.approx(more["n_needed"] - max(SIZES))
 
 
+@pytest.mark.slow
 def test_negative_cost_is_refused_when_a_job_is_planned(make_cfg):
     from mvd import curve
 
@@ -282,6 +293,7 @@ def test_integer_cost_matrix_composes_and_is_checked(make_cfg):
     assert check_business(OmegaConf.to_container(cfg.business))["cost_matrix"] == [[0, 1], [5, 0]]
 
 
+@pytest.mark.slow
 def test_multirun_builds_the_report_through_the_hydra_callback(tmp_path):
     import subprocess
     import sys
@@ -298,6 +310,7 @@ def test_multirun_builds_the_report_through_the_hydra_callback(tmp_path):
     assert summary["baseline"] == "logreg" and summary["verdict"][0].startswith("On iris, ")
 
 
+@pytest.mark.slow
 def test_per_cell_intervals_come_from_the_same_seed_resamples_as_every_other_interval(tmp_path):
     from mvd.report.aggregate import SeedResamples
     from mvd.report.summary import SEED
@@ -337,6 +350,7 @@ def test_points_from_a_foreign_writer_missing_a_column_are_refused_in_one_senten
     assert sorted(p.name for p in study.iterdir()) == ["configs", "points"]
 
 
+@pytest.mark.slow
 def test_points_without_quality_or_status_columns_are_read_as_clean_successful_points(tmp_path):
     from mvd.report.study import DEFAULTS
 

@@ -53,6 +53,7 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("name", NAMED)
+@pytest.mark.slow
 def test_named_dataset_shape_classes_and_split(make_cfg, name):
     rows, width, classes, counts, n_test = EXPECTED[name]
     ds = _load(make_cfg, name)
@@ -151,6 +152,7 @@ def test_named_config_must_match_its_task_and_modality(make_cfg):
 
 
 @pytest.mark.parametrize("model", ["dummy", "logreg", "nb", "knn", "tree", "forest", "svm", "gbm"])
+@pytest.mark.slow
 def test_adult_runs_through_every_tabular_model(make_cfg, model):
     """Categoricals encoded and missing values imputed inside the pipeline, for every rung."""
     ds = _load(make_cfg, "adult")
@@ -164,6 +166,7 @@ def test_adult_runs_through_every_tabular_model(make_cfg, model):
 
 
 @pytest.mark.parametrize("model", ["dummy", "logreg", "nb"])
+@pytest.mark.slow
 def test_text_runs_through_tfidf_models(make_cfg, model):
     ds = _load(make_cfg, "sms_spam")
     pipe = models.build(make_cfg("dataset=sms_spam", f"model={model}").model, ds, seed=0)
@@ -173,6 +176,7 @@ def test_text_runs_through_tfidf_models(make_cfg, model):
         assert type(pipe[-1]).__name__ == "MultinomialNB"
 
 
+@pytest.mark.slow
 def test_every_named_dataset_runs_a_tiny_curve_through_mvd(tmp_path):
     env = dict(os.environ, MVD_DATA=str(SHARED), MVD_CACHE=str(tmp_path / "cache"), WANDB_MODE="disabled")
     cmd = [
@@ -190,6 +194,7 @@ def test_every_named_dataset_runs_a_tiny_curve_through_mvd(tmp_path):
 
 
 @pytest.mark.parametrize("study, n_jobs", [("tabular", 45), ("text_image", 12)])
+@pytest.mark.slow
 def test_studies_pair_every_dataset_with_models_that_fit_it(study, n_jobs):
     """Every job of the study plans (data loads, model fits the modality) with capped curves."""
     from hydra import compose, initialize_config_dir

@@ -95,6 +95,7 @@ def test_regression_and_text_and_feature_subset(make_cfg, tmp_path):
     (["dataset.target=label", "dataset.numeric=[city]"], r"column 'city' is not numeric"),
     ([], r"dataset.target is not set; name the label column"),
 ])
+@pytest.mark.slow
 def test_bad_columns_are_refused_before_anything_is_written(make_cfg, tmp_path, overrides, message):
     _table().to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(ConfigError, match=message):
@@ -118,6 +119,7 @@ def test_one_class_target_is_refused(make_cfg, tmp_path):
     assert _nothing_written(tmp_path)
 
 
+@pytest.mark.slow
 def test_files_not_in_the_claimed_format_are_refused(make_cfg, tmp_path):
     _table().to_csv(tmp_path / "fake.parquet", index=False)
     with pytest.raises(ConfigError, match=r"fake.parquet' is not a parquet file"):
@@ -145,6 +147,7 @@ def test_missing_path_is_refused(make_cfg, tmp_path):
     assert _nothing_written(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_csv_never_seen_runs_end_to_end_with_one_command(tmp_path):
     _table(120).to_csv(tmp_path / "mine.csv", index=False)
     env = dict(os.environ, MVD_CACHE=str(tmp_path / "cache"), WANDB_MODE="disabled")
@@ -217,6 +220,7 @@ def _entries(tmp_path):
     return sorted((tmp_path / "cache" / "prepared").glob("*.arrow"))
 
 
+@pytest.mark.slow
 def test_cache_is_reused_then_rebuilt_when_corrupt_or_stale(make_cfg, tmp_path, monkeypatch):
     _table().to_csv(tmp_path / "t.csv", index=False)
     args = (f"dataset.path={tmp_path / 't.csv'}", "dataset.target=label")

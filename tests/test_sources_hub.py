@@ -81,6 +81,7 @@ HUB = {
 
 
 @pytest.mark.parametrize("name", list(HUB))
+@pytest.mark.slow
 def test_hf_catalogue_configs_on_fixture_files(make_cfg, tmp_path, name):
     rows, row_shape, classes, n_test, image_shape = HUB[name]
     folder = _hub_fixture(name, tmp_path / "hub")
@@ -101,6 +102,7 @@ def test_hf_catalogue_configs_on_fixture_files(make_cfg, tmp_path, name):
         assert ds.classes[ds.y[1]] == names[code]
 
 
+@pytest.mark.slow
 def test_hf_drops_unlabelled_rows_and_checks_splits_and_columns(make_cfg, tmp_path):
     folder = _hub_fixture("sst2", tmp_path / "hub")
     ds = data.load(make_cfg("dataset=sst2", f"dataset.path={folder}", "dataset.test_split=test").dataset)
@@ -186,6 +188,7 @@ def _covertype(home: Path, n=42) -> None:
     _openml_home(home, 1596, "covertype", columns, rows, "class")
 
 
+@pytest.mark.slow
 def test_openml_covertype_config_through_fetch_openml(make_cfg, tmp_path, monkeypatch):
     home = tmp_path / "openml_home"
     _covertype(home)
@@ -205,6 +208,7 @@ def test_openml_covertype_config_through_fetch_openml(make_cfg, tmp_path, monkey
     assert data.load(make_cfg("dataset=covertype", f"dataset.root={home}").dataset).X.equals(ds.X)
 
 
+@pytest.mark.slow
 def test_openml_higgs_config_and_bad_input(make_cfg, tmp_path, monkeypatch):
     home = tmp_path / "openml_home"
     names = ["lepton_pT", "lepton_eta", "lepton_phi", "missing_energy_magnitude", "missing_energy_phi"] + [

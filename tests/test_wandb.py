@@ -124,6 +124,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_offline_run_holds_config_history_and_summary(wandb_env, wandb_cfg):
     cfg = wandb_cfg("logger.tags=[smoke]")
     status = cli.job(cfg)
@@ -152,6 +153,7 @@ def test_offline_run_holds_config_history_and_summary(wandb_env, wandb_cfg):
     assert run["summary"]["curve/test_accuracy"] == pytest.approx(expected.loc[32])
 
 
+@pytest.mark.slow
 def test_resumed_job_logs_its_stored_points_too(wandb_env, wandb_cfg):
     """A rerun's W&B run is a whole curve: stored points are logged at the end."""
     cli.job(wandb_cfg())
@@ -190,6 +192,7 @@ def test_log_that_raises_is_said_once_and_the_job_goes_on(wandb_env, wandb_cfg, 
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_bad_key_costs_seconds_then_logs_offline(wandb_env, wandb_cfg, monkeypatch, capsys):
     """A key that cannot be checked (server unreachable) falls back to offline within init_timeout."""
     monkeypatch.delenv("WANDB_MODE")
@@ -242,6 +245,7 @@ def test_bad_logger_config_is_refused(wandb_cfg, override, key):
         make(wandb_cfg(override))
 
 
+@pytest.mark.slow
 def test_study_run_holds_report_figures_and_summary(wandb_env, wandb_cfg):
     cfg = wandb_cfg()
     cli.job(cfg)
