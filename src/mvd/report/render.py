@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mvd.report.study import LOWER_IS_BETTER
 from mvd.report.attribution import LABELS
+from mvd.report.shift import blocks as shift_blocks
 
 __all__ = ["blocks", "to_markdown", "to_html"]
 
@@ -66,6 +67,8 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
                          "are too narrow (or none with one seed); add seeds (curve.seeds) before trusting them."))
     out.append(("h2", "Verdict"))
     out.append(("ul", summary["verdict"]))
+    if summary.get("shift"):  # the shift section's answer per dataset: relabel, collect, or upgrade
+        out.append(("ul", [s["headline"] for s in summary["shift"].values()]))
     if b["notes"]:
         out.append(("ul", [f"Note: {n}" for n in b["notes"]]))
     out.append(("h2", "Figures"))
@@ -135,6 +138,7 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
             out.append(("table", ["model", "at n", f"value per 1,000 decisions ({currency})", "95% CI"],
                         [[m, str(v["train_size"]), _money(v["value"], currency),
                           f"[{_num(v['ci_low'], 4)}, {_num(v['ci_high'], 4)}]"] for m, v in sorted(largest.items())]))
+    out += shift_blocks(summary.get("shift") or {})
     out.append(("p", "All numbers, including every point's value per 1,000 decisions and the full equivalence "
                      "table, are in summary.json. Rebuild with: mvd-report STUDY_DIR."))
     return out

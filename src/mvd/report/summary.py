@@ -24,6 +24,7 @@ from mvd.report.curves import Curve, build_curves
 from mvd.report.equivalence import equivalence, pick_baseline
 from mvd.report.fits import FIT_OK_R2
 from mvd.report.study import CELL, Study
+from mvd.report.shift import shift_section
 
 __all__ = ["Analysis", "analyse", "to_json", "schema", "SEED"]
 
@@ -102,6 +103,9 @@ def analyse(study: Study) -> Analysis:
         "datasets": datasets,
         "verdict": [d["verdict"] for d in datasets.values()],
     }
+    shift = shift_section(points, study.metric, n_resamples=study.bootstrap, seed=SEED)
+    if shift:  # only studies with shift kinds or test-label noise carry the section
+        summary["shift"] = shift
     return Analysis(summary=_clean(summary), agg=agg, curves=curves, baseline=baseline)
 
 
