@@ -64,8 +64,9 @@ def test_cli_prints_the_decision_the_cost_and_the_agreement(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--confidence", "1.5"], "confidence=1.5"),
-    (["--budget", "0"], "budget=0"),
+    (["--confidence", "1.5"], "--confidence=1.5 must lie strictly between 0 and 1"),
+    (["--budget", "0"], "--budget=0 must be positive"),
+    (["--budget", "5"], "--budget=5 points is below one round"),
 ])
 def test_cli_bad_input_is_one_sentence_and_exit_2(tmp_path, capsys, args, words):
     study = _write_study(tmp_path / "toy", synthetic_points())

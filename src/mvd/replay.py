@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -91,7 +92,9 @@ def main(argv=None) -> None:
                                      seed=args.seed)
         result = replay(points, settings)
     except (ConfigError, store.StoreError) as exc:
-        print(f"mvd-replay: error: {exc}", file=sys.stderr)
+        # the sweeper's keys, as this command's options (hydra.sweeper.budget_unit -> --budget-unit)
+        message = re.sub(r"hydra\.sweeper\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"), str(exc))
+        print(f"mvd-replay: error: {message}", file=sys.stderr)
         sys.exit(2)
     if args.json:
         print(json.dumps(result, indent=2, default=str))
