@@ -79,8 +79,9 @@ def check_direction(sweeper: DictConfig) -> None:
     direction = sweeper.get("direction")  # Optuna: one direction or one per objective
     directions = list(direction) if isinstance(direction, (list, tuple)) or OmegaConf.is_list(direction) \
         else [direction]
-    if any(str(d).lower().endswith("minimize") for d in directions if d is not None):
-        fail(f"hydra.sweeper.direction={direction} would minimise mvd's job score, a validation score where "
+    names = [str(d).rpartition(".")[2] for d in directions if d is not None]  # Direction.minimize -> minimize
+    if "minimize" in names:
+        fail(f"hydra.sweeper.direction={','.join(names)} would minimise mvd's job score, a validation score where "
              f"higher is better (error metrics are negated); allowed: maximize.")
     optim = sweeper.get("optim")  # Nevergrad
     if isinstance(optim, DictConfig) and optim.get("maximize") is False:
