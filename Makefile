@@ -48,7 +48,7 @@ mutate: install
 	  case $$m in report/*) t="tests/test_report.py tests/test_report_guards.py";; *) t=$$(ls tests/test_$$m*.py);; esac; \
 	  d=build/mutate/$$(echo $$m | tr / -); rm -rf $$d; mkdir -p $$d; \
 	  cp -r src conf experiments tests pyproject.toml $$d/; \
-	  printf '[mutmut]\nsource_paths = src\nonly_mutate = src/mvd/%s.py\npytest_add_cli_args_test_selection =\n' $$m > $$d/setup.cfg; \
+	  printf '[mutmut]\nsource_paths = src\nalso_copy =\n  conf\n  experiments\nonly_mutate = src/mvd/%s.py\npytest_add_cli_args_test_selection =\n' $$m > $$d/setup.cfg; \
 	  for f in $$t; do printf '  %s\n' $$f >> $$d/setup.cfg; done; \
 	  test -z "$(MUTATE_MARK)" || printf 'pytest_add_cli_args =\n  -m\n  %s\n' "$(MUTATE_MARK)" >> $$d/setup.cfg; \
 	  echo "mutate src/mvd/$$m.py with $$t (log: $$d/mutmut.log)"; \
