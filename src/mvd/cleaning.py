@@ -176,20 +176,7 @@ def build(node) -> Cleaning:
     """The method a ``cleaning`` config node names (a node without ``_target_``: the built-in of its name)."""
     from mvd import parts
 
-    values = dict(parts.plain(node))
-    if "_target_" not in values:
-        name = values.get("name", "none")
-        if name not in BUILTIN:
-            raise ConfigError(f"cleaning={name!r} is not known; allowed: {', '.join(METHODS)}.")
-        values["_target_"] = BUILTIN[name]
-        if name != "confident_learning":
-            values.pop("folds", None)
-            if not values.get("params"):
-                values.pop("params", None)
-    method = parts.build(values, key="cleaning")
-    if not isinstance(method, Cleaning):
-        raise ConfigError(f"cleaning._target_={values['_target_']!r} is not a mvd.cleaning.Cleaning.")
-    return method
+    return parts.build(node, key="cleaning", builtin=BUILTIN, kind=Cleaning)
 
 
 def _against_truth(keep: np.ndarray, corrupted: np.ndarray) -> dict:

@@ -48,13 +48,23 @@ def options(fn) -> list[str] | None:
     return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
-def build(node: Any, *, key: str, **extra):
+def build(node: Any, *, key: str, builtin: dict | None = None, kind: type | None = None, **extra):
     """The object ``node`` describes: ``_target_(**other keys, **extra)``.
 
     ``key`` is the node's place in the config (``dataset``, ``quality``...),
-    used in error messages.
+    used in error messages.  A node without ``_target_`` (a config saved
+    before parts were ``_target_`` nodes) names the ``builtin`` target of its
+    ``name``, and keeps only the keys that target takes.  ``kind``: the class
+    the result must be an instance of.
     """
     values = dict(plain(node))
+    if "_target_" not in values and builtin is not None:
+        name = values.get("name")
+        if name not in builtin:
+            raise ConfigError(f"{key}={name!r} is not known; allowed: {', '.join(builtin)}.")
+        values["_target_"] = builtin[name]
+        takes = options(target_of(values, key))
+        values = {k: v for k, v in values.items() if takes is None or k == "_target_" or k in takes}
     fn = target_of(values, key)
     allowed = options(fn)
     if allowed is not None:
@@ -65,8 +75,12 @@ def build(node: Any, *, key: str, **extra):
                 f"allowed: {', '.join(a for a in allowed if a not in extra)}."
             )
     try:
-        return instantiate(values, _convert_="all", **extra)
+        built = instantiate(values, _convert_="all", **extra)
     except InstantiationException as exc:
         if isinstance(exc.__cause__, ConfigError):
             raise exc.__cause__ from None
         raise
+    if kind is not None and not isinstance(built, kind):
+        raise ConfigError(f"{key}._target_={values['_target_']!r} built a {type(built).__name__}, "
+                          f"not a {kind.__module__}.{kind.__name__}.")
+    return built

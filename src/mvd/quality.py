@@ -277,18 +277,7 @@ def build(node) -> Corruption:
     """The corruption a ``quality`` config node names (a node without ``_target_``: the built-in kind of its name)."""
     from mvd import parts
 
-    values = dict(parts.plain(node))
-    if "_target_" not in values:
-        name = values.get("name", "clean")
-        if name not in BUILTIN:
-            raise ConfigError(f"quality={name!r} is not known; allowed: {', '.join(KINDS)}.")
-        values["_target_"] = BUILTIN[name]
-        if name != "label_noise":
-            values.pop("mode", None)
-    corruption = parts.build(values, key="quality")
-    if not isinstance(corruption, Corruption):
-        raise ConfigError(f"quality._target_={values['_target_']!r} is not a mvd.quality.Corruption.")
-    return corruption
+    return parts.build(node, key="quality", builtin=BUILTIN, kind=Corruption)
 
 
 def _kept_counts(counts: np.ndarray, rate: float) -> np.ndarray:

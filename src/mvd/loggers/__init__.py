@@ -8,8 +8,6 @@ logger of your own implements the three methods of :class:`NullLogger`.
 
 from __future__ import annotations
 
-from mvd.errors import ConfigError
-
 __all__ = ["make", "build", "NullLogger", "BUILTIN"]
 
 # the class of each built-in logger (configs saved without a _target_ name only the logger)
@@ -33,15 +31,7 @@ def build(node):
     """The logger a ``logger`` config node names (a node without ``_target_``: the built-in of its name)."""
     from mvd import parts
 
-    values = dict(parts.plain(node))
-    if "_target_" not in values:
-        name = values.get("name", "none")
-        if name not in BUILTIN:
-            raise ConfigError(f"logger={name!r} is not known; allowed: {', '.join(BUILTIN)}.")
-        values["_target_"] = BUILTIN[name]
-        if name == "none":
-            values = {"_target_": values["_target_"], "name": name}
-    return parts.build(values, key="logger")
+    return parts.build(node, key="logger", builtin=BUILTIN)
 
 
 def make(cfg):
