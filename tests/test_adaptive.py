@@ -132,6 +132,18 @@ def test_levers_stay_on_the_users_data_condition():
                 "than the user's)") in reasons for m in ("base", "strong"))
 
 
+def test_a_tuned_curve_is_a_lever_of_its_own():
+    points = synthetic_points(gaps={"base": 0.0, "strong": 0.05})
+    tuned = points[points["model"] == "strong"].assign(run_id="toy-strong-tuned", tuned=True,
+                                                        test_accuracy=lambda f: f["test_accuracy"] + 0.02)
+    points = pd.concat([points.assign(tuned=False), tuned], ignore_index=True)
+    grid = adaptive.grid_from_points(points)
+    op = adaptive.operating_points(grid)["toy"]
+    assert {"model strong", "model strong (tuned)"} <= set(op.levers)
+    record = adaptive.run(grid, reveal_from(points), adaptive.Settings())
+    assert record.decisions["toy"]["chosen"] == "switching base -> strong (tuned)"
+
+
 def test_known_answer_is_chosen_and_settled():
     points = synthetic_points()
     grid = adaptive.grid_from_points(points)

@@ -47,13 +47,14 @@ from mvd.errors import ConfigError
 __all__ = [
     "Curve", "Settings", "OperatingPoint", "Decision", "Record",
     "check", "check_settings", "grid_from_points", "operating_points", "decide", "report_decide",
-    "first_round", "next_round",
+    "first_round", "next_round", "model_name",
     "run", "point_cost", "load_curves", "write_record", "report_blocks", "with_report_section", "RECORD_FILE", "UNITS",
 ]
 
 RECORD_FILE = "adaptive.json"
 UNITS = ("points", "cpu_seconds")
 MORE_LABELS = "more labels"
+TUNED_SUFFIX = " (tuned)"
 STAY = "keep as is"
 # metrics where lower is better (the decision compares gains, higher = better)
 _LOWER_IS_BETTER = {"rmse", "mae", "log_loss"}
@@ -203,12 +204,22 @@ def grid_from_points(points: pd.DataFrame) -> list[Curve]:
     grid = []
     for run_id, rows in points.groupby("run_id", sort=True):
         first = rows.iloc[0]
-        grid.append(Curve(run_id=str(run_id), dataset=str(first["dataset"]), model=str(first["model"]),
+        grid.append(Curve(run_id=str(run_id), dataset=str(first["dataset"]),
+                          model=model_name(str(first["model"]), _flag(first.get("tuned"))),
                           sophistication=int(first["sophistication"]), quality=str(first["quality"]),
                           quality_rate=float(first["quality_rate"]), cleaning=str(first["cleaning"]),
                           sizes=tuple(sorted(int(n) for n in rows["train_size"].unique())),
                           seeds=tuple(sorted(int(s) for s in rows["seed"].unique()))))
     return grid
+
+
+def _flag(value) -> bool:
+    return value is not None and not pd.isna(value) and bool(value)
+
+
+def model_name(model: str, tuned: bool) -> str:
+    """A tuned curve's model as the report names it ("forest (tuned)"): a lever of its own."""
+    return f"{model}{TUNED_SUFFIX}" if tuned and not model.endswith(TUNED_SUFFIX) else model
 
 
 def _lever_name(current: Curve, other: Curve) -> str:

@@ -89,7 +89,8 @@ class AdaptiveSweeper(Sweeper):
                 continue  # the same curve twice (e.g. quality=clean,clean): one arm, run once
             kept = tuple(o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in _SET_PER_JOB)
             grid.append(adaptive.Curve(
-                run_id=plan.run_id, dataset=str(plan.dataset.name), model=str(cfg.model.name),
+                run_id=plan.run_id, dataset=str(plan.dataset.name),
+                model=adaptive.model_name(str(cfg.model.name), _tuned(cfg)),
                 sophistication=int(cfg.model.sophistication), quality=str(cfg.quality.name),
                 quality_rate=float(cfg.quality.rate), cleaning=str(cfg.cleaning.name),
                 sizes=tuple(int(n) for n in plan.sizes), seeds=tuple(int(s) for s in plan.seeds), overrides=kept))
@@ -172,6 +173,12 @@ class AdaptiveSweeper(Sweeper):
         print(f"adaptive: {skipped} grid point(s) skipped, with reasons, in "
               f"{', '.join(str(d / adaptive.RECORD_FILE) for d in sorted(set(self._dirs.values())))}", flush=True)
         return self.returns
+
+
+def _tuned(cfg) -> bool:
+    """Whether the job tunes its model (a tuned curve is a lever of its own)."""
+    tuning = cfg.get("tuning")
+    return tuning is not None and str(tuning.get("name", "none")) != "none"
 
 
 def _fail(message: str) -> None:
