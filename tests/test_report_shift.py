@@ -106,3 +106,11 @@ def test_section_is_deterministic_and_empty_without_shift():
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     clean = points.assign(quality="clean", noisy_test_scores=None)[points["mix_base"] == 0]
     assert section.shift_section(clean, {"toy": "accuracy"}, n_resamples=50) == {}
+
+
+def test_section_without_mixed_pools_or_their_columns():
+    points = _points(np.random.default_rng(3))
+    plain = points[points["mix_base"] == 0].drop(columns=["mix_base", "mix_add"])
+    toy = section.shift_section(plain, {"toy": "accuracy"}, n_resamples=50)["toy"]
+    assert toy["mixed"] == [] and toy["decisions"] == [] and toy["conditions"]
+    assert toy["headline"].startswith("toy, covariate_shift at rate 0.5 costs")

@@ -219,8 +219,9 @@ def shift_section(points: pd.DataFrame, metric: dict, *, n_resamples: int = 1000
         plain = rows[~mixed]
         for (kind, cleaning), cond in plain[plain["quality"].isin(kinds)].groupby(["quality", "cleaning"], sort=True):
             section["conditions"].extend(_shift_cost(plain, cond, kind, cleaning, err, seeds, resamples))
-        for keys, mix in rows[mixed].groupby(["model", "quality", "quality_rate", "cleaning", "mix_base", "mix_add"],
-                                              sort=True):
+        groups = rows[mixed].groupby(["model", "quality", "quality_rate", "cleaning", "mix_base", "mix_add"],
+                                     sort=True) if mixed.any() else []
+        for keys, mix in groups:
             model, label, rate, cleaning, m, add = keys
             kind = label.removesuffix("_mixed")
             base_rate = rate if add == "target" else 0.0
