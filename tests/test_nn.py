@@ -32,6 +32,7 @@ EXPECTED_FAILURES = {
     expected_failed_checks=lambda est: EXPECTED_FAILURES if isinstance(est, MLPRegressor) else {},
     xfail_strict=False,
 )
+@pytest.mark.slow
 def test_sklearn_compatible(estimator, check):
     """All of check_estimator for the numeric nets (CNN and text nets: the subset below)."""
     check(estimator)
@@ -122,6 +123,7 @@ def test_fit_uses_the_jobs_thread_limit(monkeypatch):
     assert seen == [1, 2]
 
 
+@pytest.mark.slow
 def test_early_stopping_restores_the_best_epoch():
     X, y = load_digits(return_X_y=True)
     y = np.random.default_rng(0).permutation(y[:400])  # pure noise: validation loss rises soon
@@ -133,6 +135,7 @@ def test_early_stopping_restores_the_best_epoch():
     assert int(np.argmin(est.validation_loss_curve_)) + 1 == est.best_epoch_
 
 
+@pytest.mark.slow
 def test_early_stopping_keeps_the_weights_of_the_best_epoch_not_the_last():
     """The fitted net scores the held-out rows at the best epoch's loss, not the last (worse) epoch's."""
     X, y = load_digits(return_X_y=True)

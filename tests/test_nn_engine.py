@@ -56,6 +56,7 @@ def _check_points(frame, n_points: int, chance: float):
     assert frame.test_accuracy.iloc[-1] > chance
 
 
+@pytest.mark.slow
 def test_tiny_cnn_trains_through_the_engine(make_cfg, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # anything written relative to the working directory lands here
     before = {p.name for p in REPO.iterdir()}
@@ -75,6 +76,7 @@ def _cnn_params(w1, w2):
 
 
 @pytest.mark.parametrize("model", ["transformer", "embedbag"])
+@pytest.mark.slow
 def test_tiny_text_nets_train_through_the_engine(make_cfg, text_source, model):
     cfg = make_cfg(*text_source, *_tiny(model, epochs=5), "curve.sizes=[32,64]", *FAST)
     if model == "transformer":
