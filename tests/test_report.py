@@ -125,7 +125,8 @@ def test_three_player_attribution_sums_to_gain_with_intervals(tmp_path):
     # quality removes 0.5 x 0.4 = 0.2 of error in every corner: its Shapley value is exactly that (+ noise)
     assert shares["quality"]["value"] == pytest.approx(0.2, abs=0.02)
     verdict = _summary(study)["verdict"][0]
-    assert verdict.startswith("On synth, ") and "%" in verdict and "from base to strong" in verdict
+    assert verdict.startswith("At n = 512 on synth (base, label_noise 0.4 data), ")
+    assert "Over n = 16 -> 512 on synth, " in verdict and "%" in verdict and "from base to strong" in verdict
 
 
 @pytest.mark.slow
@@ -138,14 +139,14 @@ def test_report_builds_validates_and_rebuilds_identically(tmp_path):
     first = (study / "summary.json").read_bytes()
     summary = json.loads(first)
     jsonschema.validate(summary, schema())
-    for name in ("learning_curves", "heatmap", "attribution", "iso_performance"):
+    for name in ("decision", "learning_curves", "heatmap", "attribution", "attribution_range", "iso_performance"):
         assert (study / "figures" / f"{name}.png").stat().st_size > 1000
         assert (study / "figures" / f"{name}.svg").exists()
     assert not (study / "figures" / "quality.png").exists()  # no quality axis, no degradation figure
     md = (study / "report.md").read_text()
     assert "## Verdict" in md and "figures/learning_curves.png" in md
     html = out.read_text()
-    assert html.count("data:image/png;base64,") == 4 and "http" not in html.split("<body>")[1]
+    assert html.count("data:image/png;base64,") == 6 and "http" not in html.split("<body>")[1]
     assert summary["baseline"] == "base" and len(summary["verdict"]) == 2
     build(study, bootstrap=100)
     assert (study / "summary.json").read_bytes() == first
@@ -307,7 +308,7 @@ def test_multirun_builds_the_report_through_the_hydra_callback(tmp_path):
     assert f"report: {study / 'report.html'}" in done.stdout
     summary = _summary(study)
     jsonschema.validate(summary, schema())
-    assert summary["baseline"] == "logreg" and summary["verdict"][0].startswith("On iris, ")
+    assert summary["baseline"] == "logreg" and summary["verdict"][0].startswith("At n = 64 on iris (logreg, clean data)")
 
 
 @pytest.mark.slow

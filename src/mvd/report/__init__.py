@@ -1,9 +1,11 @@
 """The verdict: from a study's stored points to report.md, report.html, summary.json and figures.
 
 ``build(study_dir)`` is what the Hydra callback calls at the end of every
-multirun and what ``mvd-report STUDY_DIR`` runs.  Bad input (no points, an
-unknown baseline, a target no curve reaches, negative costs) raises
-``mvd.errors.ConfigError`` before anything is written.
+multirun and what ``mvd-report STUDY_DIR`` runs.  The report leads with the
+decision at the user's operating point (``decision.decide``).  Bad input (no
+points, an unknown baseline, a target no curve reaches, negative or missing
+costs, an operating point outside the study) raises ``mvd.errors.ConfigError``
+before anything is written.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ def _head(obj, items: int = 20):
 
 
 def build(study_dir, *, baseline: Optional[str] = None, target: Optional[float] = None,
-          bootstrap: Optional[int] = None) -> Path:
+          bootstrap: Optional[int] = None, verdict: Optional[dict] = None) -> Path:
     """Build the report of ``study_dir`` and return the path of its report.html.
 
-    ``baseline``, ``target`` and ``bootstrap`` override the study's ``report`` config.
+    ``baseline``, ``target`` and ``bootstrap`` override the study's ``report`` config, and
+    ``verdict`` (n_now, data, model, step, backtest) single keys of its ``verdict`` config.
     """
     import jsonschema
 
@@ -38,7 +41,7 @@ def build(study_dir, *, baseline: Optional[str] = None, target: Optional[float] 
     from mvd.report.study import read_study
     from mvd.report.summary import analyse, schema, to_json
 
-    study = read_study(study_dir, baseline=baseline, target=target, bootstrap=bootstrap)
+    study = read_study(study_dir, baseline=baseline, target=target, bootstrap=bootstrap, verdict=verdict)
     analysis = analyse(study)
     jsonschema.validate(_head(analysis.summary), schema())
     folder = Path(study_dir)

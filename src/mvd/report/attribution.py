@@ -63,11 +63,18 @@ def attribution(curves: dict, baseline: str, resamples: dict, metric: dict) -> d
         result = _one(curves, dataset, baseline, resamples[dataset])
         if result is not None:
             result["metric"] = metric[dataset]
+            # the same split from every measured start: the shares depend on the range as much as on the task
+            result["by_start"] = []
+            for start in result.pop("sizes")[:-1]:
+                other = _one(curves, dataset, baseline, resamples[dataset], small=start)
+                if other is not None and other["gain"] > 0:
+                    result["by_start"].append({"start": int(start), "gain": other["gain"], "shares": {
+                        p: other["shares"][p]["share"] for p in other["players"]}})
             out[dataset] = result
     return out
 
 
-def _one(curves: dict, dataset: str, baseline: str, rs: SeedResamples) -> dict | None:
+def _one(curves: dict, dataset: str, baseline: str, rs: SeedResamples, small: int | None = None) -> dict | None:
     clean = _clean(curves, dataset)
     noisy = _noisiest(curves, dataset, clean)
     conditions = [clean] + ([noisy] if noisy else [])
@@ -97,7 +104,7 @@ def _one(curves: dict, dataset: str, baseline: str, rs: SeedResamples) -> dict |
         return None
     best = min(candidates)[1]
     sizes = common([baseline, best])
-    small, large = sizes[0], sizes[-1]
+    small, large = (sizes[0] if small is None else small), sizes[-1]
     players = ("mind", "quantity") + (("quality",) if noisy else ())
     ref_q = noisy or clean
 
@@ -143,7 +150,7 @@ def _one(curves: dict, dataset: str, baseline: str, rs: SeedResamples) -> dict |
         "reference_quality": {"quality": ref_q[0], "quality_rate": float(ref_q[1]), "cleaning": ref_q[2]},
         "score_from": corner_score(frozenset()), "score_to": corner_score(frozenset(players)),
         "error_from": point_error(frozenset()), "error_to": point_error(frozenset(players)),
-        "gain": float(total), "gain_ci_low": float(gain_lo), "gain_ci_high": float(gain_hi),
+        "sizes": sizes, "gain": float(total), "gain_ci_low": float(gain_lo), "gain_ci_high": float(gain_hi),
         # share of seed resamples with a positive gain; shares' intervals use only those
         "gain_positive": positive,
         "shares": shares,

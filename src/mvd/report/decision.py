@@ -38,12 +38,13 @@ from mvd.errors import ConfigError
 from mvd.report import families
 from mvd.report.aggregate import SeedResamples, cells
 from mvd.report.fits import sigma_floor
-from mvd.report.study import CURVE, LOWER_IS_BETTER, check_business, score_points
+from mvd.report.study import CURVE, LOWER_IS_BETTER, TUNED_SUFFIX, check_business, score_points
 
-__all__ = ["Lever", "Decision", "decide", "operating_defaults", "condition_label", "TUNED_SUFFIX"]
+__all__ = ["Lever", "Decision", "decide", "operating_defaults", "condition_label", "hidden", "revealed",
+           "EXTRAPOLATION_RESAMPLES"]
 
-TUNED_SUFFIX = " (tuned)"
 CONFIDENCE = 0.95
+EXTRAPOLATION_RESAMPLES = 100
 
 
 def condition_label(q) -> str:
@@ -103,6 +104,7 @@ class Decision:
     cheapest: str | None      # the most points per unit of money among levers that gain
     currency: str
     sentence: str = ""
+    _context: tuple | None = field(default=None, repr=False)   # what ``hidden`` and ``revealed`` re-decide from
 
     def lever(self, name: str) -> Lever | None:
         return next((lv for lv in self.levers if lv.name == name), None)
@@ -160,6 +162,7 @@ def _curves(points: pd.DataFrame) -> dict:
     ladder = points.groupby("model", sort=True)["sophistication"].max().astype(int).to_dict()
     tuned = points.groupby("model", sort=True)["tuned"].max().astype(bool).to_dict() if "tuned" in points \
         else {}
+    means = {c: (table.mean(c) if c in table.wide else np.zeros(len(idx))) for c in ("fit_seconds", "tune_seconds")}
     out = {}
     for key, rows in idx.groupby(CURVE, sort=True).indices.items():
         rows = np.sort(rows)
@@ -170,7 +173,7 @@ def _curves(points: pd.DataFrame) -> dict:
             se = np.where(k > 1, np.nanstd(wide, axis=1, ddof=min(1, wide.shape[1] - 1)) / np.sqrt(np.maximum(k, 1)),
                           np.nan)
         weight = 1.0 / sigma_floor(se, mean) ** 2
-        secs = {c: (table.mean(c)[rows] if c in table.wide else np.zeros(len(rows))) for c in ("fit_seconds", "tune_seconds")}
+        secs = {c: means[c][rows] for c in means}
         out[key] = _Curve(key=key, n=idx["train_size"].to_numpy()[rows].astype(float), wide=wide, mean=mean,
                           weight=weight, tuned=bool(tuned.get(key[1], False) or key[1].endswith(TUNED_SUFFIX)),
                           sophistication=int(ladder[key[1]]), fit_seconds=np.nan_to_num(secs["fit_seconds"]),
@@ -194,14 +197,10 @@ def _value(curve: _Curve, n: float, rs: SeedResamples, seeds) -> _Value:
         return _Value(float(curve.mean[i]), rs.means(curve.wide[i:i + 1], seeds)[:, 0], 0.0, False, None)
     name, runner, bt = curve.family()
     ex = families.predict(curve.n, curve.wide, seeds, curve.weight, [n], rs, family=name, runner_up=runner,
-                          backtest_error=bt, confidence=CONFIDENCE)
-    k = max(int(np.isfinite(curve.wide).any(axis=0).sum()), 2)
-    q = stats.t.ppf(0.5 + CONFIDENCE / 2, df=k - 1)
+                          backtest_error=bt)
     resampled = ex.resampled[:, 0]
-    # the part of the interval that the seed resamples do not carry (future noise, family, backtest error)
-    spread = float(np.nanstd(resampled[rs.inverse])) * math.sqrt(k / (k - 1))
-    half = (ex.high[0] - ex.error[0]) / q if np.isfinite(ex.high[0]) else 0.0
-    extra = math.sqrt(max(half**2 - spread**2, 0.0))
+    # the part of the deviation that the seed resamples do not carry (future noise, family, backtest error)
+    extra = math.sqrt(max(float(ex.scale[0]) ** 2 - float(ex.spread[0]) ** 2, 0.0)) if ex.dof >= 1 else 0.0
     return _Value(float(ex.error[0]), resampled, extra, bool(ex.extrapolated[0]), name)
 
 
@@ -255,7 +254,7 @@ def _check_price(business: dict, key: str, lever: str):
 
 def decide(points: pd.DataFrame, *, n_now: float | None = None, data=None, model: str | None = None,
            step: float | None = None, business: dict | None = None, bootstrap: int = 200, seed: int = 0,
-           datasets=None, cleaning_cost_per_row: dict | None = None) -> dict:
+           datasets=None, cleaning_cost_per_row: dict | None = None, metric: dict | None = None) -> dict:
     """The operating-point decision per dataset: ``{dataset: Decision}``.
 
     ``points`` are a study's stored points (``store.load`` or ``study.load_points``).
@@ -265,6 +264,8 @@ def decide(points: pd.DataFrame, *, n_now: float | None = None, data=None, model
     when quality varies, else clean data), ``model`` (default: the model of
     sophistication 1) and ``step`` (extra labels, besides doubling) describe the
     operating point; ``business`` prices the levers (defaults filled in).
+    ``metric`` ({dataset: primary metric}) marks ``points`` as already scored
+    (``study.score_points``), which skips scoring them again.
     Bad input raises ``ConfigError`` in one sentence.
     """
     if n_now is not None and not (isinstance(n_now, (int, float)) and math.isfinite(n_now) and n_now > 0):
@@ -273,7 +274,10 @@ def decide(points: pd.DataFrame, *, n_now: float | None = None, data=None, model
         raise ConfigError(f"verdict.step={step!r} must be a positive number of extra labels, e.g. 5000.")
     business = check_business(business or {})
     costs = dict(cleaning_cost_per_row or {})
-    ok, metric = score_points(points)
+    if metric is None or "error" not in points:
+        ok, metric = score_points(points)
+    else:
+        ok = points                       # already scored (the report passes its study's points)
     if "tuned" not in ok:
         ok = ok.assign(tuned=False)
     curves, seeds = _curves(ok)
@@ -281,10 +285,33 @@ def decide(points: pd.DataFrame, *, n_now: float | None = None, data=None, model
     names = sorted(ok["dataset"].unique()) if datasets is None else list(datasets)
     for name in names:
         rows = ok[ok["dataset"] == name]
-        rs = SeedResamples(rows["seed"].unique(), n=bootstrap, seed=seed)
+        # the first (at most) EXTRAPOLATION_RESAMPLES draws of the report's seed resamples: every lever's
+        # gain is paired over the same draws, and refitting curve families stays cheap
+        rs = SeedResamples(rows["seed"].unique(), n=min(bootstrap, EXTRAPOLATION_RESAMPLES), seed=seed)
         out[name] = _decide_one(curves, seeds, rs, name, metric[name], n_now=n_now, data=data, model=model,
                                 step=step, business=business, costs=costs)
+        out[name]._context = (curves, seeds, rs, metric[name], dict(data=data, model=model, step=step,
+                                                                     business=business, costs=costs))
     return out
+
+
+def hidden(decision: "Decision", cut: float) -> "Decision":
+    """The same decision made at n_now = ``cut`` from only the sizes up to ``cut`` (the rest hidden)."""
+    curves, seeds, rs, metric, kw = decision._context
+    short = {}
+    for key, c in curves.items():
+        keep = c.n <= cut * (1 + 1e-9)
+        if keep.any():
+            short[key] = _Curve(key=key, n=c.n[keep], wide=c.wide[keep], mean=c.mean[keep], weight=c.weight[keep],
+                                tuned=c.tuned, sophistication=c.sophistication, fit_seconds=c.fit_seconds[keep],
+                                tune_seconds=c.tune_seconds[keep])
+    return _decide_one(short, seeds, rs, decision.dataset, metric, n_now=cut, **kw)
+
+
+def revealed(decision: "Decision", cut: float) -> "Decision":
+    """The decision at n_now = ``cut`` from every size of the study."""
+    curves, seeds, rs, metric, kw = decision._context
+    return _decide_one(curves, seeds, rs, decision.dataset, metric, n_now=cut, **kw)
 
 
 def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, business, costs) -> Decision:
@@ -499,10 +526,11 @@ def sentence(d: Decision) -> str:
     cheap = d.lever(d.cheapest) if d.cheapest else None
     if cheap is None:
         out += "; no lever gains"
-    elif cheap.cost == 0:
-        out += f"; cheapest per point: {cheap.name} (no new cost)"
     else:
-        out += f"; cheapest per point: {cheap.name} ({cheap.cost / cheap.gain:.3g} {d.currency} per {unit[:-1] if unit == 'points' else unit})"
+        bought = f"{_signed(cheap.gain, digits)}{_interval(cheap, digits)}"
+        price = "no new cost" if cheap.cost == 0 else \
+            f"{cheap.cost / cheap.gain:.3g} {d.currency} per {unit[:-1] if unit == 'points' else unit}"
+        out += f"; cheapest per point: {cheap.name} ({bought}, {price})"
     if d.chosen is not None and len(d.levers) > 1:
         ci = ("" if d.advantage_low is None or not math.isfinite(d.advantage_low) else
               f" [{d.advantage_low:.{digits}f}, {d.advantage_high:.{digits}f}]".replace("-", "−"))

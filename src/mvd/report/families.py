@@ -41,10 +41,10 @@ FAMILIES = ("last", "loglinear", "pow3", "pow4", "mmf4")
 _PARAMS = {"last": 1, "loglinear": 2, "pow3": 3, "pow4": 4, "mmf4": 4}
 _TIE = 0.02
 _NOISE_TIE = 1.0
-_B = np.geomspace(0.01, 3.0, 48)
-_D_POW = np.concatenate([[0.0], np.geomspace(0.05, 8.0, 11)])   # offset d, in units of the smallest size
-_D_MMF = np.geomspace(0.2, 4.0, 14)                              # mmf4 slope d
-_S_MMF = np.geomspace(0.05, 200.0, 24)                           # mmf4 scale s, in units of the smallest size
+_B = np.geomspace(0.01, 3.0, 96)
+_D_POW = np.concatenate([[0.0], np.geomspace(0.05, 8.0, 15)])   # offset d, in units of the smallest size
+_D_MMF = np.geomspace(0.2, 4.0, 20)                              # mmf4 slope d
+_S_MMF = np.geomspace(0.05, 200.0, 36)                           # mmf4 scale s, in units of the smallest size
 
 
 def _grid(name: str) -> np.ndarray:
@@ -198,21 +198,33 @@ def _cut(n: np.ndarray, fraction: float) -> np.ndarray:
 def backtest_scores(n, err, w, *, fractions=(0.25, 0.5)) -> dict:
     """Mean absolute error on held-out anchors of each family, fitted on anchors up to n_max·fraction.
 
-    Returns {family: score} (NaN where no cut leaves enough anchors on both sides).
+    ``err`` is one curve (S,) or many (R, S; NaN where a size is missing),
+    sharing the sizes ``n``.  Returns {family: score} with a float, or an (R,)
+    array for many curves (NaN where no cut leaves enough anchors on both sides).
     """
-    n, err, w = (np.asarray(v, dtype=float) for v in (n, err, w))
+    n = np.asarray(n, dtype=float)
+    single = np.ndim(err) == 1
+    err = np.atleast_2d(np.asarray(err, dtype=float))
+    w = np.broadcast_to(np.asarray(w, dtype=float), err.shape)
+    present = np.isfinite(err)
+    top = np.where(present, n, -np.inf).max(axis=1, keepdims=True)
     scores = {}
     for name in FAMILIES:
-        total, count = 0.0, 0
+        total, count = np.zeros(len(err)), np.zeros(len(err))
         for frac in fractions:
-            inside = _cut(n, frac)
-            if inside.sum() < max(_PARAMS[name], 2) or (~inside).sum() < 1:
+            inside = present & (n <= top * frac * (1 + 1e-9))
+            held = present & ~inside
+            usable = (inside.sum(axis=1) >= max(_PARAMS[name], 2)) & (held.sum(axis=1) >= 1)
+            if not usable.any():
                 continue
-            f = fit(name, n, np.where(inside, err, np.nan), w)
-            pred = f.at(n[~inside])[0]
-            total += float(np.mean(np.abs(pred - err[~inside])))
-            count += 1
-        scores[name] = total / count if count else float("nan")
+            pred = fit(name, n, np.where(inside, err, np.nan), w).at(n)
+            with np.errstate(invalid="ignore"):
+                mae = np.where(held, np.abs(pred - err), 0.0).sum(axis=1) / np.maximum(held.sum(axis=1), 1)
+            total += np.where(usable, mae, 0.0)
+            count += usable
+        with np.errstate(invalid="ignore"):
+            score = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        scores[name] = float(score[0]) if single else score
     return scores
 
 
@@ -248,82 +260,91 @@ def noise_of(wide) -> float:
 
 @dataclass
 class Extrapolation:
-    """A prediction of a curve's mean error at sizes ``n`` with its interval."""
+    """A prediction of a curve's mean error at sizes ``n``, with the scale and degrees of freedom of its interval."""
 
     n: np.ndarray
     error: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
+    scale: np.ndarray        # standard deviation of the prediction (NaN with one seed)
+    dof: int
     family: str
-    resampled: np.ndarray   # (distinct resamples, sizes): the family refitted on each seed resample
+    resampled: np.ndarray    # (distinct resamples, sizes): the family refitted on each seed resample
+    spread: np.ndarray       # the part of ``scale`` that the seed resamples carry
     extrapolated: np.ndarray
+
+    def interval(self, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        if self.dof < 1:
+            nan = np.full(len(self.n), np.nan)
+            return nan, nan.copy()
+        q = stats.t.ppf(0.5 + confidence / 2, df=self.dof)
+        return np.maximum(self.error - q * self.scale, 0.0), self.error + q * self.scale
 
 
 def predict(n_fit, wide, seeds, w, n_out, resamples, *, family: str, runner_up: str | None = None,
-            backtest_error: float = 0.0, confidence: float = 0.95) -> Extrapolation:
+            backtest_error: float = 0.0) -> Extrapolation:
     """Mean error at ``n_out`` of a curve with seeds matrix ``wide`` (sizes x seeds) at sizes ``n_fit``.
 
     The point estimate is ``family`` fitted to the mean curve (polished with
-    scipy); its interval combines, in quadrature, the spread of the family
-    refitted on every distinct seed resample (paired with every other
-    statistic of the report), the seed noise of a future mean (the median
-    standard error of the largest anchors), and half the gap to the runner-up
-    family's prediction; the quantile is Student's t over seeds - 1 degrees
-    of freedom.
+    scipy).  Its standard deviation combines, in quadrature: the spread of the
+    family refitted on every distinct seed resample (paired with every other
+    statistic of the report; scaled by k/(k-1) for k seeds), the seed noise of a
+    future mean (the median standard error of the three largest anchors), half
+    the gap to the runner-up family's prediction, and the family's own backtest
+    error (mean absolute error x sqrt(pi/2)) times log2 of how far beyond the
+    fitted sizes the prediction reaches (capped at 2).  Intervals use Student's
+    t with seeds - 1 degrees of freedom.
     """
     n_fit, n_out = np.asarray(n_fit, dtype=float), np.atleast_1d(np.asarray(n_out, dtype=float))
     wide = np.asarray(wide, dtype=float)
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(wide, axis=1) if wide.size else np.array([])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(wide, axis=1)
     point = polish(fit(family, n_fit, mean[None], w), n_fit, mean[None], w).at(n_out)[0]
-    means = resamples.means(wide, seeds)                     # (U, sizes)
-    refits = fit(family, n_fit, means, w).at(n_out)          # (U, out)
+    refits = fit(family, n_fit, resamples.means(wide, seeds), w).at(n_out)          # (U, out)
     k = int(np.isfinite(wide).any(axis=0).sum())
-    if k >= 2:
-        full = refits[resamples.inverse]
-        spread = np.nanstd(full, axis=0) * np.sqrt(k / (k - 1))
-        count = np.isfinite(wide).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            se = np.nanstd(wide, axis=1, ddof=1) / np.sqrt(np.maximum(count, 1))
-        top = np.argsort(n_fit)[-3:]
-        noise = float(np.nanmedian(se[top])) if np.isfinite(se[top]).any() else 0.0
-        gap = 0.0
-        if runner_up is not None:
-            other = fit(runner_up, n_fit, mean[None], w).at(n_out)[0]
-            gap = np.abs(other - point) / 2
-        # the family's own backtest error (mean absolute -> standard deviation), scaled by how far out
-        reach = np.log2(np.maximum(n_out / n_fit.max(), 1.0))
-        model = backtest_error * np.sqrt(np.pi / 2) * np.minimum(reach, 2.0) / 1.0
-        width = np.sqrt(spread**2 + noise**2 + gap**2 + model**2)
-        q = stats.t.ppf(0.5 + confidence / 2, df=k - 1)
-        low, high = np.maximum(point - q * width, 0.0), point + q * width
-    else:
-        low, high = np.full(len(n_out), np.nan), np.full(len(n_out), np.nan)
-    return Extrapolation(n=n_out, error=point, low=low, high=high, family=family, resampled=refits,
-                         extrapolated=(n_out > n_fit.max() * (1 + 1e-9)) | (n_out < n_fit.min() * (1 - 1e-9)))
+    outside = (n_out > n_fit.max() * (1 + 1e-9)) | (n_out < n_fit.min() * (1 - 1e-9))
+    if k < 2:
+        nan = np.full(len(n_out), np.nan)
+        return Extrapolation(n_out, point, nan, 0, family, refits, nan.copy(), outside)
+    spread = np.nanstd(refits[resamples.inverse], axis=0) * np.sqrt(k / (k - 1))
+    count = np.isfinite(wide).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        se = np.nanstd(wide, axis=1, ddof=1) / np.sqrt(np.maximum(count, 1))
+    top = np.argsort(n_fit)[-3:]
+    noise = float(np.nanmedian(se[top])) if np.isfinite(se[top]).any() else 0.0
+    gap = 0.0
+    if runner_up is not None:
+        gap = np.abs(fit(runner_up, n_fit, mean[None], w).at(n_out)[0] - point) / 2
+    reach = np.minimum(np.log2(np.maximum(n_out / n_fit.max(), 1.0)), 2.0)
+    model = backtest_error * np.sqrt(np.pi / 2) * reach
+    scale = np.sqrt(spread**2 + noise**2 + gap**2 + model**2)
+    return Extrapolation(n_out, point, scale, k - 1, family, refits, spread, outside)
 
 
 def coverage(n, wide, seeds, w, resamples, *, fraction: float = 0.5, levels=(0.8, 0.95)) -> dict | None:
     """Backtest the intervals of one curve: fit on anchors up to n_max·fraction, predict the held-out means.
 
     Returns {"family", "held_out": count, "covered": {level: count}} or None
-    when the curve has fewer than 4 anchors in the fit or none held out.
+    when the curve has fewer than 4 anchors in the fit, none held out, or one seed.
     """
     n = np.asarray(n, dtype=float)
     inside = _cut(n, fraction)
     if inside.sum() < 4 or (~inside).sum() < 1:
         return None
     wide = np.asarray(wide, dtype=float)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(wide, axis=1)
-    scores = backtest_scores(n[inside], mean[inside], np.asarray(w)[inside], fractions=(0.25, 0.5))
+    w = np.asarray(w, dtype=float)
+    scores = backtest_scores(n[inside], mean[inside], w[inside])
     family, runner = choose(scores, noise_of(wide[inside]))
     error = scores.get(family, 0.0)
+    ex = predict(n[inside], wide[inside], seeds, w[inside], n[~inside], resamples, family=family, runner_up=runner,
+                 backtest_error=error if np.isfinite(error) else 0.0)
+    if ex.dof < 1:
+        return None
     out = {"family": family, "held_out": int((~inside).sum()), "covered": {}}
     for level in levels:
-        ex = predict(n[inside], wide[inside], seeds, np.asarray(w)[inside], n[~inside], resamples,
-                     family=family, runner_up=runner, backtest_error=error if np.isfinite(error) else 0.0,
-                     confidence=level)
-        hit = (ex.low <= mean[~inside]) & (mean[~inside] <= ex.high)
-        out["covered"][level] = int(hit.sum()) if np.isfinite(ex.low).all() else None
+        low, high = ex.interval(level)
+        out["covered"][level] = int(((low <= mean[~inside]) & (mean[~inside] <= high)).sum())
     return out

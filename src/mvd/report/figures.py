@@ -20,7 +20,7 @@ from mvd.report.fits import FIT_OK_R2, power_law  # noqa: E402
 
 __all__ = ["draw_all", "FIGURES"]
 
-FIGURES = ("learning_curves", "heatmap", "quality", "attribution", "iso_performance")
+FIGURES = ("decision", "learning_curves", "heatmap", "quality", "attribution", "attribution_range", "iso_performance")
 PLAYER_COLORS = {"mind": "#4C72B0", "quantity": "#DD8452", "quality": "#55A868"}
 # deterministic files: no dates or random ids in the SVG/PNG metadata
 _SVG_META = {"Date": None, "Creator": None}
@@ -60,6 +60,62 @@ def _main_condition(ds: dict) -> tuple:
 
 def _models(summary_ds):
     return [m["model"] for m in summary_ds["models"]]
+
+
+def decision(analysis):
+    """Per dataset, the gain of every lever at the operating point with its interval; hatched: extrapolated."""
+    s = analysis.summary["datasets"]
+    names = [n for n, ds in s.items() if ds["decision"]["levers"]]
+    if not names:
+        return None
+    heights = [len(s[n]["decision"]["levers"]) for n in names]
+    fig, axes = plt.subplots(len(names), 1, figsize=(7.8, sum(0.32 * h + 0.9 for h in heights)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, name in zip(axes[:, 0], names):
+        d = s[name]["decision"]
+        levers = sorted(d["levers"], key=lambda lv: lv["gain"])
+        y = np.arange(len(levers))
+        for i, lv in enumerate(levers):
+            lo = lv["ci_low"] if lv["ci_low"] is not None else lv["gain"]
+            hi = lv["ci_high"] if lv["ci_high"] is not None else lv["gain"]
+            color = {"labels": "#DD8452", "step": "#DD8452", "model": "#4C72B0", "tune": "#4C72B0",
+                     "cleaning": "#55A868", "relabel": "#55A868", "combined": "#8172B3"}[lv["kind"]]
+            ax.barh(i, lv["gain"], color=color, height=0.6, hatch="//" if lv["extrapolated"] else None,
+                    edgecolor="white" if lv["extrapolated"] else color,
+                    xerr=[[max(lv["gain"] - lo, 0)], [max(hi - lv["gain"], 0)]], capsize=2, error_kw={"lw": 0.8})
+        ax.set_yticks(y, [lv["lever"] for lv in levers], fontsize=7.5)
+        ax.axvline(0, color="black", lw=0.6)
+        ax.grid(True, axis="x", alpha=0.25)
+        unit = d["unit"]
+        ax.set_xlabel(f"gain in {unit} of {d['metric']} (hatched: extrapolated)")
+        where = "clean" if d["data"]["quality_rate"] == 0 else f"{d['data']['quality']} {d['data']['quality_rate']:g}"
+        if d["data"]["cleaning"] != "none":
+            where += f" +{d['data']['cleaning']}"
+        ax.set_title(f"{name}: from {d['model']} at n = {d['n_now']:,.0f} ({where})")
+    fig.tight_layout()
+    return fig
+
+
+def attribution_range(analysis):
+    """Each lever's Shapley share as a function of where the range starts (it always ends at the largest size)."""
+    s = analysis.summary["datasets"]
+    rows = [(n, ds["attribution"]) for n, ds in s.items() if ds["attribution"] and len(ds["attribution"]["by_start"]) >= 2]
+    if not rows:
+        return None
+    fig, axes = _grid(len(rows))
+    for ax, (name, attr) in zip(axes, rows):
+        starts = [b["start"] for b in attr["by_start"]]
+        for p in attr["players"]:
+            shares = [np.nan if b["shares"].get(p) is None else 100 * b["shares"][p] for b in attr["by_start"]]
+            ax.plot(starts, shares, "o-", ms=3, lw=1.4, color=PLAYER_COLORS[p], label=p)
+        _size_axis(ax)
+        ax.set_xlabel(f"start of the range (it ends at n = {attr['large_size']:,}; log scale)")
+        ax.set_ylabel("share of the gain (%)")
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_title(f"{name}: Shapley shares by the range's start")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def learning_curves(analysis):

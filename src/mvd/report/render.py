@@ -18,10 +18,12 @@ from mvd.report.shift import blocks as shift_blocks
 __all__ = ["blocks", "to_markdown", "to_html"]
 
 TITLES = {
+    "decision": "What the next unit of effort buys at the operating point (gain, 95% CI)",
     "learning_curves": "Learning curves (one panel per dataset)",
     "heatmap": "Model x training size",
     "quality": "Quality degradation",
-    "attribution": "Attribution of the gain",
+    "attribution": "Attribution of the gain over the measured range",
+    "attribution_range": "The model upgrade's share of the gain as a function of the range's start",
     "iso_performance": "Data needed per model to reach the target",
 }
 _MAX_SIZES = 8  # columns of the equivalence table in the report (all of them are in summary.json)
@@ -56,6 +58,8 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
     b = summary["business"]
     currency = b["currency"]
     out: list[tuple] = [("h1", f"mvd report: {summary['study']}")]
+    # the decision comes first: what the next unit of effort buys where the user stands
+    out.append(("p", " ".join(ds["decision"]["sentence"] for ds in summary["datasets"].values())))
     if summary["question"]:
         out.append(("quote", summary["question"]))
     out.append(("p", f"{summary['n_points']:,} points over {len(summary['datasets'])} dataset(s). Baseline model "
@@ -79,6 +83,7 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
         metric = ds["metric"]
         err = metric if metric in LOWER_IS_BETTER else f"1 - {metric}"
         out.append(("p", f"{ds['task']}, primary metric {metric}; {ds['n_points']:,} points, seeds {ds['seeds']}."))
+        out += _decision_blocks(ds, currency)
         out.append(("h3", "Curve fits"))
         out.append(("p", f"err(n) = a·n^(-b) + c with err = {err}; weighted by the standard errors over seeds. "
                          "Shapes in LCDB's vocabulary; a fit with R² below 0.9 is not trusted."))
@@ -105,9 +110,17 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
                 out.append(("table", title, [[m] + [cell.get((m, n), "") for n in sizes] for m in models]))
         attr = ds["attribution"]
         if attr:
-            out.append(("h3", "Attribution (Shapley values)"))
+            out.append(("h3", f"Attribution over n = {attr['small_size']:,} -> {attr['large_size']:,} (Shapley values)"))
             q = attr["reference_quality"]
             ref = "clean data" if q["quality_rate"] == 0 else f"{q['quality']} {q['quality_rate']:g}"
+            if attr.get("by_start"):
+                mind = [b for b in attr["by_start"] if b["shares"].get("mind") is not None]
+                if len(mind) >= 2:
+                    out.append(("p", "The split depends on the range as much as on the task: from n = "
+                                     f"{mind[0]['start']:,} the model upgrade's share is {_pct(mind[0]['shares']['mind'])}, "
+                                     f"from n = {mind[-1]['start']:,} it is {_pct(mind[-1]['shares']['mind'])} "
+                                     "(figure: share by start). The decision above, at the operating point, is the "
+                                     "answer to act on."))
             out.append(("p", f"From ({attr['baseline']}, n={attr['small_size']}, {ref}): {metric} "
                              f"{attr['score_from']:.3g} to ({attr['best_model']}, n={attr['large_size']}, clean data): "
                              f"{attr['score_to']:.3g}; {attr['gain_positive']:.0%} of seed resamples show a gain."))
@@ -146,6 +159,65 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
 
 def _pct(v) -> str:
     return "–" if v is None else f"{100 * v:.0f}%"
+
+
+def _ci(lo, hi, digits: int = 1) -> str:
+    return "–" if lo is None or hi is None else f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def _decision_blocks(ds: dict, currency: str) -> list[tuple]:
+    """The operating-point decision, its backtest, the exponent test and ranking flips of one dataset."""
+    d = ds["decision"]
+    digits = 1 if d["unit"] == "points" else 3
+    unit = d["unit"]
+    out = [("h3", f"Decision at n = {d['n_now']:,.0f} ({d['model']}, {_condition(d['data'])} data)"),
+           ("p", d["sentence"]),
+           ("p", f"Gains in {unit} of {d['metric']} from {d['model']} at n = {d['n_now']:,.0f} "
+                 f"({d['metric']} {d['score_now']:.4g}); intervals pair the same seed resamples across levers; "
+                 "sizes that were not measured come from the curve family its backtest chose "
+                 "(extrapolated beyond the measured sizes). Cost: new labels, cleaning per row and compute "
+                 "(training and tuning time) in the business config's prices.")]
+    rows = []
+    for lv in sorted(d["levers"], key=lambda r: -r["gain"]):
+        per = "–" if not lv["gain"] or lv["gain"] <= 0 or lv["cost"] is None else (
+            "free" if lv["cost"] == 0 else f"{lv['cost'] / lv['gain']:.3g}")
+        rows.append([lv["lever"], f"{lv['gain']:+.{digits}f}", _ci(lv["ci_low"], lv["ci_high"], digits),
+                     ("yes, " + str(lv["family"])) if lv["extrapolated"] else ("fitted, " + lv["family"]
+                                                                               if lv["family"] else "measured"),
+                     _num(lv["new_labels"], 6), _money(lv["cost"], currency), per,
+                     "–" if lv["value_per_1000"] is None else _money(lv["value_per_1000"], currency)])
+    out.append(("table", ["lever", f"gain ({unit})", "95% CI", "extrapolated", "new labels", "cost",
+                          f"{currency} per {unit.rstrip('s')}", "value per 1,000 decisions"], rows))
+    bt = ds["backtest"]
+    out.append(("h3", "Backtest on this study's own data"))
+    hidden, cover = bt["decisions"], bt["intervals"]
+    if hidden:
+        hits = sum(t["hit"] for t in hidden["trials"])
+        out.append(("p", f"Hiding every size above n and deciding at n, the chosen lever was the one that actually won "
+                         f"{hits} of {len(hidden['trials'])} times (hit rate {hidden['hit_rate']:.0%}); mean regret "
+                         f"{hidden['mean_regret']:.{digits}f} {unit}."))
+        out.append(("table", ["decided at n", "chosen", "actual winner", f"predicted gain", "actual gain", "regret"],
+                    [[str(t["n"]), t["chosen"], t["winner"], f"{t['predicted_gain']:+.{digits}f}",
+                      f"{t['actual_gain']:+.{digits}f}", f"{t['regret']:.{digits}f}"] for t in hidden["trials"]]))
+    if cover:
+        fams = ", ".join(f"{k} {v}" for k, v in cover["families"].items())
+        out.append(("p", f"Extrapolation intervals, fitted on the sizes up to n_max/2 of each curve and checked on the "
+                         f"{cover['held_out']} held-out means: the 80% intervals held {_pct(cover['coverage']['80'])} "
+                         f"and the 95% intervals {_pct(cover['coverage']['95'])} of them (families chosen: {fams})."))
+    if bt["note"]:
+        out.append(("p", f"Backtest: {bt['note']}."))
+    if ds["exponent"]:
+        out.append(("h3", "Does the better model change the exponent?"))
+        out.append(("p", ds["exponent"]["sentence"]))
+    if ds["ranking_flips"]:
+        out.append(("h3", "Ranking flips under label noise"))
+        out.append(("table", ["clean winner", "challenger", "at n", "flip at noise rate", "95% CI",
+                              "resamples that flip"],
+                    [[f["model"], f["challenger"], str(f["train_size"]),
+                      "no flip" if f["flip_rate"] is None else f"{f['flip_rate']:.3f}",
+                      "–" if f["flip_rate"] is None else _ci(f["ci_low"], f["ci_high"], 3),
+                      _pct(f["resamples_flipping"])] for f in ds["ranking_flips"]]))
+    return out
 
 
 def to_markdown(items: list[tuple], figures: dict, base: Path) -> str:

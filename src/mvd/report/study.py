@@ -18,12 +18,12 @@ from omegaconf import OmegaConf
 
 from mvd import store
 from mvd.business import check_business
-from mvd.config import ReportConfig
+from mvd.config import ReportConfig, VerdictConfig
 from mvd.errors import ConfigError
 from mvd.metrics import LOWER_IS_BETTER
 
 __all__ = ["Study", "read_study", "load_points", "check_business", "CURVE", "CELL", "LOWER_IS_BETTER",
-           "REQUIRED", "DEFAULTS", "score_points"]
+           "REQUIRED", "DEFAULTS", "VERDICT_DEFAULTS", "TUNED_SUFFIX", "score_points"]
 
 
 # one learning curve, and one cell of it (seeds are the replicates)
@@ -45,6 +45,8 @@ class Study:
     bootstrap: int = 1000
     # primary metric per dataset, and whether its error is 1 - metric
     metric: dict = field(default_factory=dict)
+    # the operating point of the decision (verdict settings; None = the documented default)
+    verdict: dict = field(default_factory=lambda: dict(VERDICT_DEFAULTS))
 
 
 def _saved_config(path: Path) -> dict:
@@ -55,9 +57,18 @@ def _saved_config(path: Path) -> dict:
     return OmegaConf.to_container(OmegaConf.load(files[0]), resolve=False)
 
 
+# how the report names a model's tuned curve (the store keeps the model's name and tuned=True)
+TUNED_SUFFIX = " (tuned)"
+# the verdict settings a study is read with when its saved configs have none
+VERDICT_DEFAULTS = vars(VerdictConfig())
+
+
 def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] = None,
-               bootstrap: Optional[int] = None) -> Study:
-    """Load and check a study directory; raise ``ConfigError`` before any work on bad input."""
+               bootstrap: Optional[int] = None, verdict: Optional[dict] = None) -> Study:
+    """Load and check a study directory; raise ``ConfigError`` before any work on bad input.
+
+    ``verdict`` overrides single keys of the saved ``verdict`` settings (n_now, data, model, step, backtest).
+    """
     path = Path(path)
     if not path.is_dir():
         raise ConfigError(f"study_dir={str(path)!r} is not a directory; give a study folder such as results/quickstart.")
@@ -66,6 +77,7 @@ def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] 
     if ok.empty:
         raise ConfigError(f"study_dir={str(path)!r} holds no successful points in {store.points_dir(path)}; "
                           "run a study first, e.g. mvd experiment=quickstart.")
+    ok, metric = score_points(ok)
     saved = _saved_config(path)
     report = {**vars(ReportConfig()), **(saved.get("report") or {})}
     baseline = baseline if baseline is not None else report.get("baseline")
@@ -79,18 +91,23 @@ def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] 
     if target is not None and not (isinstance(target, (int, float)) and math.isfinite(target)):
         raise ConfigError(f"report.target={target!r} must be a number in the units of the primary metric.")
     business = check_business(saved.get("business") or {})
-
-    ok, metric = score_points(ok)
+    settings = {**VERDICT_DEFAULTS, **(saved.get("verdict") or {}),
+                **{k: v for k, v in (verdict or {}).items() if v is not None}}
+    settings["cleaning_cost_per_row"] = dict(settings.get("cleaning_cost_per_row") or {})
+    if settings["model"] is not None and settings["model"] not in models:
+        raise ConfigError(f"verdict.model={settings['model']!r} is not a model of this study; "
+                          f"allowed: {', '.join(models)}.")
     name = saved.get("study") or (ok["study"].iloc[0] if "study" in ok else None) or path.name
     return Study(path=path, name=str(name),
                  question=str(saved.get("question") or ""), points=ok, business=business,
                  baseline=baseline, target=None if target is None else float(target),
-                 bootstrap=bootstrap, metric=metric)
+                 bootstrap=bootstrap, metric=metric, verdict=settings)
 
 
 _READ = ("study", "dataset", "task", "model", "sophistication", "quality", "quality_rate", "cleaning",
          "train_size", "n_fit", "seed", "primary_metric", "status", "fit_seconds", "confusion",
-         "tuned", "tune_seconds")
+         "tuned", "tune_seconds",
+         "mix_base", "mix_add", "noisy_test_scores")  # the shift section's (mvd.report.shift)
 # columns a points file must have; each file is checked and the first gap named in one sentence
 REQUIRED = ("dataset", "task", "model", "sophistication", "train_size", "seed", "primary_metric")
 # columns that writers before the quality axis, tuning or the status column left out, and the value
@@ -148,6 +165,12 @@ def score_points(points: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         if column not in ok:
             ok[column] = default
     ok["quality_rate"] = ok["quality_rate"].astype(float)
+    # a tuned curve keeps its model's name in the store; the report names it "<model> (tuned)"
+    tuned = ok["tuned"].astype(object).where(ok["tuned"].notna(), False).astype(bool)
+    rename = tuned & ~ok["model"].astype(str).str.endswith(TUNED_SUFFIX)
+    if rename.any():
+        ok.loc[rename, "model"] = ok.loc[rename, "model"].astype(str) + TUNED_SUFFIX
+    ok["tuned"] = tuned
     ok["train_size"] = ok["train_size"].astype(int)
     ok["seed"] = ok["seed"].astype(int)
     metric: dict = {}

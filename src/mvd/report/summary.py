@@ -19,7 +19,12 @@ from mvd.errors import ConfigError
 from mvd.report.study import LOWER_IS_BETTER
 from mvd.report import business as money
 from mvd.report.aggregate import CONFIDENCE, SeedResamples, aggregate, cells
+from mvd.report import backtest
 from mvd.report.attribution import LABELS, attribution
+from mvd.report.backtest import MIN_SIZES, check_sizes
+from mvd.report.decision import EXTRAPOLATION_RESAMPLES, decide
+from mvd.report.exponent import describe as describe_exponent, exponent_test
+from mvd.report.flips import ranking_flips
 from mvd.report.curves import Curve, build_curves
 from mvd.report.equivalence import equivalence, pick_baseline
 from mvd.report.fits import FIT_OK_R2
@@ -29,7 +34,7 @@ from mvd.report.shift import shift_section
 __all__ = ["Analysis", "analyse", "to_json", "schema", "SEED"]
 
 SEED = 0
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -54,6 +59,14 @@ def analyse(study: Study) -> Analysis:
     eq = equivalence(curves, baseline, resamples)
     attr = attribution(curves, baseline, resamples, study.metric)
     value_agg, notes = _values(points, agg, study, resamples)
+    settings = study.verdict
+    kw = dict(data=settings["data"], model=settings["model"] if settings["model"] is not None else study.baseline,
+              step=settings["step"], business=study.business, bootstrap=study.bootstrap, seed=SEED,
+              cleaning_cost_per_row=settings["cleaning_cost_per_row"], metric=study.metric)
+    if settings["backtest"]:
+        for name, rows in points.groupby("dataset", sort=True):
+            check_sizes(sorted(rows["train_size"].unique()), name)
+    decisions = decide(points, n_now=settings["n_now"], **kw)
     fit_seconds = {(tuple(k[:-1]), int(k[-1])): v for k, v in
                    zip(agg[CELL].itertuples(index=False, name=None), agg["fit_seconds"])}
 
@@ -90,7 +103,15 @@ def analyse(study: Study) -> Analysis:
                                          ["score", "ci_low", "ci_high"], rename={"score": "value"}),
             },
         }
-        entry["verdict"] = verdict(name, entry, baseline)
+        decision = decisions[name]
+        entry["decision"] = decision.to_dict()
+        entry["backtest"] = _backtest(points, name, decision, curves, resamples[name], settings, kw)
+        best = (attr.get(name) or {}).get("best_model")
+        test = exponent_test(curves.get((name, baseline) + main), curves.get((name, best) + main) if best else None,
+                             resamples[name])
+        entry["exponent"] = None if test is None else {**test, "sentence": describe_exponent(test)}
+        entry["ranking_flips"] = ranking_flips(curves, name, resamples[name])
+        entry["verdict"] = decision.sentence + " " + verdict(name, entry, baseline)
         datasets[name] = entry
 
     summary = {
@@ -102,6 +123,8 @@ def analyse(study: Study) -> Analysis:
         "business": {**{k: v for k, v in sorted(study.business.items())}, "notes": notes},
         "datasets": datasets,
         "verdict": [d["verdict"] for d in datasets.values()],
+        "operating_point": {k: settings[k] for k in ("n_now", "data", "model", "step", "backtest",
+                                                     "cleaning_cost_per_row")},
     }
     shift = shift_section(points, study.metric, n_resamples=study.bootstrap, seed=SEED)
     if shift:  # only studies with shift kinds or test-label noise carry the section
@@ -129,6 +152,20 @@ def _values(points: pd.DataFrame, agg: pd.DataFrame, study: Study,
     values, notes = money.point_values(rest, b)
     boot = aggregate(cells(rest.assign(score=values), ("score",)), resamples)
     return pd.concat([mapped, boot], ignore_index=True).sort_values(CELL, kind="stable"), notes
+
+
+def _backtest(points, name, decision, curves, rs, settings, kw) -> dict:
+    """The decision's and the intervals' backtests on this dataset, or a note saying why there is none."""
+    sizes = sorted(points.loc[points["dataset"] == name, "train_size"].unique())
+    if len(sizes) < MIN_SIZES:
+        return {"decisions": None, "intervals": None,
+                "note": f"no backtest: {len(sizes)} measured size(s), at least {MIN_SIZES} are needed"}
+    hidden = backtest.decisions(decision)
+    # the first draws of the same seed resamples, as in the decision; the curves the decision reads
+    head = SeedResamples(rs.seeds, n=min(kw["bootstrap"], EXTRAPOLATION_RESAMPLES), seed=SEED)
+    cover = backtest.intervals(curves, name, head, conditions={tuple(decision.data)})
+    note = None if hidden and cover else "too few sizes below n_max/2 to hide the largest ones"
+    return {"decisions": hidden, "intervals": cover, "note": note}
 
 
 def _main_condition(curves: dict) -> tuple:
@@ -189,7 +226,8 @@ def _pct(v) -> str:
 
 
 def verdict(name: str, entry: dict, baseline: str) -> str:
-    """One sentence with its numbers: the main lever's share of the gain, and the model upgrade in data."""
+    """The range-named attribution: the main lever's share of the gain over the measured range, and the
+    model upgrade in data (the decision at the operating point comes first, from ``decision``)."""
     attr, metric = entry["attribution"], entry["metric"]
     if not attr:
         if baseline not in {m["model"] for m in entry["models"]}:
@@ -204,8 +242,9 @@ def verdict(name: str, entry: dict, baseline: str) -> str:
     missing = s["ci_low"] is None or not math.isfinite(s["ci_low"])
     ci = (" (one seed: no interval)" if missing and len(entry["seeds"]) < 2
           else f" [{_pct(s['ci_low'])}, {_pct(s['ci_high'])}]")
-    text = (f"On {name}, {LABELS[lead]} explains {_pct(s['share'])}%{ci} "
-            f"of the gain from {_fmt(attr['score_from'], metric)} to {_fmt(attr['score_to'], metric)} {metric}")
+    text = (f"Over n = {attr['small_size']:,} -> {attr['large_size']:,} on {name}, {LABELS[lead]} explains "
+            f"{_pct(s['share'])}%{ci} of the gain from {_fmt(attr['score_from'], metric)} to "
+            f"{_fmt(attr['score_to'], metric)} {metric}")
     others = [p for p in attr["players"] if p != lead]
     if others:
         text += " (" + ", ".join(f"{LABELS[p]}: {_pct(shares[p]['share'])}%" + (

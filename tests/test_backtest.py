@@ -1,0 +1,54 @@
+"""Curve families chosen by backtest, and the coverage of extrapolation intervals, on curves with known families."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mvd.report import families
+from mvd.report.aggregate import SeedResamples
+from mvd.report.synthetic import SIZES, backtest_curves, family_curves
+
+
+@pytest.mark.parametrize("family", families.FAMILIES)
+def test_each_family_recovers_its_own_noise_free_curve(family):
+    rng = np.random.default_rng(3)
+    from mvd.report.synthetic import true_curve
+
+    mu = true_curve(family, SIZES, rng)
+    fit = families.polish(families.fit(family, SIZES, mu[None], 1.0), SIZES, mu[None], 1.0)
+    assert np.max(np.abs(fit.at(SIZES)[0] - mu)) < 2e-3 if family != "last" else True
+
+
+def test_backtest_scores_only_the_held_out_anchors():
+    n = SIZES
+    err = 1.0 * n**-0.5 + 0.05
+    scores = families.backtest_scores(n, err, np.ones(len(n)))
+    assert scores["pow3"] < 1e-3 < scores["last"] and scores["pow3"] < scores["loglinear"] / 10
+    assert families.choose(scores)[0] == "pow3"
+    # a flat curve: every family ties with the last value, and the simplest wins
+    flat = families.backtest_scores(n, np.full(len(n), 0.2), np.ones(len(n)))
+    assert families.choose(flat)[0] == "last"
+
+
+def test_a_few_known_curves_pick_their_family_and_intervals_cover():
+    result = backtest_curves(family_curves(25, seed=1), bootstrap=100)
+    assert result["pick_rate"] >= 0.8
+    assert 0.7 <= result["coverage"][0.8] <= 0.95 and 0.85 <= result["coverage"][0.95] <= 1.0
+
+
+@pytest.mark.slow
+def test_over_500_known_curves_the_backtest_picks_the_family_and_intervals_hold_their_level():
+    result = backtest_curves(family_curves(500, seed=0), bootstrap=200)
+    assert result["pick_rate"] >= 0.9, result
+    assert abs(result["coverage"][0.8] - 0.8) <= 0.05, result
+    assert abs(result["coverage"][0.95] - 0.95) <= 0.05, result
+
+
+def test_one_seed_gives_no_interval():
+    wide = (1.0 * SIZES**-0.5 + 0.05)[:, None]
+    rs = SeedResamples([0], n=10)
+    ex = families.predict(SIZES[:8], wide[:8], [0], 1.0, SIZES[8:], rs, family="pow3")
+    low, high = ex.interval(0.95)
+    assert np.isnan(low).all() and ex.extrapolated.all()
+    assert ex.error == pytest.approx(1.0 * SIZES[8:]**-0.5 + 0.05, rel=1e-3)

@@ -1,0 +1,183 @@
+"""The operating-point decision, the exponent test and ranking flips, on studies with known answers."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from mvd.errors import ConfigError
+from mvd.report import build
+from mvd.report.cli import main as report_main
+from mvd.report.decision import decide
+from mvd.report.study import load_points
+from mvd.report.synthetic import write_study
+
+SIZES = (16, 32, 64, 128, 256, 512)
+BASE, STRONG = (1, 2.0, 0.5, 0.05), (3, 1.0, 0.5, 0.05)
+
+
+def _err(a, b, c, n):
+    return a * n**-b + c
+
+
+@pytest.fixture
+def two_models(tmp_path):
+    return write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES, noise=0.0)
+
+
+def test_gains_at_a_measured_operating_point_are_the_known_differences(two_models):
+    d = decide(load_points(two_models), n_now=128)["synth"]
+    labels, switch = d.lever("the next 128 labels"), d.lever("switching base -> strong")
+    assert labels.gain == pytest.approx(100 * (_err(*BASE[1:], 128) - _err(*BASE[1:], 256)), rel=1e-6)
+    assert switch.gain == pytest.approx(100 * (_err(*BASE[1:], 128) - _err(*STRONG[1:], 128)), rel=1e-6)
+    assert not labels.extrapolated and not switch.extrapolated and labels.new_labels == 128
+    # 2.0/sqrt(128) - 2.0/sqrt(256) = 5.2 points < 8.8 points for the switch: the switch wins, and without
+    # seed noise the paired interval of its advantage is the advantage itself
+    assert d.chosen == "switching base -> strong" and d.settled
+    assert d.advantage == pytest.approx(switch.gain - labels.gain, rel=1e-6)
+    assert d.advantage_low == pytest.approx(d.advantage, rel=1e-6)
+    assert d.sentence.startswith("At n = 128 on synth (base, clean data), the next 128 labels buy +5.2 points")
+    assert "switching base -> strong buys +8.8" in d.sentence and "is settled" in d.sentence
+
+
+def test_labels_are_priced_and_the_cheapest_lever_is_named(tmp_path):
+    study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES, noise=0.0,
+                        business={"cost_per_label": 2.0, "cost_per_compute_hour": 0.0})
+    d = decide(load_points(study), n_now=128, business={"cost_per_label": 2.0, "cost_per_compute_hour": 0.0})["synth"]
+    assert d.lever("the next 128 labels").cost == pytest.approx(256.0)
+    assert d.lever("switching base -> strong").cost == 0.0 and d.cheapest == "switching base -> strong"
+    value = d.lever("switching base -> strong").value_per_1000
+    assert value == pytest.approx(1000 * 2 * d.lever("switching base -> strong").gain / 100, rel=1e-6)
+    # compute is priced too: training time at the lever's size, per compute hour
+    priced = decide(load_points(study), n_now=128, business={"cost_per_compute_hour": 3600.0})["synth"]
+    switch = priced.lever("switching base -> strong")
+    assert switch.cost == pytest.approx(3600.0 * switch.compute_hours) and switch.cost > 0
+
+
+def test_gains_beyond_the_measured_sizes_say_they_are_extrapolated(two_models):
+    d = decide(load_points(two_models))["synth"]                       # n_now = 512: 1,024 was not measured
+    labels = d.lever("the next 512 labels")
+    assert labels.extrapolated and labels.family in ("pow3", "pow4", "mmf4")
+    assert labels.gain == pytest.approx(100 * (_err(*BASE[1:], 512) - _err(*BASE[1:], 1024)), rel=0.05)
+    assert "(extrapolated, " in d.sentence
+    far = decide(load_points(two_models), n_now=2048)["synth"]
+    assert far.now_extrapolated and "beyond the measured sizes" in far.sentence
+
+
+def test_user_step_cleaning_relabelling_and_combinations_are_levers(tmp_path):
+    study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES, noise=0.0,
+                        rates=(0.0, 0.4), cleanings=("none", "confident_learning"), noise_effect=0.5)
+    d = decide(load_points(study), step=100)["synth"]
+    assert d.data == ("label_noise", 0.4, "none") and d.model == "base" and d.n_now == 512
+    names = {lv.name for lv in d.levers}
+    assert {"+100 labels", "cleaning: confident_learning", "relabelling every row",
+            "relabelling every row + switching base -> strong"} <= names
+    # relabelling removes the whole noise effect (0.5 x 0.4), cleaning half of it
+    assert d.lever("relabelling every row").gain == pytest.approx(20.0, rel=1e-6)
+    assert d.lever("cleaning: confident_learning").gain == pytest.approx(10.0, rel=1e-6)
+    assert d.chosen == "relabelling every row + switching base -> strong"
+
+
+def test_tuned_curves_give_a_tuning_lever_and_tuned_rungs(tmp_path):
+    study = write_study(tmp_path / "s", models={"base": BASE, "base (tuned)": (1, 1.5, 0.5, 0.05), "strong": STRONG,
+                                                "strong (tuned)": (3, 0.8, 0.5, 0.05)}, sizes=SIZES, noise=0.0)
+    d = decide(load_points(study), n_now=128)["synth"]
+    names = {lv.name for lv in d.levers}
+    assert {"tuning base", "switching base -> strong", "switching base -> strong (tuned)"} <= names
+    tune = d.lever("tuning base")
+    assert tune.compute_hours >= 1.0 / 3600  # one second of tuning per point is priced as compute
+
+
+def test_store_tuned_flag_names_the_curve(tmp_path):
+    import pandas as pd
+
+    study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES, noise=0.0)
+    f = next((study / "points").glob("*strong*.parquet"))
+    frame = pd.read_parquet(f)
+    frame.assign(tuned=True, run_id="tuned", sophistication=3).to_parquet(f.with_name("tuned.parquet"), index=False)
+    d = decide(load_points(study), n_now=128)["synth"]
+    assert d.lever("switching base -> strong (tuned)") is not None
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"n_now": 0}, r"verdict.n_now=0 must be a positive number of labelled rows"),
+    ({"n_now": 8}, r"verdict.n_now=8 is below the smallest measured size 16 of base on clean data"),
+    ({"step": -5}, r"verdict.step=-5 must be a positive number of extra labels"),
+    ({"model": "svm"}, r"verdict.model='svm' has no curve on clean data of dataset 'synth'; allowed: base, strong"),
+    ({"data": "label_noise 0.2"}, r"verdict.data='label_noise 0.2' is not a data condition"),
+    ({"business": {"cost_per_label": None}}, r"business.cost_per_label is missing \(null\), so the lever "
+                                              r"'the next 512 labels' has no price"),
+])
+def test_bad_operating_points_are_refused_in_one_sentence(two_models, kwargs, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        decide(load_points(two_models), **kwargs)
+    text = str(err.value)
+    assert text.endswith(".") and "\n" not in text and not re.search(r"\.\s+[A-Z]", text)  # one sentence
+
+
+def test_report_leads_with_the_decision_and_shows_its_backtest(tmp_path, capsys):
+    study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES, noise=0.01,
+                        seeds=(0, 1, 2, 3))
+    build(study, bootstrap=50, verdict={"n_now": 128})
+    summary = json.loads((study / "summary.json").read_text())
+    ds = summary["datasets"]["synth"]
+    assert summary["verdict"][0].startswith("At n = 128 on synth (base, clean data), the next 128 labels buy ")
+    assert ds["decision"]["sentence"] == summary["verdict"][0].split(" Over n = ")[0]
+    assert "Over n = 16 -> 512 on synth" in summary["verdict"][0]
+    md = (study / "report.md").read_text()
+    assert md.split("\n")[2].startswith("At n = 128 on synth")
+    hidden = ds["backtest"]["decisions"]
+    assert hidden["trials"] and 0 <= hidden["hit_rate"] <= 1 and "hit rate" in md
+    assert ds["backtest"]["intervals"]["held_out"] >= 1
+    assert summary["operating_point"]["n_now"] == 128
+    assert (study / "figures" / "decision.png").exists() and (study / "figures" / "attribution_range.png").exists()
+    # a backtest asked for on fewer than 4 sizes is refused, and the command line names the setting
+    short = write_study(tmp_path / "t", models={"base": BASE}, sizes=(16, 32, 64))
+    with pytest.raises(SystemExit):
+        report_main([str(short), "--backtest"])
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mvd-report: error: verdict.backtest=true needs at least 4 measured sizes") and "\n" not in err
+    build(short, bootstrap=20)
+    assert "no backtest" in json.loads((short / "summary.json").read_text())["datasets"]["synth"]["backtest"]["note"]
+
+
+def test_exponent_test_sees_a_steeper_curve_and_a_shared_exponent(tmp_path):
+    steep = write_study(tmp_path / "a", models={"base": (1, 2.0, 0.4, 0.05), "strong": (3, 2.0, 0.7, 0.05)},
+                        sizes=SIZES, noise=0.002, seeds=(0, 1, 2, 3, 4))
+    build(steep, bootstrap=100)
+    test = json.loads((steep / "summary.json").read_text())["datasets"]["synth"]["exponent"]
+    assert test["multiplier_with_n"] == "grows" and test["ci_low"] > 0
+    assert test["b_diff"] == pytest.approx(0.3, abs=0.05) and "grows with n" in test["sentence"]
+    same = write_study(tmp_path / "b", models={"base": (1, 2.0, 0.5, 0.05), "strong": (3, 1.0, 0.5, 0.05)},
+                       sizes=SIZES, noise=0.002, seeds=(0, 1, 2, 3, 4), seed=1)
+    build(same, bootstrap=100)
+    test = json.loads((same / "summary.json").read_text())["datasets"]["synth"]["exponent"]
+    assert test["multiplier_with_n"] == "same" and test["ci_low"] <= 0 <= test["ci_high"], test
+
+
+def test_ranking_flip_rate_under_label_noise(tmp_path):
+    # at n = 512: a = 1 / sqrt(512); the winner loses 0.5 per unit of noise, the challenger 0.1
+    study = write_study(tmp_path / "s", models={"fragile": (1, 1.0, 0.5, 0.05, 0.5), "robust": (2, 1.2, 0.5, 0.06, 0.1)},
+                        sizes=SIZES, rates=(0.0, 0.1, 0.2, 0.4), noise=0.0, seeds=(0, 1, 2))
+    build(study, bootstrap=50)
+    flips = json.loads((study / "summary.json").read_text())["datasets"]["synth"]["ranking_flips"]
+    (flip,) = flips
+    expected = (0.2 / np.sqrt(512) + 0.01) / 0.4
+    assert flip["model"] == "fragile" and flip["challenger"] == "robust"
+    assert flip["flip_rate"] == pytest.approx(expected, rel=1e-4)
+    assert flip["ci_low"] == pytest.approx(expected, rel=1e-4) and flip["resamples_flipping"] == 1.0
+
+
+def test_saved_verdict_config_sets_the_operating_point_and_the_command_line_overrides_it(tmp_path):
+    study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES, noise=0.0,
+                        rates=(0.0, 0.4), verdict={"n_now": 64, "data": "clean", "step": 50})
+    build(study, bootstrap=20)
+    summary = json.loads((study / "summary.json").read_text())
+    assert summary["verdict"][0].startswith("At n = 64 on synth (base, clean data), the next 64 labels buy ")
+    assert "+50 labels buy" in summary["verdict"][0]
+    report_main([str(study), "--n-now", "128", "--data", "label_noise 0.4", "--model", "strong"])
+    summary = json.loads((study / "summary.json").read_text())
+    assert summary["verdict"][0].startswith("At n = 128 on synth (strong, label_noise 0.4 data)")
