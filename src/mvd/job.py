@@ -93,7 +93,7 @@ def run(cfg, *, validate: bool = False) -> dict:
     if validate:
         from mvd.validation import validation_score
 
-        status["validation_score"] = validation_score(prepared, cfg)
+        status["validation_score"] = validation_score(prepared)
     return status
 
 

@@ -26,29 +26,24 @@ from pathlib import Path
 __all__ = ["validation_score"]
 
 
-def validation_score(prepared, cfg) -> float:
+def validation_score(prepared) -> float:
     """Mean over the job's seeds of its primary metric on a held-out slice of the training pool
     (higher is better; NaN when no fit succeeded)."""
-    from omegaconf import OmegaConf
-
-    from mvd import curve, metrics, quality, splits
+    from mvd import curve, metrics, splits
     from mvd.data import take
 
     ds = prepared.dataset
-    fraction = float(cfg.curve.test_fraction)
-    official = ds.test_index if cfg.dataset.official_split else None
+    fraction = prepared.test_fraction
     scores = []
     with tempfile.TemporaryDirectory(prefix="mvd-validation-") as tmp:
         for seed in prepared.seeds:
-            pool, _ = splits.split(ds.y, seed=seed, test_fraction=fraction, task=ds.task, test_index=official)
+            pool, _ = splits.split(ds.y, seed=seed, test_fraction=fraction, task=ds.task, test_index=ds.test_index)
             pool_only = dataclasses.replace(ds, X=take(ds.X, pool), y=ds.y[pool], test_index=None)
             inner, _ = splits.split(pool_only.y, seed=seed, test_fraction=fraction, task=ds.task)
-            size = min(max(prepared.sizes), quality.pool_size(pool_only.y[inner], cfg.quality))
-            inner_cfg = OmegaConf.merge(cfg, {"results_dir": tmp, "dataset": {"official_split": False},
-                                              "curve": {"seeds": [seed]}})
-            inner_plan = dataclasses.replace(prepared, cfg=inner_cfg, dataset=pool_only,
-                                             study_dir=Path(tmp) / "validation", sizes=[size], seeds=[seed])
-            frame = curve.run_curve(inner_cfg, prepared=inner_plan)
+            size = min(max(prepared.sizes), prepared.corruption.pool_size(pool_only.y[inner]))
+            inner_plan = dataclasses.replace(prepared, dataset=pool_only, study_dir=Path(tmp) / "validation",
+                                             sizes=[size], seeds=[seed], notes=[])
+            frame = curve.run_curve(prepared.cfg, prepared=inner_plan)
             ok = frame[frame["status"] == "ok"]
             scores.extend(float(v) for v in ok[f"test_{prepared.primary}"])
     if not scores:
