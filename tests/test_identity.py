@@ -1,0 +1,109 @@
+"""Curve identity (run_id, config_hash) across config shapes, and how parts are built from config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from mvd import cleaning, data, identity, loggers, parts, quality
+from mvd.config import Config
+from mvd.errors import ConfigError
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+SAVED = sorted(RESULTS.glob("*/configs/*.yaml"))
+
+
+def _saved(path: Path):
+    """A config saved by an older mvd, read as today's schema reads it (as mvd.reproduce does)."""
+    return OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(path))
+
+
+@pytest.mark.skipif(not SAVED, reason="no committed results/*/configs in this checkout")
+def test_committed_curves_keep_their_run_id_and_config_hash():
+    for path in SAVED:
+        cfg = _saved(path)
+        points = pd.read_parquet(path.parents[1] / "points" / f"{path.stem}.parquet")
+        assert identity.run_id_of(cfg) == path.stem
+        assert identity.config_hash(cfg) == points["config_hash"].iloc[0]  # the job that saved the config
+
+
+def test_a_fresh_config_has_the_id_its_committed_curve_has(make_cfg):
+    path = RESULTS / "quickstart" / "configs" / "digits-logreg-clean0-none-59cab205f0.yaml"
+    if not path.is_file():
+        pytest.skip(f"{path} is not in this checkout")
+    cfg = make_cfg("experiment=quickstart", "dataset=digits", "model=logreg")
+    assert identity.run_id_of(cfg) == path.stem
+    assert identity.config_hash(cfg) == identity.config_hash(_saved(path))
+    # quality.rate=0 (an int on the command line) is the 0.0 the typed schema stored
+    noisy = make_cfg("experiment=label_noise", "dataset=digits", "model=logreg", "quality.rate=0")
+    assert identity.run_id_of(noisy).startswith("digits-logreg-label_noise0-none-5aecbe7909")
+
+
+def test_an_unset_new_option_leaves_the_ids_and_a_set_one_changes_them(make_cfg):
+    cfg = OmegaConf.create(OmegaConf.to_container(make_cfg("dataset=iris"), resolve=True))  # untyped: room for new keys
+    before = identity.run_id_of(cfg), identity.config_hash(cfg)
+    cfg.curve.some_new_option = None
+    cfg.quality.other_new_option = []
+    cfg.model.another_one = {}
+    assert (identity.run_id_of(cfg), identity.config_hash(cfg)) == before
+    cfg.curve.some_new_option = 3
+    assert identity.config_hash(cfg) != before[1] and identity.run_id_of(cfg) != before[0]
+    # the label is the head of the id; a different dataset option is a different curve
+    other = make_cfg("dataset=iris", "+dataset.image_shape=[1,2,2]")
+    assert identity.run_id_of(other).startswith("iris-logreg-clean0-none-") and identity.run_id_of(other) != before[0]
+
+
+def test_an_old_flat_dataset_record_loads_the_same_dataset(make_cfg):
+    record = {"name": "wine", "source": "sklearn", "task": "classification", "modality": "tabular",
+              "image_shape": None, "params": {}, "root": None, "download": False, "path": None,
+              "test_path": None, "target": None, "columns": {}, "categorical": None, "numeric": None,
+              "train_split": None, "test_split": None, "openml_id": None, "official_split": True, "cache": True}
+    old, new = data.load(record), data.load(make_cfg("dataset=wine").dataset)
+    assert np.array_equal(old.X, new.X) and np.array_equal(old.y, new.y) and old.classes == new.classes
+    assert identity.canonical(OmegaConf.create({"dataset": record, "model": {}, "quality": {"name": "clean"},
+                                                "cleaning": {"name": "none"}, "curve": {}}))["dataset"] == record
+    # options that moved out of params go back to their old place in the view
+    node = {"_target_": "mvd.sources.openml.load", "name": "higgs", "openml_id": None, "openml_name": "higgs",
+            "openml_version": "active", "target": "class"}
+    assert identity._dataset_view(node)["params"] == {"name": "higgs"}
+    assert data._from_record({**record, "source": "openml", "params": {"name": "higgs", "version": 2}}) == {
+        "_target_": "mvd.sources.openml.load", "name": "wine", "task": "classification", "modality": "tabular",
+        "openml_name": "higgs", "openml_version": 2, "target": None, "columns": {}, "categorical": None,
+        "numeric": None, "root": None, "cache": True, "openml_id": None, "official_split": True}
+
+
+def test_old_quality_cleaning_and_logger_nodes_name_their_builtin_class():
+    assert quality.build({"name": "missing", "rate": 0.1, "mode": "symmetric"}) == quality.Missing(rate=0.1)
+    assert quality.build({"name": "label_noise", "rate": 0.2, "mode": "pairwise"}) == quality.LabelNoise(
+        rate=0.2, mode="pairwise")
+    assert cleaning.build({"name": "confident_learning", "folds": 3, "params": {}}) == cleaning.ConfidentLearning(
+        folds=3)
+    assert cleaning.build({"name": "oracle", "folds": 5, "params": {}}) == cleaning.Oracle()
+    assert isinstance(loggers.build({"name": "none", "project": "mvd", "mode": "offline"}), loggers.NullLogger)
+
+
+@pytest.mark.parametrize(("node", "match"), [
+    ({"_target_": "mvd.sources.uci.load", "name": "adult", "rooot": "/x"},
+     r"dataset.rooot='/x' is not an option of mvd.sources.uci.load; allowed: name, task, modality, image_shape, "
+     r"root, download, cache\."),
+    ({"_target_": "mvd.sources.nowhere.load", "name": "x"}, r"dataset._target_='mvd.sources.nowhere.load' cannot be"),
+    ({"_target_": "", "name": "x"}, r"dataset has no _target_"),
+    ({"_target_": "mvd.quality.Clean", "name": "clean"}, r"built a Clean, not a mvd.data.Dataset"),
+])
+def test_a_part_that_cannot_be_built_is_one_sentence(node, match):
+    with pytest.raises(ConfigError, match=match):
+        data.load(node) if "mvd.quality" not in str(node.get("_target_")) else parts.build(
+            node, key="dataset", kind=data.Dataset)
+
+
+def test_a_bad_dataset_option_is_refused_before_any_work(make_cfg, tmp_path):
+    from mvd import curve
+
+    cfg = make_cfg("dataset=iris", "+dataset.n_rows=10")
+    with pytest.raises(ConfigError, match=r"dataset.n_rows=10 is not an option of mvd.sources.bundled.load"):
+        curve.plan(cfg)
+    assert not (tmp_path / "results").exists()
