@@ -102,7 +102,7 @@ def test_killed_worker_is_retried_and_resumes_from_stored_points(head, tmp_path,
 
 
 def test_killed_launch_then_rerun_completes_the_study(head, tmp_path, slow_reference):
-    env = job_env(**{SLEEP_ENV: "3"})
+    env = job_env(**{SLEEP_ENV: "2"})
     extra = ["hydra/launcher=ray", f"hydra.launcher.address={head}"]
     proc = launch(tmp_path, "first", SLOW_ARGS, *extra, env=env)
     study = tmp_path / "results" / "cluster"
