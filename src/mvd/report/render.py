@@ -23,7 +23,7 @@ TITLES = {
     "heatmap": "Model x training size",
     "quality": "Quality degradation",
     "attribution": "Attribution of the gain over the measured range",
-    "attribution_range": "The model upgrade's share of the gain as a function of the range's start",
+    "attribution_range": "Shapley shares of the gain as a function of where the range starts",
     "iso_performance": "Data needed per model to reach the target",
 }
 _MAX_SIZES = 8  # columns of the equivalence table in the report (all of them are in summary.json)
