@@ -113,3 +113,66 @@ def test_routes_price_compute_hours_at_the_configured_rate(noisy):
     assert more["new_labels"] == more["n_needed"] - max(SIZES) > 0  # the labels beyond those already held
     cheapest = min(priced, key=lambda r: r["total_cost"])
     assert cheapest["cheapest"] and sum(r["cheapest"] for r in routes) == 1
+
+
+# --- money per 1,000 decisions (mvd.report.business.point_values) ---------------------------------
+PRICES = {"value_correct": 2.0, "cost_error": 3.0, "cost_false_positive": None, "cost_false_negative": None,
+          "cost_matrix": None, "cost_per_unit_error": 2.5}
+
+
+def _values(frame, **business):
+    from mvd.report.business import point_values
+
+    return point_values(frame, {**PRICES, **business})
+
+
+def test_regression_points_cost_their_absolute_error_and_keep_their_index():
+    frame = pd.DataFrame({"task": ["regression"] * 2, "test_mae": [0.4, 2.0]}, index=[10, 11])
+    values, notes = _values(frame)
+    assert list(values.index) == [10, 11] and notes == []
+    assert values.tolist() == pytest.approx([-1000 * 2.5 * 0.4, -1000 * 2.5 * 2.0])
+
+
+def test_classification_points_earn_per_correct_decision_and_pay_per_error():
+    frame = pd.DataFrame({"task": ["classification"] * 2, "test_accuracy": [0.9, 0.5]}, index=[3, 7])
+    values, notes = _values(frame)
+    assert list(values.index) == [3, 7] and notes == []
+    assert values.tolist() == pytest.approx([1000 * (0.9 * 2 - 0.1 * 3), 1000 * (0.5 * 2 - 0.5 * 3)])
+
+
+def test_a_cost_matrix_prices_each_confusion_cell():
+    counts = [[40, 5, 5], [0, 30, 0], [10, 0, 10]]
+    matrix = [[0, 1, 2], [4, 0, 8], [16, 32, 0]]
+    frame = pd.DataFrame({"task": ["classification"], "test_accuracy": [0.8],
+                          "confusion": [json.dumps(counts)]})
+    values, notes = _values(frame, cost_matrix=matrix)
+    share = np.asarray(counts) / 100
+    assert values.tolist() == pytest.approx([1000 * (np.trace(share) * 2 - (share * np.asarray(matrix)).sum())])
+    assert notes == []
+
+
+def test_a_cost_matrix_of_the_wrong_size_is_one_sentence():
+    from mvd.errors import ConfigError
+
+    frame = pd.DataFrame({"task": ["classification"], "test_accuracy": [0.8],
+                          "confusion": [json.dumps([[4, 1, 0], [0, 3, 1], [1, 0, 5]])]})
+    with pytest.raises(ConfigError) as refused:
+        _values(frame, cost_matrix=[[0, 1], [1, 0]])
+    assert str(refused.value) == ("business.cost_matrix has shape 2x2 but the task has 3 classes; "
+                                  "give a 3x3 matrix [true][predicted].")
+
+
+@pytest.mark.parametrize("fp, fn, cost_01, cost_10", [(5.0, None, 5.0, 3.0), (None, 7.0, 3.0, 7.0)])
+def test_one_binary_error_priced_apart_leaves_the_other_at_cost_error(fp, fn, cost_01, cost_10):
+    counts = [[50, 10], [20, 20]]  # 10 false positives, 20 false negatives of 100
+    frame = pd.DataFrame({"task": ["classification"], "test_accuracy": [0.7], "confusion": [json.dumps(counts)]})
+    values, _ = _values(frame, cost_false_positive=fp, cost_false_negative=fn)
+    assert values.tolist() == pytest.approx([1000 * (0.7 * 2 - 0.1 * cost_01 - 0.2 * cost_10)])
+
+
+def test_points_without_confusion_counts_fall_back_to_cost_error_and_say_how_many():
+    frame = pd.DataFrame({"task": ["classification"] * 3, "test_accuracy": [0.7, 0.9, 0.6],
+                          "confusion": [json.dumps([[50, 10], [20, 20]]), None, None]})
+    values, notes = _values(frame, cost_false_negative=7.0)
+    assert values.tolist()[1:] == pytest.approx([1000 * (0.9 * 2 - 0.1 * 3), 1000 * (0.6 * 2 - 0.4 * 3)])
+    assert len(notes) == 1 and notes[0].startswith("2 classification point(s) lack test confusion counts")
