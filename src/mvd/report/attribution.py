@@ -6,7 +6,10 @@ study's noisiest training data if it varies quality) and the best point is
 to its best setting is a corner of that cube, measured as a mean over seeds;
 a player's Shapley value is its average marginal gain over the orders in
 which the players can join, so the values add up to the total gain exactly.
-Intervals come from the same seed resamples as everything else.
+Intervals come from the same seed resamples as everything else.  The split
+measures the chosen range as much as the task, so it is also computed from
+every measured start size to the largest (``by_start``) and the report names
+its range and never leads with it.
 """
 
 from __future__ import annotations
