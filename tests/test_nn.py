@@ -118,8 +118,8 @@ def test_fit_uses_the_jobs_thread_limit(monkeypatch):
     monkeypatch.setattr(TorchEstimator, "_train", spy)
     X, y = _digits()
     with threadpool_limits(limits=1):
-        MLPClassifier(max_epochs=1, random_state=0).fit(X, y)
-    MLPClassifier(max_epochs=1, random_state=0, n_threads=2).fit(X, y)
+        MLPClassifier(max_epochs=1, min_steps=0, random_state=0).fit(X, y)
+    MLPClassifier(max_epochs=1, min_steps=0, random_state=0, n_threads=2).fit(X, y)
     assert seen == [1, 2]
 
 

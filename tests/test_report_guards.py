@@ -85,6 +85,7 @@ def test_every_cell_with_seeds_gets_an_interval_within_its_seeds_range(noisy):
         assert cell["se"] == pytest.approx(acc.std(ddof=1) / np.sqrt(len(acc)), rel=1e-4)
 
 
+@pytest.mark.slow
 def test_a_single_seed_cell_has_no_interval(tmp_path):
     study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES, seeds=(0,),
                         noise=0.01)
