@@ -28,7 +28,7 @@ from mvd.report.study import LOWER_IS_BETTER
 from mvd.report.equivalence import REACH_UP
 from mvd.report.fits import FIT_OK_R2, invert
 
-__all__ = ["point_values", "routes", "iso_performance", "needs_confusion"]
+__all__ = ["point_values", "routes", "iso_performance", "needs_confusion", "seconds_at"]
 
 
 def needs_confusion(business: dict) -> bool:
@@ -78,15 +78,20 @@ def point_values(points: pd.DataFrame, business: dict) -> tuple[pd.Series, list[
     return value, notes
 
 
-def _seconds_at(curve, n: float, fit_seconds: dict) -> float:
-    """Fit time of one training run at size n, from a log-log line through the curve's measured times."""
-    sizes = curve.n
-    secs = np.array([fit_seconds.get((curve.key, int(s)), np.nan) for s in sizes])
+def seconds_at(sizes, secs, n: float) -> float:
+    """Time of one training run at size n, from a log-log line through the times measured at ``sizes``
+    (never falling with n); the mean with one measured time, 0 with none."""
+    sizes, secs = np.asarray(sizes, dtype=float), np.asarray(secs, dtype=float)
     ok = np.isfinite(secs) & (secs > 0)
     if ok.sum() >= 2:
         slope, icept = np.polyfit(np.log(sizes[ok]), np.log(secs[ok]), 1)
         return float(np.exp(icept + max(slope, 0.0) * np.log(max(n, 1.0))))
-    return float(np.nanmean(secs)) if ok.any() else 0.0
+    return float(np.mean(secs[ok])) if ok.any() else 0.0
+
+
+def _seconds_at(curve, n: float, fit_seconds: dict) -> float:
+    secs = [fit_seconds.get((curve.key, int(s)), np.nan) for s in curve.n]
+    return seconds_at(curve.n, secs, n)
 
 
 def routes(curves: dict, dataset: str, *, baseline: str, start: tuple, target: float, metric: str,

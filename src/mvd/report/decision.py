@@ -37,6 +37,7 @@ from scipy import stats
 from mvd.errors import ConfigError
 from mvd.report import families
 from mvd.report.aggregate import SeedResamples, cells
+from mvd.report.business import seconds_at
 from mvd.report.fits import sigma_floor
 from mvd.report.study import CURVE, LOWER_IS_BETTER, TUNED_SUFFIX, check_business, score_points
 
@@ -415,13 +416,8 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
 
 
 def _seconds(curve: _Curve, n: float) -> float:
-    """Fit time of one training run at size n (log-log line through the measured times)."""
-    secs = curve.fit_seconds
-    ok = np.isfinite(secs) & (secs > 0)
-    if ok.sum() >= 2:
-        slope, icept = np.polyfit(np.log(curve.n[ok]), np.log(secs[ok]), 1)
-        return float(np.exp(icept + max(slope, 0.0) * np.log(max(n, 1.0))))
-    return float(np.nanmean(secs[ok])) if ok.any() else 0.0
+    """Fit time of one training run at size n."""
+    return seconds_at(curve.n, curve.fit_seconds, n)
 
 
 def _tune_seconds(curve: _Curve, n: float) -> float:
