@@ -58,3 +58,29 @@ def test_bad_sizes_are_refused_in_exactly_one_sentence(kw, message):
 @pytest.mark.parametrize("fraction", [0.01, 0.25, 0.99])
 def test_a_test_fraction_inside_the_unit_interval_is_accepted(fraction):
     splits.check_test_fraction(fraction)  # no error
+
+
+def test_check_split_refuses_data_too_small_in_one_sentence_naming_rows_classes_and_fraction():
+    y = np.array([0, 0, 0, 1, 1, 2, 2])
+    with pytest.raises(ConfigError) as refused:
+        splits.check_split(y, test_fraction=0.25, task="classification", name="tiny", classes=["a", "b", "c"])
+    assert str(refused.value) == (
+        "dataset 'tiny' has 7 rows in 3 classes (the rarest, 'b', has 2); the stratified split needs at least "
+        "2 rows of every class and at least 3 rows on each side, and curve.test_fraction=0.25 gives 5 to "
+        "train on and 2 to test: give more rows, or a test_fraction that leaves 3 on each side.")
+    splits.check_split(y, test_fraction=0.45, task="classification")  # 4 to train on, 3 to test: enough
+    with pytest.raises(ConfigError, match=r"^the dataset has 5 rows in 2 classes \(the rarest, '1', has 1\)"):
+        splits.check_split(np.array([0, 0, 0, 0, 1]), test_fraction=0.5, task="classification")
+
+
+def test_check_split_of_a_regression_or_an_official_split():
+    with pytest.raises(ConfigError) as refused:
+        splits.check_split(np.zeros(1), test_fraction=0.5, task="regression")
+    assert str(refused.value) == ("the dataset has 1 rows; curve.test_fraction=0.5 leaves 0 to train on and 1 "
+                                  "to test, and the split needs at least 1 of each.")
+    splits.check_split(np.zeros(2), test_fraction=0.5, task="regression")
+    with pytest.raises(ConfigError) as refused:
+        splits.check_split(np.zeros(3), test_fraction=0.5, task="regression", test_index=[0, 1, 2, 2], name="d")
+    assert str(refused.value) == ("dataset 'd''s official test split holds all its 3 rows, leaving none to "
+                                  "train on; set dataset.official_split=false to draw a split per seed.")
+    splits.check_split(np.zeros(3), test_fraction=0.5, task="classification", test_index=[2])
