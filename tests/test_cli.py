@@ -113,7 +113,8 @@ STUDIES = sorted(p.stem for p in (REPO / "experiments").glob("*.yaml"))
 
 @pytest.mark.slow
 @pytest.mark.parametrize("study", STUDIES)
-def test_every_study_runs_with_tiny_settings(study, tmp_path):
+def test_every_study_runs_with_tiny_settings(study, tmp_path, need_data):
+    need_data(study=study)
     env = {"MVD_DATA": str(REPO.parent / "shared" / "data"), "MVD_CACHE": str(tmp_path / "cache")}
     result = run([f"experiment={study}", "curve.sizes=[16,24]", "curve.seeds=[0]", "curve.max_size=null"],
                  tmp_path, env=env)
