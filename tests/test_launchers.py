@@ -226,8 +226,8 @@ def test_the_basic_sweepers_grid_is_planned_with_the_public_override_api():
     assert _plan("curve.start=range(8,32,8)") == [["curve.start=8"], ["curve.start=16"], ["curve.start=24"]]
     assert _plan("model=choice(logreg,tree)", "dataset=iris") == [["model=logreg", "dataset=iris"],
                                                                    ["model=tree", "dataset=iris"]]
-    globbed = _plan("quality=glob(l*)")
-    assert globbed == [["quality=label_noise"]]
+    globbed = _plan("quality=glob(label_*)")
+    assert globbed == [["quality=label_noise"], ["quality=label_shift"]]
 
 
 def test_a_sweep_not_known_up_front_is_not_planned():
