@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
 	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	# Optuna's Hydra sweeper pins optuna<3 but runs on the Optuna mvd tunes with; its pin is stale
+	$(BIN)/python -m pip install -q --no-deps "hydra-optuna-sweeper==1.3.0"
 	touch $(STAMP)
 
 demo: install
