@@ -42,7 +42,14 @@ class Mismatch:
         return f"{self.where}: {self.column} committed {self.committed!r}, regenerated {self.regenerated!r}"
 
 
+def _missing(value) -> bool:
+    """None or NaN: a column this curve never wrote (the study's other curves did)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _same(a, b) -> bool:
+    if _missing(a) or _missing(b):
+        return _missing(a) and _missing(b)
     if isinstance(a, float) or isinstance(b, float):
         try:
             fa, fb = float(a), float(b)

@@ -49,7 +49,8 @@ COLUMNS = [
 
 
 # columns that measure the machine, not the model: they differ between identical reruns
-VOLATILE = ["fit_seconds", "predict_seconds", "train_predict_seconds", "created_at"]
+VOLATILE = ["fit_seconds", "predict_seconds", "train_predict_seconds", "tune_seconds", "tune_overhead_seconds",
+            "created_at"]
 
 
 class StoreError(RuntimeError):
