@@ -250,6 +250,14 @@ def test_imbalance_sizes_fit_the_thinned_pool(make_cfg):
 # --- end to end -------------------------------------------------------------------------
 
 
+# kinds that need to be told where to act on digits (a band of a pixel's value: a numeric subgroup)
+WHERE = {"subgroup_shift": ("quality.column=pixel_3_4", "quality.band=[0,8]")}
+
+
+def _where(kind: str) -> tuple:
+    return WHERE.get(kind, ())
+
+
 def _run(make_cfg, *overrides):
     frame = curve.run_curve(make_cfg("curve=tiny", *overrides))
     assert (frame["status"] == "ok").all(), frame["error"].tolist()
@@ -259,7 +267,7 @@ def _run(make_cfg, *overrides):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.slow
 def test_every_quality_runs_end_to_end(make_cfg, kind):
-    frame = _run(make_cfg, "dataset=digits", f"quality={kind}")
+    frame = _run(make_cfg, "dataset=digits", f"quality={kind}", *_where(kind))
     assert (frame["quality"] == kind).all()
     rate = OmegaConf.load(CONF_DIR / "quality" / f"{kind}.yaml").rate
     assert (frame["quality_rate"] == rate).all()
@@ -285,7 +293,7 @@ def test_regression_qualities_run_end_to_end(make_cfg, kind):
 def test_rate_zero_gives_numbers_identical_to_clean(make_cfg, kind, mode, model):
     clean = _run(make_cfg, f"model={model}")
     mode_override = [f"quality.mode={mode}"] if kind == "label_noise" else []
-    zero = _run(make_cfg, f"model={model}", f"quality={kind}", "quality.rate=0", *mode_override)
+    zero = _run(make_cfg, f"model={model}", f"quality={kind}", "quality.rate=0", *mode_override, *_where(kind))
     pd.testing.assert_frame_equal(clean[METRICS], zero[METRICS])
     assert (zero["n_corrupted"] == 0).all()
 
@@ -301,6 +309,7 @@ def test_missing_values_are_imputed_for_every_tabular_model(make_cfg, model):
 def test_test_set_is_bit_identical_under_every_corruption(make_cfg, test_set_digests):
     seen = test_set_digests
     for kind in KINDS:
-        _run(make_cfg, "dataset=digits", f"quality={kind}", "quality.rate=0.4" if kind != "clean" else "quality.rate=0")
+        _run(make_cfg, "dataset=digits", f"quality={kind}", "quality.rate=0.4" if kind != "clean" else "quality.rate=0",
+             *_where(kind))
     assert len(seen) == len(KINDS)
     assert all(digests == seen[("clean", "none")] for digests in seen.values())
