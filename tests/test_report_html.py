@@ -67,7 +67,8 @@ def test_report_renders_without_console_errors_and_with_all_figures(report, tmp_
     probe, console = _render(report.read_text(), tmp_path)
     assert probe["errors"] == [] and console == []
     assert sorted(probe["figures"]) == sorted(f"fig-{p.stem}" for p in (report.parent / "figures").glob("*.png"))
-    assert probe["images"] == probe["decoded"] == 5  # curves, heatmap, quality, attribution, iso-performance
+    # decision, curves, heatmap, quality, attribution, attribution by range start, iso-performance
+    assert probe["images"] == probe["decoded"] == 7
 
 
 def test_probe_catches_a_broken_page(report, tmp_path):
