@@ -94,4 +94,4 @@ def wait_until(ready, *, timeout: float, what: str, proc: subprocess.Popen | Non
 def numbers(study_dir: Path) -> pd.DataFrame:
     """The stored points without the timing columns, in a fixed order."""
     frame = store.load(study_dir)
-    return frame.drop(columns=store.VOLATILE).sort_values(["model", "seed", "train_size"]).reset_index(drop=True)
+    return store.without_volatile(frame).sort_values(["model", "seed", "train_size"]).reset_index(drop=True)

@@ -16,11 +16,10 @@ from mvd import curve, data, models, splits, store
 from mvd.config import ModelConfig
 from mvd.testing import expected_accuracy
 
-TIMING = store.VOLATILE
 
 
 def _numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.drop(columns=TIMING).sort_values(["seed", "train_size"]).reset_index(drop=True)
+    return store.without_volatile(frame).sort_values(["seed", "train_size"]).reset_index(drop=True)
 
 
 class Recorder(ClassifierMixin, BaseEstimator):

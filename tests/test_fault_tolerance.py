@@ -26,7 +26,6 @@ ARGS = ["-m", "dataset=wine", "model=forest,logreg", "curve.sizes=[16,32,48,64,9
         f"study={STUDY}", "progress=false", "report.build=false"]
 TOTAL = 20
 # what differs between two runs of the same points
-VOLATILE = store.VOLATILE
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -72,7 +71,7 @@ def kill_when(proc: subprocess.Popen, ready, sig: int, timeout: float = 120) -> 
 
 
 def numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    return (frame.drop(columns=VOLATILE).sort_values(["model", "seed", "train_size"])
+    return (store.without_volatile(frame).sort_values(["model", "seed", "train_size"])
             .reset_index(drop=True))
 
 

@@ -18,7 +18,6 @@ from mvd import cli, launchers, store
 MVD = str(Path(sys.executable).with_name("mvd"))
 ARGS = ["-m", "dataset=iris", "model=logreg,dummy,tree", "curve.sizes=[16,32,64]", "curve.seeds=[0,1]",
         "study=launch", "progress=false", "report.build=false"]
-VOLATILE = store.VOLATILE
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -33,7 +32,7 @@ def run_mvd(root: Path, name: str, *extra: str, args: list[str] = ARGS) -> str:
 
 def numbers(study_dir: Path) -> pd.DataFrame:
     frame = store.load(study_dir)
-    return frame.drop(columns=VOLATILE).sort_values(["model", "seed", "train_size"]).reset_index(drop=True)
+    return store.without_volatile(frame).sort_values(["model", "seed", "train_size"]).reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")

@@ -183,7 +183,7 @@ def test_a_timeout_alone_is_a_budget():
 
 # ---- tuned curves in the engine: config, identity, points, leakage ----
 
-from mvd import curve, identity  # noqa: E402
+from mvd import curve, identity, store  # noqa: E402
 
 _TINY = ("dataset=breast_cancer", "model=logreg", "curve.sizes=[16,32]", "curve.seeds=[0]")
 _TUNED = ("tuning=optuna", "tuning.trials=3", "tuning.folds=2")
@@ -220,12 +220,9 @@ def test_a_search_space_does_not_move_a_default_curves_id(make_cfg):
 
 
 def test_a_tuned_curve_reruns_to_the_same_numbers(make_cfg, tmp_path):
-    from mvd.store import VOLATILE
-
     first = curve.run_curve(make_cfg(*_TINY, *_TUNED))
     again = curve.run_curve(make_cfg(*_TINY, *_TUNED, f"results_dir={tmp_path}/again"))
-    drop = [c for c in first.columns if c in VOLATILE or c.startswith("tune_") and "seconds" in c]
-    assert first.drop(columns=drop).equals(again.drop(columns=drop))
+    assert store.without_volatile(first).equals(store.without_volatile(again))
 
 
 @pytest.mark.slow

@@ -35,7 +35,7 @@ from filelock import FileLock, Timeout
 
 from mvd.files import temporaries, write_atomic
 
-__all__ = ["COLUMNS", "VOLATILE", "CurveFile", "claim", "load", "points_dir", "StoreError"]
+__all__ = ["COLUMNS", "VOLATILE", "CurveFile", "claim", "load", "points_dir", "StoreError", "without_volatile"]
 
 # the columns every points file holds, in order (a contract: never renamed or removed); others follow
 COLUMNS = [
@@ -51,6 +51,11 @@ COLUMNS = [
 # columns that measure the machine, not the model: they differ between identical reruns
 VOLATILE = ["fit_seconds", "predict_seconds", "train_predict_seconds", "tune_seconds", "tune_overhead_seconds",
             "created_at"]
+
+
+def without_volatile(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns an identical rerun must reproduce exactly (curves without tuning never write tuning times)."""
+    return frame.drop(columns=[c for c in VOLATILE if c in frame.columns])
 
 
 class StoreError(RuntimeError):
