@@ -28,8 +28,11 @@ demo: install
 	@echo "points:  $(DEMO_DIR)/quickstart/points/  (mvd.store.load('$(DEMO_DIR)/quickstart'))"
 	@test ! -f $(DEMO_DIR)/quickstart/report.md || echo "report:  $(DEMO_DIR)/quickstart/report.html  (summary: $(DEMO_DIR)/quickstart/summary.json)"
 
+# one pytest-xdist worker per core (TEST_JOBS=0: one process); a file whose tests share a module
+# fixture (a cluster, a reference run) stays on one worker (xdist_group)
+TEST_JOBS ?= auto
 test: install
-	WANDB_MODE=disabled $(BIN)/python -m pytest
+	WANDB_MODE=disabled $(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup
 
 # The inner loop: every test but those marked slow (under a minute on an idle 2-core machine); CI runs all.
 test-fast: install

@@ -113,9 +113,10 @@ STUDIES = sorted(p.stem for p in (REPO / "experiments").glob("*.yaml"))
 
 @pytest.mark.slow
 @pytest.mark.parametrize("study", STUDIES)
-def test_every_study_runs_with_tiny_settings(study, tmp_path, need_data):
+def test_every_study_runs_with_tiny_settings(study, tmp_path, tmp_path_factory, need_data):
     need_data(study=study)
-    env = {"MVD_DATA": str(REPO.parent / "shared" / "data"), "MVD_CACHE": str(tmp_path / "cache")}
+    cache = tmp_path_factory.getbasetemp() / "tiny-studies-cache"  # each dataset parsed once, not once per study
+    env = {"MVD_DATA": str(REPO.parent / "shared" / "data"), "MVD_CACHE": str(cache)}
     result = run([f"experiment={study}", "curve.sizes=[16,24]", "curve.seeds=[0]", "curve.max_size=null"],
                  tmp_path, env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -123,3 +124,5 @@ def test_every_study_runs_with_tiny_settings(study, tmp_path, need_data):
     assert len(study_dirs) == 1
     frame = store.load(study_dirs[0])
     assert len(frame) > 0 and (frame["status"] == "ok").all(), frame.loc[frame["status"] != "ok", "error"].head()
+    assert "report not built" not in result.stdout + result.stderr, result.stdout[-2000:]
+    assert (study_dirs[0] / "report.md").is_file()

@@ -125,3 +125,24 @@ def test_announcer_prints_each_job_id_once_with_how_to_watch_it(tmp_path):
         f"logs: {folder}/42*/*_log.out and *_log.err"]
     assert cluster.announce({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"}) \
         is None
+
+
+def test_a_task_ended_unfinished_is_one_sentence_that_says_how_to_resume():
+    from hydra_plugins.mvd_slurm_launcher import ended_sentence
+
+    error = ("Job 41_3 (task: 0) with path /sweeps/.submitit/41_3/41_3_0_result.pkl\n"
+             "has not produced any output (state: CANCELLED by 0)\nNo output/error stream produced ! Check: x")
+    line = ended_sentence(error)
+    assert line.startswith("slurm: job 41_3 ended as CANCELLED before it finished;")
+    assert "rerun the same command" in line and "`sacct -j 41`" in line and "\n" not in line
+    assert ended_sentence("something else").startswith("slurm: a job of the array ended before it finished;")
+
+
+def test_mvd_wraps_submitits_slurm_launcher_and_is_recognised_as_slurm():
+    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher as Submitit
+    from hydra_plugins.mvd_slurm_launcher import SlurmLauncher
+
+    assert issubclass(SlurmLauncher, Submitit)
+    assert cluster.kind({"_target_": "hydra_plugins.mvd_slurm_launcher.SlurmLauncher"}) == "slurm"
+    assert cluster.kind({"_target_": SLURM}) == "slurm"
+    assert cluster.kind({"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"}) is None

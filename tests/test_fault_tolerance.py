@@ -27,7 +27,8 @@ ARGS = ["-m", "dataset=wine", "model=forest,logreg", "curve.sizes=[16,32,48,64,9
 TOTAL = 20
 # what differs between two runs of the same points
 
-pytestmark = pytest.mark.timeout(240)
+# one pytest-xdist worker runs this whole file, so its module fixtures are built once
+pytestmark = [pytest.mark.timeout(240), pytest.mark.xdist_group("fault_tolerance")]
 
 
 def launch(root: Path, name: str, *extra: str, args: list[str] = ARGS) -> subprocess.Popen:

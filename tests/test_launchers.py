@@ -19,7 +19,8 @@ MVD = str(Path(sys.executable).with_name("mvd"))
 ARGS = ["-m", "dataset=iris", "model=logreg,dummy,tree", "curve.sizes=[16,32,64]", "curve.seeds=[0,1]",
         "study=launch", "progress=false", "report.build=false"]
 
-pytestmark = pytest.mark.timeout(240)
+# one pytest-xdist worker runs this whole file, so its module fixtures are built once
+pytestmark = [pytest.mark.timeout(240), pytest.mark.xdist_group("launchers")]
 
 
 def run_mvd(root: Path, name: str, *extra: str, args: list[str] = ARGS) -> str:

@@ -15,7 +15,8 @@ from mvd import bundle, store
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow
+# one pytest-xdist worker runs this whole file, so its module fixtures are built once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
 
 USER_MODEL = """\
 name: extra_trees

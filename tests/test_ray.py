@@ -21,7 +21,8 @@ from tests.cluster_helpers import (ARGS, PID_ENV, SLEEP_ENV, SLOW_ARGS, job_env,
                                    stored_points, wait_until)
 
 pytest.importorskip("ray", reason="ray not installed (pip install 'mvd[ray]')")
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+# one pytest-xdist worker runs this whole file, so its module fixtures are built once
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.xdist_group("ray")]
 RAY = str(Path(sys.executable).with_name("ray"))
 
 

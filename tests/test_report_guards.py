@@ -21,6 +21,9 @@ from mvd.report.synthetic import write_study
 SIZES = (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512)
 BASE, STRONG = (1, 2.0, 0.5, 0.05), (3, 1.0, 0.5, 0.05)
 
+# one pytest-xdist worker runs this whole file, so its module fixtures are built once
+pytestmark = pytest.mark.xdist_group("report_guards")
+
 
 def _summary(study) -> dict:
     return json.loads((study / "summary.json").read_text())

@@ -21,7 +21,9 @@ from mvd.report import build
 from mvd.report.synthetic import write_study
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+# one pytest-xdist worker runs this whole file, so its module fixtures are built once
+pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
+              pytest.mark.xdist_group("report_html")]
 
 PROBE = """<script>
 window.__errors = [];

@@ -33,7 +33,8 @@ if missing := [c for c in NEEDED if shutil.which(c) is None]:
                 f"(apt-get install slurm-wlm slurmdbd munge mariadb-server)", allow_module_level=True)
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="hydra-submitit-launcher not installed")
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+# one pytest-xdist worker runs this whole file, so its module fixtures are built once
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.xdist_group("slurm")]
 
 # every SLURM launch: the cluster's default short partition, a limit it allows, small memory
 SLURM = ["hydra/launcher=slurm", "hydra.launcher.partition=short", "hydra.launcher.timeout_min=5",
@@ -191,6 +192,7 @@ def test_scancel_of_the_array_then_rerun_completes_the_study(cluster, tmp_path, 
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode != 0 and "CANCELLED" in out
+    assert "Traceback" not in out and f"slurm: job {job}" in out and "rerun the same command" in out
     assert 1 <= stored_points(study) < 4
 
     rerun = run_mvd(tmp_path, "rerun", SLOW_ARGS, *SLURM, env=env)

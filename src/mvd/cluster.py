@@ -35,7 +35,7 @@ OTHER_LAUNCHERS = "basic, joblib, submitit_local, ray"
 def kind(launcher: dict) -> str | None:
     """'slurm', 'ray' or None (a launcher that runs on this machine) from a resolved launcher config."""
     target = str(launcher.get("_target_", ""))
-    if "submitit_launcher" in target and target.endswith("SlurmLauncher"):
+    if target.endswith(".SlurmLauncher"):  # submitit's, or mvd's wrapper of it
         return "slurm"
     if target.endswith("RayLauncher"):
         return "ray"

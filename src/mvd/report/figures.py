@@ -203,7 +203,12 @@ def quality(analysis):
             for (cleaning,), items in sorted(series.items()):
                 kinds = sorted({k for _, k, _ in items if k}) or [None]
                 for kind in kinds:
-                    pts = sorted((r, c) for r, k, c in items if k in (kind, None))
+                    # one curve per rate: the kind's own before a clean one (several kinds share rate 0)
+                    by_rate = {}
+                    for r, k, c in sorted(items, key=lambda t: (t[0], t[1] is None)):
+                        if k in (kind, None):
+                            by_rate.setdefault(r, c)
+                    pts = sorted(by_rate.items(), key=lambda p: p[0])
                     if len(pts) < 2:
                         continue
                     n = min(int(c.n.max()) for _, c in pts)
