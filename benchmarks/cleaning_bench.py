@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import numpy as np
 from hydra import compose, initialize_config_dir
@@ -29,6 +28,8 @@ from threadpoolctl import threadpool_limits
 
 from mvd import cleaning, data, models, quality, splits
 from mvd.config import CONF_DIR, register
+
+from machine import best_cpu_seconds, cpu_seconds  # benchmarks/machine.py (scripts run from benchmarks/)
 
 CASES = [("breast_cancer", 128), ("breast_cancer", 426), ("digits", 256), ("digits", 1024)]
 MODELS = ["logreg", "forest", "gbm"]
@@ -47,16 +48,6 @@ def _subset(cfg, n: int, seed: int = 0):
     pooled = quality.build(cfg.quality).corrupt(ds.X[pool], ds.y[pool], ds, seed=seed)
     order = splits.nested_order(pooled.y, seed=seed, task=ds.task)
     return (ds, pooled, order, *pooled.subset(order, n))
-
-
-def _cpu(fn) -> float:
-    start = time.process_time()
-    fn()
-    return time.process_time() - start
-
-
-def _best(fn, repeats: int) -> float:
-    return min(_cpu(fn) for _ in range(repeats))
 
 
 def bench_confident_learning(repeats: int) -> None:
@@ -80,7 +71,7 @@ def bench_confident_learning(repeats: int) -> None:
                 return method.clean(X, y, bad, seed=0, model=models.build(cfg.model, ds, seed=0))
 
             info = cl()[1]  # warm-up (imports, caches), and the cleaning's own figures
-            pairs = [(_cpu(oof), _cpu(cl)) for _ in range(repeats)]  # interleaved: same load
+            pairs = [(cpu_seconds(oof), cpu_seconds(cl)) for _ in range(repeats)]  # interleaved: same load
             t_oof, t_cl = min(p[0] for p in pairs), min(p[1] for p in pairs)
             print(f"{dataset:14} {model:7} {n:5d} {t_oof:8.3f} {t_cl:8.3f} {t_cl / t_oof:7.3f} "
                   f"{1e3 * (t_cl - t_oof):9.1f} {info['clean_precision']:5.2f} {info['clean_recall']:5.2f}")
@@ -93,14 +84,14 @@ def bench_corruptions(repeats: int) -> None:
         ds = data.load(cfg.dataset)
         pool, _ = splits.split(ds.y, seed=0, test_fraction=0.25, task=ds.task)
         corruption = quality.build(cfg.quality)
-        t_corrupt = _best(lambda: corruption.corrupt(ds.X[pool], ds.y[pool], ds, seed=0), repeats)
+        t_corrupt = best_cpu_seconds(lambda: corruption.corrupt(ds.X[pool], ds.y[pool], ds, seed=0), repeats)
         pooled = corruption.corrupt(ds.X[pool], ds.y[pool], ds, seed=0)
         order = splits.nested_order(pooled.y, seed=0, task=ds.task)
         n = len(order)
-        t_subset = _best(lambda: pooled.subset(order, n), repeats)
+        t_subset = best_cpu_seconds(lambda: pooled.subset(order, n), repeats)
         X, y, bad = pooled.subset(order, n)
         dedup = cleaning.Dedup()
-        t_dedup = _best(lambda: dedup.clean(X, y, bad, seed=0), repeats)
+        t_dedup = best_cpu_seconds(lambda: dedup.clean(X, y, bad, seed=0), repeats)
         print(f"{kind:28} {1e3 * t_corrupt:10.2f} {1e3 * t_subset:10.2f} {1e3 * t_dedup:9.2f}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import time
 from pathlib import Path
 
 
@@ -15,3 +16,15 @@ def cpu() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def cpu_seconds(fn) -> float:
+    """CPU time of this process spent in one call of ``fn`` (other sessions' load does not count)."""
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
+def best_cpu_seconds(fn, repeats: int) -> float:
+    """The least CPU time of ``repeats`` calls: the figure least disturbed by other load."""
+    return min(cpu_seconds(fn) for _ in range(repeats))

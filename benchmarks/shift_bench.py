@@ -21,7 +21,6 @@ point. The budget is 5 % per kind.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 from hydra import compose, initialize_config_dir
@@ -30,18 +29,10 @@ from threadpoolctl import threadpool_limits
 from mvd import data, evaluation, metrics, models, shift, splits
 from mvd.config import CONF_DIR, register
 
+from machine import best_cpu_seconds  # benchmarks/machine.py (scripts run from benchmarks/)
+
 CASES = {"adult": ("age", "sex", "Female"), "magic": (None, None, None), "letter": (None, None, None)}
 RATES = [0.02, 0.05, 0.1, 0.2]
-
-
-def _cpu(fn) -> float:
-    start = time.process_time()
-    fn()
-    return time.process_time() - start
-
-
-def _best(fn, repeats: int) -> float:
-    return min(_cpu(fn) for _ in range(repeats))
 
 
 def _numeric(ds):
@@ -70,7 +61,7 @@ def main() -> None:
         y_test = ds.y[test]
         with threadpool_limits(limits=1):
             pipe = models.build(cfg.model, ds, seed=0, missing=models.has_missing(ds.X))
-            fit = _best(lambda: pipe.fit(X_sub, y_sub), args.repeats)
+            fit = best_cpu_seconds(lambda: pipe.fit(X_sub, y_sub), args.repeats)
             pred = pipe.predict(data.take(ds.X, test))
             proba = pipe.predict_proba(data.take(ds.X, test))
             candidates = _numeric(ds)
@@ -103,8 +94,8 @@ def main() -> None:
                 for labels, _ in noisy.values():
                     metrics.score(ds.task, labels, pred, proba, ds.n_classes, None, only="accuracy")
 
-            per_seed = [_best(f, args.repeats) for f in (covariate, label, subgroup, mixed, noise_labels)]
-            per_point = _best(noise_scores, args.repeats)
+            per_seed = [best_cpu_seconds(f, args.repeats) for f in (covariate, label, subgroup, mixed, noise_labels)]
+            per_point = best_cpu_seconds(noise_scores, args.repeats)
         points = len(splits.sizes(len(y), start=cfg.curve.start, growth=cfg.curve.growth))
         cells = " ".join(f"{1000 * t:6.2f}/{100 * t / fit / points:4.2f}%" for t in per_seed)
         print(f"{name:8} {len(y):6d} {points:6d} {1000 * fit:8.1f} {cells} {1000 * per_point:6.2f}/{100 * per_point / fit:4.2f}%")

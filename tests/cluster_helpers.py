@@ -11,6 +11,7 @@ on their ``PYTHONPATH``.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,6 +71,19 @@ def launch(root: Path, name: str, args: list[str], *extra: str, env: dict | None
     """Start ``mvd`` in the background, in its own process group."""
     return subprocess.Popen(command(root, name, args, *extra, study=study), cwd=root, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True, env=env or job_env())
+
+
+def interrupt_after_first_point(proc: subprocess.Popen, study: Path, act, timeout: float = 200) -> str:
+    """Wait for the study's first stored point, call ``act()`` (kill a worker, requeue, cancel), then wait
+    for ``mvd`` to end: its output.  The launch is killed if anything on the way fails."""
+    try:
+        wait_until(lambda: stored_points(study) >= 1, timeout=120, what="the first point", proc=proc)
+        act()
+        out, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return out
 
 
 def stored_points(study_dir: Path) -> int:

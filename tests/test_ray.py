@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.cluster_helpers import (ARGS, PID_ENV, SLEEP_ENV, SLOW_ARGS, job_env, launch, numbers, run_mvd,
-                                   stored_points, wait_until)
+from tests.cluster_helpers import (ARGS, PID_ENV, SLEEP_ENV, SLOW_ARGS, interrupt_after_first_point, job_env, launch,
+                                   numbers, run_mvd, stored_points, wait_until)
 
 pytest.importorskip("ray", reason="ray not installed (pip install 'mvd[ray]')")
 # one pytest-xdist worker runs this whole file, so its module fixtures are built once
@@ -90,13 +90,8 @@ def test_killed_worker_is_retried_and_resumes_from_stored_points(head, tmp_path,
     env = job_env(**{SLEEP_ENV: "3", PID_ENV: str(pid_file)})
     proc = launch(tmp_path, "ray", SLOW_ARGS, "hydra/launcher=ray", f"hydra.launcher.address={head}", env=env)
     study = tmp_path / "results" / "cluster"
-    try:
-        wait_until(lambda: stored_points(study) >= 1, timeout=120, what="the first point", proc=proc)
-        os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the Ray worker running the curve job
-        out, _ = proc.communicate(timeout=200)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    # the Ray worker running the curve job
+    out = interrupt_after_first_point(proc, study, lambda: os.kill(int(pid_file.read_text()), signal.SIGKILL))
     assert proc.returncode == 0, out[-3000:]
     pd.testing.assert_frame_equal(numbers(study), slow_reference)
     assert "1 job(s)" in out and " stored, 0 failed" in out and ": 4 new," not in out  # the retry skipped some

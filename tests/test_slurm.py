@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.cluster_helpers import (ARGS, REPO, SLEEP_ENV, SLOW_ARGS, job_env, launch, numbers, run_mvd,
-                                   stored_points, wait_until)
+from tests.cluster_helpers import (ARGS, REPO, SLEEP_ENV, SLOW_ARGS, interrupt_after_first_point, job_env, launch,
+                                   numbers, run_mvd, stored_points)
 
 NEEDED = ("munged", "mungekey", "slurmctld", "slurmd", "slurmdbd", "sbatch", "sacct", "mariadbd",
           "mariadb-install-db")
@@ -163,15 +163,15 @@ def test_job_reaching_its_time_limit_is_requeued_and_resumes(cluster, tmp_path):
 def test_scontrol_requeue_resumes_from_stored_points(cluster, tmp_path, slow_reference):
     env = dict(cluster, **{SLEEP_ENV: "3"})
     proc = launch(tmp_path, "sweep", SLOW_ARGS, *SLURM, env=env)
-    try:
-        study = tmp_path / "results" / "cluster"
-        wait_until(lambda: stored_points(study) >= 1, timeout=120, what="the first point", proc=proc)
+    study = tmp_path / "results" / "cluster"
+    job = None
+
+    def requeue():  # what preemption with PreemptMode=REQUEUE does
+        nonlocal job
         job, _ = single_job(tmp_path / "sweeps" / "sweep")
-        slurm(cluster, "scontrol", "requeue", job)  # what preemption with PreemptMode=REQUEUE does
-        out, _ = proc.communicate(timeout=200)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        slurm(cluster, "scontrol", "requeue", job)
+
+    out = interrupt_after_first_point(proc, study, requeue)
     assert proc.returncode == 0, out[-3000:]
     pd.testing.assert_frame_equal(numbers(study), slow_reference)
     assert restarts(cluster, job) >= 1
@@ -183,14 +183,14 @@ def test_scancel_of_the_array_then_rerun_completes_the_study(cluster, tmp_path, 
     env = dict(cluster, **{SLEEP_ENV: "3"})
     proc = launch(tmp_path, "first", SLOW_ARGS, *SLURM, env=env)
     study = tmp_path / "results" / "cluster"
-    try:
-        wait_until(lambda: stored_points(study) >= 1, timeout=120, what="the first point", proc=proc)
+    job = None
+
+    def cancel():  # submitit then sees the cancelled array in sacct and gives up
+        nonlocal job
         job, _ = single_job(tmp_path / "sweeps" / "first")
         slurm(cluster, "scancel", job)
-        out, _ = proc.communicate(timeout=120)  # submitit sees the cancelled array in sacct and gives up
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+
+    out = interrupt_after_first_point(proc, study, cancel, timeout=120)
     assert proc.returncode != 0 and "CANCELLED" in out
     assert "Traceback" not in out and f"slurm: job {job}" in out and "rerun the same command" in out
     assert 1 <= stored_points(study) < 4

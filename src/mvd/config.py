@@ -13,7 +13,6 @@ the target does not take is refused before any work.  Every part node has a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore

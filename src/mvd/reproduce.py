@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 __all__ = ["Mismatch", "refit_sample", "rebuild_summary", "main"]
 

@@ -25,7 +25,6 @@ import json
 import numbers
 import time
 import warnings
-from typing import Any
 
 import numpy as np
 from sklearn.base import clone

@@ -33,14 +33,11 @@ class AdaptiveSweeper(Sweeper):
     # it steers by the store, not by the jobs' return values: jobs return their status, no validation fits
     uses_job_return_value = False
 
-    def __init__(self, params: Optional[Dict[str, str]] = None, confidence: float = 0.95,
-                 budget: Optional[float] = None, budget_unit: str = "points", initial_seeds: int = 2,
-                 coarse_factor: float = 4.0, seed: int = 0) -> None:
+    def __init__(self, params: Optional[Dict[str, str]] = None, **settings: Any) -> None:
+        """``settings``: the fields of ``mvd.adaptive.Settings`` (typed by the sweeper's structured config)."""
         super().__init__()
         self.params = dict(params or {})
-        self.options = dict(confidence=float(confidence), budget=None if budget is None else float(budget),
-                            budget_unit=str(budget_unit), initial_seeds=int(initial_seeds),
-                            coarse_factor=float(coarse_factor), seed=int(seed))
+        self.options = dict(settings)
         self.hydra_context: Optional[HydraContext] = None
         self.config: Optional[DictConfig] = None
         self.launcher = None
