@@ -20,9 +20,21 @@ import pandas as pd
 
 from mvd.report.study import CELL
 
-__all__ = ["Cells", "cells", "aggregate", "SeedResamples", "CONFIDENCE"]
+__all__ = ["Cells", "cells", "aggregate", "SeedResamples", "CONFIDENCE", "standard_error"]
 
 CONFIDENCE = 0.95
+
+
+def standard_error(wide) -> np.ndarray:
+    """Standard error of each row's mean over its seeds (columns; NaN where missing): NaN with fewer than two."""
+    wide = np.atleast_2d(np.asarray(wide, dtype=float))
+    k = np.isfinite(wide).sum(axis=1)
+    if wide.shape[1] < 2:
+        return np.full(len(wide), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows with one seed have no spread: NaN
+        sd = np.nanstd(wide, axis=1, ddof=1)
+    return np.where(k > 1, sd / np.sqrt(np.maximum(k, 1)), np.nan)
 
 
 @dataclass
@@ -42,14 +54,7 @@ class Cells:
         return np.isfinite(self.wide[column]).sum(axis=1)
 
     def se(self, column: str) -> np.ndarray:
-        """Standard error of the mean over seeds (NaN with fewer than two)."""
-        m, k = self.wide[column], self.count(column)
-        if m.shape[1] < 2:
-            return np.full(len(m), np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # cells with one seed have no spread: NaN
-            sd = np.nanstd(m, axis=1, ddof=1)
-        return np.where(k > 1, sd / np.sqrt(np.maximum(k, 1)), np.nan)
+        return standard_error(self.wide[column])
 
     def rows(self, dataset: str) -> np.ndarray:
         return np.flatnonzero(self.index["dataset"].to_numpy() == dataset)

@@ -36,7 +36,7 @@ from scipy import stats
 
 from mvd.errors import ConfigError
 from mvd.report import families
-from mvd.report.aggregate import SeedResamples, cells
+from mvd.report.aggregate import SeedResamples, cells, standard_error
 from mvd.report.business import seconds_at
 from mvd.report.fits import sigma_floor
 from mvd.report.study import CURVE, LOWER_IS_BETTER, TUNED_SUFFIX, check_business, score_points
@@ -170,9 +170,7 @@ def _curves(points: pd.DataFrame) -> dict:
         wide = table.wide["error"][rows]
         with np.errstate(invalid="ignore"):
             mean = np.nanmean(wide, axis=1)
-            k = np.isfinite(wide).sum(axis=1)
-            se = np.where(k > 1, np.nanstd(wide, axis=1, ddof=min(1, wide.shape[1] - 1)) / np.sqrt(np.maximum(k, 1)),
-                          np.nan)
+            se = standard_error(wide)
         weight = 1.0 / sigma_floor(se, mean) ** 2
         secs = {c: means[c][rows] for c in means}
         out[key] = _Curve(key=key, n=idx["train_size"].to_numpy()[rows].astype(float), wide=wide, mean=mean,

@@ -34,6 +34,8 @@ import numpy as np
 from scipy import stats
 from scipy.optimize import least_squares
 
+from mvd.report.aggregate import standard_error
+
 __all__ = ["FAMILIES", "Fits", "fit", "polish", "backtest_scores", "choose", "Extrapolation", "predict", "coverage"]
 
 # simplest first: ties in the backtest go to the earlier family
@@ -249,12 +251,9 @@ def choose(scores: dict, noise: float = 0.0) -> tuple[str, str | None]:
 def noise_of(wide) -> float:
     """Median standard error of a curve's means over seeds (0 with one seed)."""
     wide = np.asarray(wide, dtype=float)
-    count = np.isfinite(wide).sum(axis=1)
-    if wide.ndim != 2 or count.max(initial=0) < 2:
+    if wide.ndim != 2:
         return 0.0
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        se = np.nanstd(wide, axis=1, ddof=1) / np.sqrt(np.maximum(count, 1))
+    se = standard_error(wide)
     return float(np.nanmedian(se)) if np.isfinite(se).any() else 0.0
 
 
@@ -306,10 +305,7 @@ def predict(n_fit, wide, seeds, w, n_out, resamples, *, family: str, runner_up: 
         nan = np.full(len(n_out), np.nan)
         return Extrapolation(n_out, point, nan, 0, family, refits, nan.copy(), outside)
     spread = np.nanstd(refits[resamples.inverse], axis=0) * np.sqrt(k / (k - 1))
-    count = np.isfinite(wide).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        se = np.nanstd(wide, axis=1, ddof=1) / np.sqrt(np.maximum(count, 1))
+    se = standard_error(wide)
     top = np.argsort(n_fit)[-3:]
     noise = float(np.nanmedian(se[top])) if np.isfinite(se[top]).any() else 0.0
     gap = 0.0

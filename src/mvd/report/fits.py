@@ -64,8 +64,9 @@ def _solve(b, logn, y, w, syy):
     best_a = best_c = best_sse = None
     for a, c in candidates:
         a, c = np.nan_to_num(a, nan=-1.0), np.nan_to_num(c, nan=-1.0)
-        sse = syy - 2 * a * sxy - 2 * c * sy + a * a * sxx + 2 * a * c * sx + c * c * sw
-        sse = np.where((a >= 0) & (c >= 0), np.maximum(sse, 0.0), np.inf)
+        with np.errstate(over="ignore", invalid="ignore"):  # a degenerate candidate's SSE is inf or NaN: never best
+            sse = syy - 2 * a * sxy - 2 * c * sy + a * a * sxx + 2 * a * c * sx + c * c * sw
+        sse = np.where((a >= 0) & (c >= 0) & np.isfinite(sse), np.maximum(sse, 0.0), np.inf)
         if best_sse is None:
             best_a, best_c, best_sse = a, c, sse
         else:

@@ -33,7 +33,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from mvd.report.aggregate import SeedResamples
+from mvd.report.aggregate import SeedResamples, standard_error
 from mvd.report.fits import fit_many, invert, sigma_floor
 
 __all__ = ["source_multiplier", "flip_rate", "shift_section", "blocks", "render_markdown", "headline"]
@@ -68,10 +68,7 @@ def _wide(rows: pd.DataFrame, values: pd.Series, index: str, seeds) -> tuple[np.
 
 def _fit_weights(wide: np.ndarray) -> np.ndarray:
     mean = np.nanmean(wide, axis=1)
-    count = np.isfinite(wide).sum(axis=1)
-    se = np.nanstd(wide, axis=1, ddof=1) / np.sqrt(np.maximum(count, 1)) if wide.shape[1] > 1 else \
-        np.full(len(mean), np.nan)
-    return 1.0 / sigma_floor(se, mean) ** 2
+    return 1.0 / sigma_floor(standard_error(wide), mean) ** 2
 
 
 # --- the value of a label from the other source ----------------------------------

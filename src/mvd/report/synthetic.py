@@ -143,7 +143,7 @@ def backtest_curves(curves, *, bootstrap: int = 200, seed: int = 0) -> dict:
     empirical coverage of the 80% and 95% extrapolation intervals on the anchors above n_max/2.
     """
     from mvd.report import families
-    from mvd.report.aggregate import SeedResamples
+    from mvd.report.aggregate import SeedResamples, standard_error
     from mvd.report.fits import sigma_floor
 
     picks: dict = {}
@@ -154,7 +154,7 @@ def backtest_curves(curves, *, bootstrap: int = 200, seed: int = 0) -> dict:
         rs = cache.setdefault(k, SeedResamples(range(k), n=bootstrap, seed=seed))
         with np.errstate(invalid="ignore"):
             mean = np.nanmean(wide, axis=1)
-            se = np.nanstd(wide, axis=1, ddof=1) / np.sqrt(np.isfinite(wide).sum(axis=1))
+            se = standard_error(wide)
         w = 1.0 / sigma_floor(se, mean) ** 2
         if family is not None:
             chosen, _ = families.choose(families.backtest_scores(n, mean, w), families.noise_of(wide))
