@@ -114,3 +114,15 @@ def test_section_without_mixed_pools_or_their_columns():
     toy = section.shift_section(plain, {"toy": "accuracy"}, n_resamples=50)["toy"]
     assert toy["mixed"] == [] and toy["decisions"] == [] and toy["conditions"]
     assert toy["headline"].startswith("toy, covariate_shift at rate 0.5 costs")
+
+
+def test_headline_speaks_for_the_users_model():
+    """The report's baseline is the user's model: the headline describes its loss, not the worst model's."""
+    points = _points(np.random.default_rng(3))
+    plain = points[points["mix_base"] == 0].drop(columns=["mix_base", "mix_add"])
+    worst = section.shift_section(plain, {"toy": "accuracy"}, n_resamples=50)["toy"]["headline"]
+    mine = section.shift_section(plain, {"toy": "accuracy"}, n_resamples=50, baseline="gbm")["toy"]["headline"]
+    assert "costs logreg" in worst and "costs gbm" in mine
+    # a user's model with no mixed pool measured: the decision of the model that has one
+    mixed = section.shift_section(points, {"toy": "accuracy"}, n_resamples=50, baseline="gbm")["toy"]["headline"]
+    assert mixed.startswith("toy (covariate_shift at rate 0.5, logreg on 512 shifted labels)")

@@ -18,7 +18,7 @@ with ``scipy.optimize.least_squares``.
 
 ``choose`` backtests: fit on the anchors up to n_max/4 and up to n_max/2,
 predict the held-out anchors, and keep the family with the smallest mean
-absolute error (ties within 2% go to the simpler family).  ``predict``
+absolute error (ties within the seed noise or 2% go to the simpler family).  ``predict``
 gives a prediction and its interval at any size: the spread of refits on
 the seed resamples, the noise of a future mean over the seeds, and the gap
 to the runner-up family, combined in quadrature with a Student t quantile
@@ -42,7 +42,7 @@ __all__ = ["FAMILIES", "Fits", "fit", "polish", "backtest_scores", "choose", "Ex
 FAMILIES = ("last", "loglinear", "pow3", "pow4", "mmf4")
 _PARAMS = {"last": 1, "loglinear": 2, "pow3": 3, "pow4": 4, "mmf4": 4}
 _TIE = 0.02
-_NOISE_TIE = 1.0
+_NOISE_TIE = 1.5
 _B = np.geomspace(0.01, 3.0, 96)
 _D_POW = np.concatenate([[0.0], np.geomspace(0.05, 8.0, 15)])   # offset d, in units of the smallest size
 _D_MMF = np.geomspace(0.2, 4.0, 20)                              # mmf4 slope d
@@ -233,9 +233,11 @@ def backtest_scores(n, err, w, *, fractions=(0.25, 0.5)) -> dict:
 def choose(scores: dict, noise: float = 0.0) -> tuple[str, str | None]:
     """The backtest's family and its runner-up.
 
-    The lowest score wins, except that a simpler family within ``noise`` (the
-    seed noise of a held-out mean) or 2% of it wins instead: a difference the
-    seeds cannot resolve does not buy flexibility (``FAMILIES`` runs from the
+    The lowest score wins, except that a simpler family within 1.5 ``noise``
+    (the seed noise of a held-out mean) or 2% of it wins instead: a difference
+    the seeds cannot resolve does not buy flexibility (1.5 rather than 1 raised
+    the true-family rate on three draws of 500 synthetic curves by 1.2-2.0
+    points at the same coverage; benchmarks/README.md) (``FAMILIES`` runs from the
     least to the most flexible; mmf4 mimics the others within noise).
     """
     ok = [(s, FAMILIES.index(k), k) for k, s in scores.items() if np.isfinite(s)]

@@ -198,8 +198,11 @@ def _mixed(points: pd.DataFrame) -> pd.Series:
     return points["mix_base"].fillna(0).astype(int) > 0
 
 
-def shift_section(points: pd.DataFrame, metric: dict, *, n_resamples: int = 1000, seed: int = 0) -> dict:
-    """Every number of the shift section, per dataset (empty when the study has no shift or test noise)."""
+def shift_section(points: pd.DataFrame, metric: dict, *, n_resamples: int = 1000, seed: int = 0,
+                  baseline: Optional[str] = None) -> dict:
+    """Every number of the shift section, per dataset (empty when the study has no shift or test noise).
+
+    ``baseline``: the user's model (the report's baseline), whose situation the headline describes."""
     points = points[points["status"] == "ok"]
     kinds = ("covariate_shift", "label_shift", "subgroup_shift")
     out = {}
@@ -243,7 +246,7 @@ def shift_section(points: pd.DataFrame, metric: dict, *, n_resamples: int = 1000
         unshifted = (plain["quality_rate"] == 0) & (plain["cleaning"] == "none")
         section["test_noise"] = test_noise(plain[unshifted].drop_duplicates(["model", "seed", "train_size"]),
                                            m_name, resamples)
-        section["headline"] = headline(name, section)
+        section["headline"] = headline(name, section, baseline)
         out[name] = section
     return out
 
@@ -345,9 +348,11 @@ def _ci_pts(d: dict) -> str:
     return f"{_pts(d['gain'])} pts [{_pts(d['ci_low'])}, {_pts(d['ci_high'])}]"
 
 
-def headline(name: str, section: dict) -> str:
-    """One sentence per dataset that answers "relabel, collect, or upgrade?" (or states the noise finding)."""
-    decisions = sorted(section["decisions"], key=lambda d: (-(d["quality_rate"] or 0), d["quality"], d["model"]))
+def headline(name: str, section: dict, baseline: Optional[str] = None) -> str:
+    """One sentence per dataset that answers "relabel, collect, or upgrade?" (or states the noise finding):
+    for the user's model (``baseline``) when it was measured, at the strongest shift."""
+    decisions = sorted(section["decisions"], key=lambda d: (d["model"] != baseline, -(d["quality_rate"] or 0),
+                                                            d["quality"], d["model"]))
     if decisions:
         d = decisions[0]
         phrase = {
@@ -367,7 +372,8 @@ def headline(name: str, section: dict) -> str:
                 f"labels): {verb} — {phrase[d['choice']]}; {'; '.join(others)}{worth}.")
     costs = [c for c in section["conditions"] if c["cleaning"] == "none"]
     if costs:
-        worst = max(costs, key=lambda c: (c["loss"] or 0, c["model"]))
+        mine = [c for c in costs if c["model"] == baseline] or costs
+        worst = max(mine, key=lambda c: (c["loss"] or 0, c["model"]))
         fixes = [c for c in section["conditions"] if c["cleaning"] != "none" and c["recovered"] is not None
                  and c["quality_rate"] == worst["quality_rate"] and c["model"] == worst["model"]]
         fix = f"; {fixes[0]['cleaning']} wins back {100 * fixes[0]['recovered']:.0f}% of it" if fixes else ""

@@ -126,7 +126,7 @@ def analyse(study: Study) -> Analysis:
         "operating_point": {k: settings[k] for k in ("n_now", "data", "model", "step", "backtest",
                                                      "cleaning_cost_per_row")},
     }
-    shift = shift_section(points, study.metric, n_resamples=study.bootstrap, seed=SEED)
+    shift = shift_section(points, study.metric, n_resamples=study.bootstrap, seed=SEED, baseline=baseline)
     if shift:  # only studies with shift kinds or test-label noise carry the section
         summary["shift"] = shift
     return Analysis(summary=_clean(summary), agg=agg, curves=curves, baseline=baseline)
