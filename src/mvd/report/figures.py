@@ -193,6 +193,8 @@ def quality(analysis):
         colors = _colors(_models(ds))
         mine = [c for c in analysis.curves.values() if c.dataset == name]
         styles = {}
+        kinds_here = sorted({c.condition[0] for c in mine if c.condition[1] > 0})
+        markers = {k: "osD^v<>p*h"[i % 10] for i, k in enumerate(kinds_here)}
         for model in _models(ds):
             series = {}
             for c in mine:
@@ -219,13 +221,14 @@ def quality(analysis):
                                               cleaning == "oracle" else ["--", "-."][len(styles) % 2])
                     tag = "" if cleaning == "none" else f" +{cleaning}"
                     several = len({c.condition[0] for c in mine if c.condition[1] > 0}) > 1
-                    ax.plot(xs, ys, style, marker="o", ms=3, color=colors[model],
+                    ax.plot(xs, ys, style, marker=markers.get(kind, "o"), ms=3.5, color=colors[model],
                             label=f"{model}{' ' + kind if several and kind else ''}{tag}")
-        ax.set_xlabel("corruption rate of the training data")
+        ax.set_xlabel("corruption or shift rate of the training data")
         ax.set_ylabel(f"{ds['metric']} at the largest shared size")
         ax.set_title(f"{name}: quality degradation")
         ax.grid(True, alpha=0.25)
-        ax.legend(fontsize=7, ncol=2)
+        # below the panel: with several kinds the legend is as tall as the data
+        ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.24), frameon=False)
     fig.tight_layout()
     return fig
 
