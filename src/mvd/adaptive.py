@@ -234,7 +234,7 @@ def _lever_name(current: Curve, other: Curve) -> str:
 def operating_points(grid: list[Curve]) -> dict[str, OperatingPoint]:
     """Per dataset: the user's current curve and the levers measured at its data condition.
 
-    The user's model is the least sophisticated model above rank 0 (the
+    The user's model is the least sophisticated model above sophistication 0 (the
     report's default baseline); their data is the noisiest uncleaned
     condition of the study (clean when quality does not vary); ``n_now`` is
     the largest size of that curve's grid.  Levers: every other model,
