@@ -6,6 +6,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mvd.errors import ConfigError
@@ -79,6 +80,24 @@ def test_user_step_cleaning_relabelling_and_combinations_are_levers(tmp_path):
     assert d.lever("relabelling every row").gain == pytest.approx(20.0, rel=1e-6)
     assert d.lever("cleaning: confident_learning").gain == pytest.approx(10.0, rel=1e-6)
     assert d.chosen == "relabelling every row + switching base -> strong"
+
+
+def test_mixed_pools_are_no_lever_and_one_clean_condition_is(tmp_path):
+    """A shift study's mixed-pool curves (quality '<kind>_mixed') count two sources in their sizes: they are
+    neither the operating point nor a lever, and their rate-0 curves do not repeat the clean lever."""
+    study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES, noise=0.0,
+                        rates=(0.0, 0.4), noise_effect=0.5)
+    points = load_points(study)
+    shifted = points.assign(quality="label_shift")
+    mixed = shifted.assign(quality="label_shift_mixed", quality_rate=shifted["quality_rate"] + 0.35)
+    mixed_clean = shifted[shifted["quality_rate"] == 0].assign(quality="label_shift_mixed")
+    d = decide(pd.concat([shifted, mixed, mixed_clean], ignore_index=True))["synth"]
+    assert d.data == ("label_shift", 0.4, "none")
+    assert not [lv for lv in d.levers if lv.data[0].endswith("_mixed")]
+    clean = [lv for lv in d.levers if lv.kind == "relabel"]
+    assert [lv.name for lv in clean] == ["512 rows from the target distribution instead"]
+    assert clean[0].data == ("label_shift", 0.0, "none") and clean[0].gain == pytest.approx(20.0, rel=1e-6)
+    assert d.chosen == "512 rows from the target distribution instead + switching base -> strong"
 
 
 def test_tuned_curves_give_a_tuning_lever_and_tuned_rungs(tmp_path):

@@ -206,9 +206,18 @@ def _value(curve: _Curve, n: float, rs: SeedResamples, seeds) -> _Value:
 # ---------------------------------------------------------------- defaults and checks
 
 
+SHIFT_KINDS = ("covariate_shift", "label_shift", "subgroup_shift")
+
+
+def _mixed(condition: tuple) -> bool:
+    """A mixed-pool curve (quality '<kind>_mixed'): its sizes count two sources, so it is no operating point
+    or lever here (the shift section reads it)."""
+    return str(condition[0]).endswith("_mixed")
+
+
 def operating_defaults(curves: dict, dataset: str) -> tuple:
     """The study's noisiest uncleaned condition when it varies quality, else clean data."""
-    conditions = sorted({c.condition for c in curves.values() if c.key[0] == dataset})
+    conditions = sorted({c.condition for c in curves.values() if c.key[0] == dataset and not _mixed(c.condition)})
     noisy = sorted((q for q in conditions if float(q[1]) > 0 and q[2] == "none"), key=lambda q: (-float(q[1]), q[0]))
     if noisy:
         return noisy[0]
@@ -387,21 +396,25 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
 
     # data-quality levers on the current model, and the best rung combined with each
     noisy = float(q[1]) > 0
-    data_levers = []
+    data_levers, clean = [], []
     for c in sorted(mine.values(), key=lambda c: c.key):
-        if c.model != current or c.condition == q:
+        if c.model != current or c.condition == q or _mixed(c.condition):
             continue
         if c.condition[:2] == q[:2] and c.condition[2] != "none" and q[2] == "none":
             data_levers.append(("cleaning", c.condition))
         elif noisy and float(c.condition[1]) == 0 and c.condition[2] == "none":
-            data_levers.append(("relabel", c.condition))
+            clean.append(c.condition)
+    if clean:  # one clean lever: rate 0 of the user's own kind, else plain clean data
+        data_levers.append(("relabel", min(clean, key=lambda cond: (cond[0] != q[0], cond[0] != "clean", cond))))
     best_switch = min(switch.values(), key=lambda c: (_value(c, n, rs, seeds).point, c.model)) if switch else None
     for kind, cond in data_levers:
         method = cond[2]
         if kind == "relabel" or method == "oracle":
             price_key = "cost_per_clean_label" if business.get("cost_per_clean_label") is not None else "cost_per_label"
             row_price = _check_price(business, price_key, "relabelling")
-            title = "relabelling every row" if kind == "relabel" else "cleaning: oracle (every label reviewed)"
+            title = ("cleaning: oracle (every label reviewed)" if kind != "relabel" else
+                     f"{n:,.0f} rows from the target distribution instead" if q[0] in SHIFT_KINDS else
+                     "relabelling every row")
         else:
             row_price = float(costs.get(method, 0.0))
             title = f"cleaning: {method}"
