@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mvd.report.aggregate import SeedResamples, aggregate, cells
-from mvd.report.curves import build_curves
 from mvd.report.equivalence import describe, equivalence, pick_baseline
+from tests.report_helpers import curves_of
 
 SIZES = [16, 32, 64, 128, 256, 512]
 SEEDS = [0, 1, 2, 3]
@@ -35,11 +34,7 @@ def _curves(sophistication=None):
                 e = float(err(n)) + rng.normal(0, 1e-4)
                 rows.append(dict(dataset="toy", model=model, quality="label_noise", quality_rate=0.2,
                                  cleaning="none", train_size=n, seed=seed, error=e, score=1 - e))
-    points = pd.DataFrame(rows)
-    table = cells(points)
-    resamples = {"toy": SeedResamples(SEEDS, n=200, seed=0)}
-    ladder = sophistication or {"linear": 1, "forest": 3, "oracle": 9}
-    return build_curves(table, aggregate(table, resamples), ladder), resamples
+    return curves_of(pd.DataFrame(rows), sophistication or {"linear": 1, "forest": 3, "oracle": 9})
 
 
 def test_multiplier_rows_hold_the_closed_form_and_say_what_they_rest_on():
