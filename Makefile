@@ -36,7 +36,7 @@ test: install
 
 # The inner loop: every test but those marked slow (under a minute on an idle 2-core machine); CI runs all.
 test-fast: install
-	WANDB_MODE=disabled $(BIN)/python -m pytest -m "not slow"
+	WANDB_MODE=disabled $(BIN)/python -m pytest -m "not slow" -n $(TEST_JOBS) --dist loadgroup
 
 # Mutation testing (mutmut, pinned in the dev extra) of the modules the numbers rest on. Each module
 # is mutated in its own scratch copy, build/mutate/<module>/ (the working tree is never touched), and

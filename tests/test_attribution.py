@@ -99,3 +99,14 @@ def test_shapley_of_an_interaction_splits_it_evenly():
     value = {frozenset(): 0.0, frozenset("a"): 1.0, frozenset("b"): 2.0, frozenset("ab"): 5.0}
     phi = shapley(lambda s: value[frozenset(s)], "ab")
     assert phi == {"a": pytest.approx(2.0), "b": pytest.approx(3.0)}
+
+
+def test_mixed_pool_curves_are_no_corner():
+    """A shift study's mixed pools ('<kind>_mixed') count two sources in their sizes: never a corner."""
+    points = _points(cleaned=False)
+    mixed = points.assign(quality="label_noise_mixed", quality_rate=points["quality_rate"] + 0.5)
+    mixed_clean = points[points["quality_rate"] == 0].assign(quality="a_mixed")  # sorts before the clean one
+    curves, rs = curves_of(pd.concat([points, mixed, mixed_clean], ignore_index=True), LADDER)
+    out = attribution(curves, "linear", rs, {"toy": "accuracy"})["toy"]
+    assert out["reference_quality"] == {"quality": "label_noise", "quality_rate": 0.4, "cleaning": "none"}
+    assert out["shares"]["quality"]["value"] == pytest.approx(0.3 * 0.4, abs=1e-3)

@@ -20,6 +20,7 @@ from math import factorial
 import numpy as np
 
 from mvd.report.aggregate import SeedResamples
+from mvd.report.study import mixed_pool
 
 __all__ = ["shapley", "attribution", "PLAYERS", "LABELS"]
 
@@ -46,7 +47,7 @@ def shapley(value, players) -> dict:
 
 def _clean(curves, dataset):
     """Condition of clean, uncleaned data (quality 'clean' or rate 0), if the study has it."""
-    conditions = sorted({c.condition for c in curves.values() if c.dataset == dataset})
+    conditions = sorted({c.condition for c in curves.values() if c.dataset == dataset and not mixed_pool(c.condition)})
     clean = [c for c in conditions if (c[0] == "clean" or c[1] == 0) and c[2] == "none"]
     return (clean or [c for c in conditions if c[0] == "clean" or c[1] == 0] or conditions)[0]
 
@@ -54,7 +55,8 @@ def _clean(curves, dataset):
 def _noisiest(curves, dataset, clean):
     """Highest corruption rate of the dataset's uncleaned curves (ties by name), or None."""
     noisy = sorted({c.condition for c in curves.values()
-                    if c.dataset == dataset and c.condition[1] > 0 and c.condition[2] == clean[2]},
+                    if c.dataset == dataset and c.condition[1] > 0 and c.condition[2] == clean[2]
+                    and not mixed_pool(c.condition)},
                    key=lambda q: (-q[1], q[0]))
     return noisy[0] if noisy else None
 

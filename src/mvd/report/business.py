@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mvd.errors import ConfigError
-from mvd.report.study import LOWER_IS_BETTER
+from mvd.report.study import LOWER_IS_BETTER, clean_counterpart, mixed_pool
 from mvd.report.equivalence import REACH_UP
 from mvd.report.fits import FIT_OK_R2, invert
 
@@ -104,12 +104,13 @@ def routes(curves: dict, dataset: str, *, baseline: str, start: tuple, target: f
     clean_label = label if clean_label is None else float(clean_label)
     hour = float(business["cost_per_compute_hour"])
     candidates = []
+    clean = clean_counterpart({c.condition for c in curves.values() if c.dataset == dataset}, tuple(start))
     for c in sorted(curves.values(), key=lambda c: c.key):
-        if c.dataset != dataset:
+        if c.dataset != dataset or mixed_pool(c.condition):
             continue
         if c.condition == tuple(start):
             data, price, relabel = None, label, False
-        elif start[1] > 0 and c.condition[1] == 0 and c.condition[2] == "none":
+        elif start[1] > 0 and c.condition == clean:
             data, price, relabel = "cleaner labels", clean_label, True
         elif c.condition[:2] == tuple(start[:2]) and c.condition[2] == "oracle":
             # the oracle knows which labels are wrong: in practice, an expert reviews every label

@@ -39,7 +39,7 @@ from mvd.report import families
 from mvd.report.aggregate import SeedResamples, cells, standard_error
 from mvd.report.business import seconds_at
 from mvd.report.fits import sigma_floor
-from mvd.report.study import CURVE, LOWER_IS_BETTER, TUNED_SUFFIX, check_business, score_points
+from mvd.report.study import CURVE, LOWER_IS_BETTER, TUNED_SUFFIX, check_business, clean_counterpart, mixed_pool, score_points
 
 __all__ = ["Lever", "Decision", "decide", "operating_defaults", "condition_label", "hidden", "revealed",
            "EXTRAPOLATION_RESAMPLES"]
@@ -209,15 +209,9 @@ def _value(curve: _Curve, n: float, rs: SeedResamples, seeds) -> _Value:
 SHIFT_KINDS = ("covariate_shift", "label_shift", "subgroup_shift")
 
 
-def _mixed(condition: tuple) -> bool:
-    """A mixed-pool curve (quality '<kind>_mixed'): its sizes count two sources, so it is no operating point
-    or lever here (the shift section reads it)."""
-    return str(condition[0]).endswith("_mixed")
-
-
 def operating_defaults(curves: dict, dataset: str) -> tuple:
     """The study's noisiest uncleaned condition when it varies quality, else clean data."""
-    conditions = sorted({c.condition for c in curves.values() if c.key[0] == dataset and not _mixed(c.condition)})
+    conditions = sorted({c.condition for c in curves.values() if c.key[0] == dataset and not mixed_pool(c.condition)})
     noisy = sorted((q for q in conditions if float(q[1]) > 0 and q[2] == "none"), key=lambda q: (-float(q[1]), q[0]))
     if noisy:
         return noisy[0]
@@ -398,14 +392,14 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
     noisy = float(q[1]) > 0
     data_levers, clean = [], []
     for c in sorted(mine.values(), key=lambda c: c.key):
-        if c.model != current or c.condition == q or _mixed(c.condition):
+        if c.model != current or c.condition == q or mixed_pool(c.condition):
             continue
         if c.condition[:2] == q[:2] and c.condition[2] != "none" and q[2] == "none":
             data_levers.append(("cleaning", c.condition))
         elif noisy and float(c.condition[1]) == 0 and c.condition[2] == "none":
             clean.append(c.condition)
-    if clean:  # one clean lever: rate 0 of the user's own kind, else plain clean data
-        data_levers.append(("relabel", min(clean, key=lambda cond: (cond[0] != q[0], cond[0] != "clean", cond))))
+    if clean:  # one clean lever
+        data_levers.append(("relabel", clean_counterpart(clean, q)))
     best_switch = min(switch.values(), key=lambda c: (_value(c, n, rs, seeds).point, c.model)) if switch else None
     for kind, cond in data_levers:
         method = cond[2]

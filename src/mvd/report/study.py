@@ -23,12 +23,26 @@ from mvd.errors import ConfigError
 from mvd.metrics import LOWER_IS_BETTER
 
 __all__ = ["Study", "read_study", "load_points", "check_business", "CURVE", "CELL", "LOWER_IS_BETTER",
-           "REQUIRED", "DEFAULTS", "VERDICT_DEFAULTS", "TUNED_SUFFIX", "score_points"]
+           "REQUIRED", "DEFAULTS", "VERDICT_DEFAULTS", "TUNED_SUFFIX", "score_points", "mixed_pool",
+           "clean_counterpart"]
 
 
 # one learning curve, and one cell of it (seeds are the replicates)
 CURVE = ["dataset", "model", "quality", "quality_rate", "cleaning"]
 CELL = CURVE + ["train_size"]
+
+
+def mixed_pool(condition: tuple) -> bool:
+    """A mixed-pool curve (quality '<kind>_mixed'): its sizes count rows of two sources, so it is no
+    operating point, lever, route or attribution corner (the shift section reads it)."""
+    return str(condition[0]).endswith("_mixed")
+
+
+def clean_counterpart(conditions, start: tuple) -> tuple | None:
+    """The one clean condition a noisy or shifted ``start`` is compared with: rate 0, uncleaned, of the start's
+    own kind, else plain 'clean', else the first by name (a shift study has a rate-0 curve per kind)."""
+    clean = [q for q in conditions if float(q[1]) == 0 and q[2] == "none" and not mixed_pool(q)]
+    return min(clean, key=lambda q: (q[0] != start[0], q[0] != "clean", q)) if clean else None
 
 
 @dataclass
