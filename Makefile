@@ -40,8 +40,8 @@ test-fast: install
 
 # Mutation testing (mutmut, pinned in the dev extra) of the modules the numbers rest on. Each module
 # is mutated in its own scratch copy, build/mutate/<module>/ (the working tree is never touched), and
-# its mutants run only its own tests: tests/test_<module>*.py, or for the report's modules
-# test_report.py and test_report_guards.py; tests marked slow are left out (MUTATE_MARK=, to keep
+# its mutants run only its own tests: tests/test_<module>*.py, and for the report's modules
+# test_report.py and test_report_guards.py too; tests marked slow are left out (MUTATE_MARK=, to keep
 # them). One module: make mutate MUTATE=metrics. Each module prints its counts by status; the
 # survivors: cd build/mutate/metrics && ../../../.venv/bin/mutmut results, then mutmut show <name>.
 MUTATE ?= metrics splits quality cleaning report/equivalence report/attribution report/business
@@ -50,7 +50,8 @@ MUTATE_MARK ?= not slow
 mutate: install
 	@$(BIN)/mutmut --version >/dev/null 2>&1 || $(BIN)/python -m pip install -q -e ".[dev]"
 	@set -e; for m in $(MUTATE); do \
-	  case $$m in report/*) t="tests/test_report.py tests/test_report_guards.py";; *) t=$$(ls tests/test_$$m*.py);; esac; \
+	  case $$m in report/*) t="tests/test_report.py tests/test_report_guards.py $$(ls tests/test_$${m#report/}*.py 2>/dev/null)";; \
+	    *) t=$$(ls tests/test_$$m*.py);; esac; \
 	  d=build/mutate/$$(echo $$m | tr / -); rm -rf $$d; mkdir -p $$d; \
 	  cp -r src conf experiments tests pyproject.toml $$d/; \
 	  printf '[mutmut]\nsource_paths = src\nalso_copy =\n  conf\n  experiments\nonly_mutate = src/mvd/%s.py\npytest_add_cli_args_test_selection =\n' $$m > $$d/setup.cfg; \
