@@ -9,6 +9,8 @@ largest size (a lower bound).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,3 +93,16 @@ def test_describe_writes_open_intervals():
     row = {"relation": "=", "multiplier": 3.21, "ci_low": 2.5, "ci_high": None}
     assert describe(row) == "3.21x [2.5, ∞]"
     assert describe({**row, "ci_low": None}) == "3.21x"
+
+
+def test_each_dataset_compares_only_its_own_curves():
+    curves, resamples = _curves()
+    other = {("elsewhere",) + key[1:]: replace(c, key=("elsewhere",) + key[1:]) for key, c in curves.items()}
+    both = {**curves, **other}
+    rows = equivalence(both, "linear", {**resamples, "elsewhere": resamples["toy"]})
+    assert len(rows) == 2 * len(equivalence(curves, "linear", resamples))
+    assert {r["dataset"] for r in rows} == {"toy", "elsewhere"}
+
+
+def test_describe_rounds_a_finite_upper_bound():
+    assert describe({"relation": "=", "multiplier": 3.21, "ci_low": 2.5, "ci_high": 3.98765}) == "3.21x [2.5, 3.99]"
