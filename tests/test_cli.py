@@ -55,6 +55,7 @@ def test_unknown_option_lists_the_allowed_ones(tmp_path):
     assert ", ".join(options("model")) in result.stderr
 
 
+@pytest.mark.slow
 def test_a_typo_fails_at_compose_time(tmp_path):
     result = run(["curve.seedz=[1]"], tmp_path)
     assert result.returncode != 0 and "seedz" in result.stderr

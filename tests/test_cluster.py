@@ -56,6 +56,7 @@ def mvd(tmp_path: Path, *args: str, path: str | None = None) -> subprocess.Compl
                            *args], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
 
 
+@pytest.mark.slow
 def test_no_sbatch_on_path_is_refused_before_anything_is_written(tmp_path):
     proc = mvd(tmp_path, path=str(Path(sys.executable).parent))  # the venv's tools only: no sbatch
     assert proc.returncode == 2, proc.stderr[-2000:]
@@ -66,6 +67,7 @@ def test_no_sbatch_on_path_is_refused_before_anything_is_written(tmp_path):
     assert not (tmp_path / "results").exists() and not (tmp_path / "sweep").exists()
 
 
+@pytest.mark.slow
 def test_unknown_partition_is_refused_before_sbatch(fake_slurm):
     proc = mvd(fake_slurm, "hydra.launcher.partition=gpu")
     assert proc.returncode == 2, proc.stderr[-2000:]

@@ -22,6 +22,7 @@ def _saved(path: Path):
     return OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(path))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SAVED, reason="no committed results/*/configs in this checkout")
 def test_committed_curves_keep_their_run_id_and_config_hash():
     for path in SAVED:

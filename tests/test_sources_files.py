@@ -162,6 +162,7 @@ def test_a_csv_never_seen_runs_end_to_end_with_one_command(tmp_path):
     assert (points["status"] == "ok").all() and points["dataset"].tolist() == ["file", "file"]
 
 
+@pytest.mark.slow
 def test_a_csv_too_small_for_the_split_is_one_sentence_exit_2_and_nothing_written(tmp_path):
     pd.DataFrame({"a": [1, 2, 3], "label": ["x", "y", "x"]}).to_csv(tmp_path / "three.csv", index=False)
     env = dict(os.environ, MVD_CACHE=str(tmp_path / "cache"), WANDB_MODE="disabled")

@@ -137,6 +137,7 @@ def test_bad_operating_points_are_refused_in_one_sentence(two_models, kwargs, me
     assert text.endswith(".") and "\n" not in text and not re.search(r"\.\s+[A-Z]", text)  # one sentence
 
 
+@pytest.mark.slow
 def test_report_leads_with_the_decision_and_shows_its_backtest(tmp_path, capsys):
     study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES, noise=0.01,
                         seeds=(0, 1, 2, 3))
@@ -163,6 +164,7 @@ def test_report_leads_with_the_decision_and_shows_its_backtest(tmp_path, capsys)
     assert "no backtest" in json.loads((short / "summary.json").read_text())["datasets"]["synth"]["backtest"]["note"]
 
 
+@pytest.mark.slow
 def test_exponent_test_sees_a_steeper_curve_and_a_shared_exponent(tmp_path):
     steep = write_study(tmp_path / "a", models={"base": (1, 2.0, 0.4, 0.05), "strong": (3, 2.0, 0.7, 0.05)},
                         sizes=SIZES, noise=0.002, seeds=(0, 1, 2, 3, 4))
@@ -177,6 +179,7 @@ def test_exponent_test_sees_a_steeper_curve_and_a_shared_exponent(tmp_path):
     assert test["multiplier_with_n"] == "same" and test["ci_low"] <= 0 <= test["ci_high"], test
 
 
+@pytest.mark.slow
 def test_ranking_flip_rate_under_label_noise(tmp_path):
     # at n = 512: a = 1 / sqrt(512); the winner loses 0.5 per unit of noise, the challenger 0.1
     study = write_study(tmp_path / "s", models={"fragile": (1, 1.0, 0.5, 0.05, 0.5), "robust": (2, 1.2, 0.5, 0.06, 0.1)},
@@ -190,6 +193,7 @@ def test_ranking_flip_rate_under_label_noise(tmp_path):
     assert flip["ci_low"] == pytest.approx(expected, rel=1e-4) and flip["resamples_flipping"] == 1.0
 
 
+@pytest.mark.slow
 def test_saved_verdict_config_sets_the_operating_point_and_the_command_line_overrides_it(tmp_path):
     study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES, noise=0.0,
                         rates=(0.0, 0.4), verdict={"n_now": 64, "data": "clean", "step": 50})

@@ -177,6 +177,7 @@ def test_init_that_raises_leaves_points_and_job_intact(wandb_env, wandb_cfg, mon
     assert err.count("W&B init failed (RuntimeError: W&B is down); the job goes on") == 1
 
 
+@pytest.mark.slow
 def test_log_that_raises_is_said_once_and_the_job_goes_on(wandb_env, wandb_cfg, monkeypatch, capsys):
     real_init = wandb.init
 
@@ -210,6 +211,7 @@ def test_bad_key_costs_seconds_then_logs_offline(wandb_env, wandb_cfg, monkeypat
     assert len(runs) == 2 and all(len([r for r in run["history"] if "test/accuracy" in r]) for run in runs)
 
 
+@pytest.mark.slow
 def test_dummy_key_costs_at_most_the_init_timeout(wandb_env, wandb_cfg, monkeypatch):
     monkeypatch.delenv("WANDB_MODE")
     monkeypatch.setenv("WANDB_API_KEY", "dummy")
