@@ -126,3 +126,10 @@ def test_headline_speaks_for_the_users_model():
     # a user's model with no mixed pool measured: the decision of the model that has one
     mixed = section.shift_section(points, {"toy": "accuracy"}, n_resamples=50, baseline="gbm")["toy"]["headline"]
     assert mixed.startswith("toy (covariate_shift at rate 0.5, logreg on 512 shifted labels)")
+
+
+def test_the_report_knows_every_shift_kind_of_the_engine():
+    from mvd.report.study import SHIFT_KINDS
+    from mvd.shift import KINDS
+
+    assert SHIFT_KINDS == KINDS

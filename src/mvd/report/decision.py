@@ -39,7 +39,7 @@ from mvd.report import families
 from mvd.report.aggregate import SeedResamples, cells, standard_error
 from mvd.report.business import seconds_at
 from mvd.report.fits import sigma_floor
-from mvd.report.study import CURVE, LOWER_IS_BETTER, TUNED_SUFFIX, check_business, clean_counterpart, mixed_pool, score_points
+from mvd.report.study import CURVE, LOWER_IS_BETTER, TUNED_SUFFIX, SHIFT_KINDS, check_business, clean_counterpart, mixed_pool, score_points
 
 __all__ = ["Lever", "Decision", "decide", "operating_defaults", "condition_label", "hidden", "revealed",
            "EXTRAPOLATION_RESAMPLES"]
@@ -204,9 +204,6 @@ def _value(curve: _Curve, n: float, rs: SeedResamples, seeds) -> _Value:
 
 
 # ---------------------------------------------------------------- defaults and checks
-
-
-SHIFT_KINDS = ("covariate_shift", "label_shift", "subgroup_shift")
 
 
 def operating_defaults(curves: dict, dataset: str) -> tuple:

@@ -35,6 +35,7 @@ import pandas as pd
 
 from mvd.report.aggregate import SeedResamples, standard_error
 from mvd.report.fits import fit_many, invert, sigma_floor
+from mvd.report.study import SHIFT_KINDS
 
 __all__ = ["source_multiplier", "flip_rate", "shift_section", "blocks", "render_markdown", "headline"]
 
@@ -204,7 +205,7 @@ def shift_section(points: pd.DataFrame, metric: dict, *, n_resamples: int = 1000
 
     ``baseline``: the user's model (the report's baseline), whose situation the headline describes."""
     points = points[points["status"] == "ok"]
-    kinds = ("covariate_shift", "label_shift", "subgroup_shift")
+    kinds = SHIFT_KINDS
     out = {}
     for name, rows in points.groupby("dataset", sort=True):
         shifted = rows["quality"].isin(kinds)

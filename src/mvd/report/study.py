@@ -24,12 +24,17 @@ from mvd.metrics import LOWER_IS_BETTER
 
 __all__ = ["Study", "read_study", "load_points", "check_business", "CURVE", "CELL", "LOWER_IS_BETTER",
            "REQUIRED", "DEFAULTS", "VERDICT_DEFAULTS", "TUNED_SUFFIX", "score_points", "mixed_pool",
-           "clean_counterpart"]
+           "clean_counterpart", "SHIFT_KINDS"]
 
 
 # one learning curve, and one cell of it (seeds are the replicates)
 CURVE = ["dataset", "model", "quality", "quality_rate", "cleaning"]
 CELL = CURVE + ["train_size"]
+
+
+# the quality kinds that draw the training pool from a shifted distribution (mvd.shift.KINDS; the report
+# does not import the engine)
+SHIFT_KINDS = ("covariate_shift", "label_shift", "subgroup_shift")
 
 
 def mixed_pool(condition: tuple) -> bool:
