@@ -501,16 +501,15 @@ def load_curves(files: Iterable[Path]) -> pd.DataFrame:
     and concatenates Arrow tables (about twice as fast as a DataFrame per file).
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from mvd.store import COLUMNS, StoreError
+    from mvd.store import COLUMNS, StoreError, read_table
 
     tables = []
     for path in files:
         if not Path(path).exists():
             continue
         try:
-            tables.append(pq.read_table(path))
+            tables.append(read_table(path))
         except Exception as exc:  # pyarrow raises several types for damaged files
             raise StoreError(f"points file {path} is corrupt or unreadable ({exc}); move it away or delete it "
                              f"and rerun.") from exc

@@ -71,14 +71,14 @@ def _minutes(limit: str) -> float:
 
 def stored_fit_seconds(points_files: Iterable[Path]) -> tuple[float, str] | None:
     """(longest fit of one stored point of these curves, which point), or None when none is stored."""
-    import pandas as pd
+    from mvd.store import read_table
 
     longest = None
     for path in map(Path, points_files):
         if not path.exists():
             continue
         try:
-            frame = pd.read_parquet(path, columns=["model", "dataset", "train_size", "fit_seconds", "status"])
+            frame = read_table(path, columns=["model", "dataset", "train_size", "fit_seconds", "status"]).to_pandas()
         except Exception:  # an unreadable file is the job's own one-sentence error
             continue
         frame = frame[frame["status"] == "ok"]

@@ -35,7 +35,8 @@ from filelock import FileLock, Timeout
 
 from mvd.files import temporaries, write_atomic
 
-__all__ = ["COLUMNS", "VOLATILE", "CurveFile", "claim", "load", "points_dir", "StoreError", "without_volatile"]
+__all__ = ["COLUMNS", "VOLATILE", "CurveFile", "claim", "load", "points_dir", "read_table", "StoreError",
+           "without_volatile"]
 
 # the columns every points file holds, in order (a contract: never renamed or removed); others follow
 COLUMNS = [
@@ -66,9 +67,21 @@ def points_dir(study_dir: Path) -> Path:
     return Path(study_dir) / "points"
 
 
+def read_table(path, columns: list[str] | None = None) -> pa.Table:
+    """One points file as an Arrow table, read through a single open handle.
+
+    Reading by path lets pyarrow open the file twice (footer, then pages); a
+    writer's rename in between would pair one version's footer with the
+    next version's pages.  An open handle keeps the version it opened.
+    """
+    with open(path, "rb") as handle:
+        return pq.read_table(handle, columns=columns)
+
+
 def _read(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_parquet(path)
+        with open(path, "rb") as handle:
+            return pd.read_parquet(handle)
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise StoreError(f"points file {path} is corrupt or unreadable ({exc}); move it away or delete it and rerun.") from exc
 

@@ -64,7 +64,7 @@ class SweepProgress:
 
     # -- state -------------------------------------------------------------
     def _keys_in(self, path: Path) -> frozenset:
-        import pyarrow.parquet as pq
+        from mvd.store import read_table
 
         try:
             mtime = path.stat().st_mtime_ns
@@ -74,7 +74,7 @@ class SweepProgress:
         if cached and cached[0] == mtime:
             return cached[1]
         try:
-            table = pq.read_table(path, columns=["seed", "train_size"]).to_pydict()
+            table = read_table(path, columns=["seed", "train_size"]).to_pydict()
         except Exception:  # being replaced right now, or damaged: the store names it, not the progress line
             return cached[1] if cached else frozenset()
         keys = frozenset(zip(map(int, table["seed"]), map(int, table["train_size"])))
