@@ -112,18 +112,60 @@ def test_single_run_prints_the_curve_table(tmp_path):
 STUDIES = sorted(p.stem for p in (REPO / "experiments").glob("*.yaml"))
 
 
+def covering_jobs(jobs: list[list[str]]) -> list[list[str]]:
+    """Few jobs in which every swept value (every ``key=value``) appears at least once, chosen greedily."""
+    left = {o for job in jobs for o in job}
+    chosen = []
+    while left:
+        best = max(jobs, key=lambda job: len(left.intersection(job)))
+        chosen.append(best)
+        left -= set(best)
+    return chosen
+
+
+def test_covering_jobs_name_every_value_once_in_few_jobs():
+    jobs = [[f"a={a}", f"b={b}", f"c={c}"] for a in "xyz" for b in "uv" for c in "pq"]
+    chosen = covering_jobs(jobs)
+    assert len(chosen) == 3 and {o for job in chosen for o in job} == {o for job in jobs for o in job}
+
+
+def test_quickstart_runs_from_the_command_line_with_tiny_settings(tmp_path):
+    result = run(["experiment=quickstart", "curve.sizes=[16,24]", "curve.seeds=[0]"], tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    frame = store.load(tmp_path / "results" / "quickstart")
+    assert len(frame) == 2 * frame["run_id"].nunique() > 0 and (frame["status"] == "ok").all()
+    assert "report not built" not in result.stdout + result.stderr, result.stdout[-2000:]
+    assert (tmp_path / "results" / "quickstart" / "report.md").is_file()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("study", STUDIES)
-def test_every_study_runs_with_tiny_settings(study, tmp_path, tmp_path_factory, need_data):
+def test_every_study_runs_with_tiny_settings(study, tmp_path, tmp_path_factory, need_data, monkeypatch):
+    """Every dataset, model, quality and cleaning a study names fits at tiny sizes, and its report builds.
+
+    The whole grid of each study is planned by the studies' own tests; here a
+    covering sample of its jobs runs (every swept value at least once), in
+    this process: the same job function the command line calls, without
+    composing each job twice in a fresh interpreter.
+    """
+    from hydra import compose, initialize_config_dir
+
+    from mvd import report
+    from mvd.callbacks import sweep_overrides
+    from mvd.config import CONF_DIR
+    from mvd.job import run as run_job
+
     need_data(study=study)
-    cache = tmp_path_factory.getbasetemp() / "tiny-studies-cache"  # each dataset parsed once, not once per study
-    env = {"MVD_DATA": str(REPO.parent / "shared" / "data"), "MVD_CACHE": str(cache)}
-    result = run([f"experiment={study}", "curve.sizes=[16,24]", "curve.seeds=[0]", "curve.max_size=null"],
-                 tmp_path, env=env)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    study_dirs = list((tmp_path / "results").iterdir())
-    assert len(study_dirs) == 1
-    frame = store.load(study_dirs[0])
-    assert len(frame) > 0 and (frame["status"] == "ok").all(), frame.loc[frame["status"] != "ok", "error"].head()
-    assert "report not built" not in result.stdout + result.stderr, result.stdout[-2000:]
-    assert (study_dirs[0] / "report.md").is_file()
+    monkeypatch.setenv("MVD_DATA", str(REPO.parent / "shared" / "data"))
+    monkeypatch.setenv("MVD_CACHE", str(tmp_path_factory.getbasetemp() / "tiny-studies-cache"))
+    tiny = ["curve.sizes=[16,24]", "curve.seeds=[0]", "curve.max_size=null", f"results_dir={tmp_path}",
+            "progress=false"]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        root = compose(config_name="config", overrides=[f"experiment={study}"], return_hydra_config=True)
+        jobs = covering_jobs(sweep_overrides(root))
+        statuses = [run_job(compose(config_name="config", overrides=[f"experiment={study}", *job, *tiny]))
+                    for job in jobs]
+    assert all(not s["failed"] and not s["errors"] for s in statuses), statuses
+    frame = store.load(tmp_path / study)
+    assert len(frame) == 2 * len(jobs) and (frame["status"] == "ok").all()
+    assert report.build(tmp_path / study).is_file() and (tmp_path / study / "report.md").is_file()

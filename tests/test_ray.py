@@ -57,7 +57,7 @@ def head():
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # the blocking `ray start` stops the processes it started
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=5)  # it often takes longer; what is left of the group is killed below
         except subprocess.TimeoutExpired:
             pass
         try:

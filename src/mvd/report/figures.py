@@ -227,6 +227,10 @@ def quality(analysis):
         ax.set_ylabel(f"{ds['metric']} at the largest shared size")
         ax.set_title(f"{name}: quality degradation")
         ax.grid(True, alpha=0.25)
+        if not ax.lines:  # a sparse study: no condition measured at two rates
+            ax.text(0.5, 0.5, "no condition measured at two rates", ha="center", va="center",
+                    transform=ax.transAxes, fontsize=8, color="0.4")
+            continue
         # below the panel: with several kinds the legend is as tall as the data
         ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.24), frameon=False)
     fig.tight_layout()
