@@ -24,7 +24,6 @@ process and is left out of its pickled state.
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 import time
@@ -47,31 +46,34 @@ def _config_loader():
 
 
 def sweep_overrides(config: DictConfig) -> list[list[str]] | None:
-    """The override list of every job when the sweep is known up front (Hydra's basic sweeper), else None.
+    """The override list of every job when the sweep is known up front, else None (an optimiser).
 
-    The basic sweeper's grid: ``hydra.sweeper.params`` then the command line
-    (a later value of a key replaces an earlier one), every sweep expanded and
-    crossed, in the order the sweeper launches the jobs.
+    Hydra's basic sweeper: ``hydra.sweeper.params`` then the command line (a
+    later value of a key replaces an earlier one), every sweep expanded and
+    crossed, in the order the sweeper launches the jobs; mvd's grids sweeper:
+    the union of its grids, each crossed the same way (``mvd.grid``).
     """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from mvd.grid import GridError, expand, union
+    from mvd.job import BASIC_SWEEPER, GRIDS_SWEEPER
 
-    from mvd.job import BASIC_SWEEPER
+    def plain(node) -> dict:
+        return OmegaConf.to_container(node) if OmegaConf.is_config(node) else dict(node or {})
 
     sweeper = config.hydra.sweeper
-    if str(sweeper.get("_target_", "")) != BASIC_SWEEPER:
-        return None
-    params = sweeper.get("params") or {}
-    arguments = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
-    grid: dict[str, list[str]] = {}
-    for override in OverridesParser.create(config_loader=_config_loader()).parse_overrides(arguments):
-        key = override.get_key_element()
-        if not override.is_sweep_override():
-            grid[key] = [f"{key}={override.get_value_element_as_str()}"]
-        elif override.is_discrete_sweep():
-            grid[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
-        else:  # interval(...): the basic sweeper refuses it itself, in its own words
+    target = str(sweeper.get("_target_", ""))
+    params = plain(sweeper.get("params"))
+    arguments = list(config.hydra.overrides.task)
+    if target == BASIC_SWEEPER:
+        try:
+            return expand([f"{k}={v}" for k, v in params.items()] + arguments, _config_loader())
+        except GridError:  # interval(...): the basic sweeper refuses it itself, in its own words
             return None
-    return [list(job) for job in itertools.product(*grid.values())]
+    if target == GRIDS_SWEEPER:
+        try:
+            return union(plain(sweeper.get("grids")), params, arguments, _config_loader())
+        except GridError as exc:
+            fail(str(exc))
+    return None
 
 
 def check_direction(sweeper: DictConfig) -> None:

@@ -24,10 +24,11 @@ import math
 import sys
 import traceback
 
-__all__ = ["BASIC_SWEEPER", "JobFailed", "check", "run", "task", "reads_return_value"]
+__all__ = ["BASIC_SWEEPER", "GRIDS_SWEEPER", "JobFailed", "check", "run", "task", "reads_return_value"]
 
-# the one sweeper whose jobs are known up front (its grid) and that never reads return values
+# the sweepers whose jobs are known up front (a grid, or a union of grids: mvd.grid); neither reads return values
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+GRIDS_SWEEPER = "hydra_plugins.mvd_grids_sweeper.grids_sweeper.GridsSweeper"
 
 
 class JobFailed(RuntimeError):

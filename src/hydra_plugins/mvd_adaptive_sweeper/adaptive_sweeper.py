@@ -11,14 +11,12 @@ its decision and its record live in ``mvd.adaptive``.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
@@ -57,19 +55,13 @@ class AdaptiveSweeper(Sweeper):
 
     def _jobs(self, arguments: List[str]) -> List[List[str]]:
         """Every curve job of the grid: the cartesian product of the sweep axes (as the basic sweeper)."""
-        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
-        overrides = parser.parse_overrides([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
-        axes: "OrderedDict[str, list]" = OrderedDict()
-        for override in overrides:
-            key = override.get_key_element()
-            if override.is_sweep_override():
-                if not override.is_discrete_sweep():
-                    _fail(f"{key}: the adaptive sweeper expands lists and choice/range/glob sweeps only, "
-                          f"not {override.value_type.name}.")
-                axes[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
-            else:
-                axes[key] = [f"{key}={override.get_value_element_as_str()}"]
-        return [list(job) for job in itertools.product(*axes.values())]
+        from mvd.grid import GridError, expand
+
+        try:
+            return expand([f"{k}={v}" for k, v in self.params.items()] + list(arguments),
+                          self.hydra_context.config_loader)
+        except GridError as exc:
+            _fail(f"the adaptive sweeper: {exc}")
 
     def _grid(self, jobs: List[List[str]]):
         from mvd import adaptive, job
