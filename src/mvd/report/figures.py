@@ -91,7 +91,7 @@ def decision(analysis):
         where = "clean" if d["data"]["quality_rate"] == 0 else f"{d['data']['quality']} {d['data']['quality_rate']:g}"
         if d["data"]["cleaning"] != "none":
             where += f" +{d['data']['cleaning']}"
-        ax.set_title(f"{name}: from {d['model']} at n = {d['n_now']:,.0f} ({where})")
+        ax.set_title(f"{name}: from {d['model']} at n = {d['n_now']:,.0f} ({where})", loc="right")  # long labels: grow left
     fig.tight_layout()
     return fig
 
