@@ -362,3 +362,12 @@ def test_points_without_quality_or_status_columns_are_read_as_clean_successful_p
     fits = _summary(study)["datasets"]["synth"]["fits"]
     assert {(f["quality"], f["quality_rate"], f["cleaning"]) for f in fits} == {
         (DEFAULTS["quality"], DEFAULTS["quality_rate"], DEFAULTS["cleaning"])}
+
+
+@pytest.mark.slow
+def test_under_a_shift_the_relabel_route_is_rows_from_the_target_distribution(tmp_path):
+    study = write_study(tmp_path / "s", models={"base": (1, 2.0, 0.5, 0.05)}, sizes=SIZES, rates=(0.0, 0.5),
+                        kind="covariate_shift", noise_effect=0.3)
+    build(study, bootstrap=20, target=0.8)
+    routes = [r["route"] for r in _summary(study)["datasets"]["synth"]["business"]["routes"]]
+    assert "rows from the target distribution" in routes and not any("cleaner labels" in r for r in routes)

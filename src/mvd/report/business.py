@@ -9,7 +9,8 @@ prediction costs ``cost_per_unit_error`` per unit of absolute error.
 Routes to a target score, from the fitted curves, starting at the baseline
 model on the study's largest size (and its noisiest data, if quality varies):
 more labels (same model, same data quality), cleaner labels (every label at
-``cost_per_clean_label``), a cleaning method the study measured (the
+``cost_per_clean_label``; under a shift, rows from the target distribution at
+that price), a cleaning method the study measured (the
 oracle, which knows the corrupted rows, is priced as a review of every label
 at ``cost_per_clean_label``), another model, or a model switch combined with
 one of the data levers.  Each route costs its new labels plus one training run in compute
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mvd.errors import ConfigError
-from mvd.report.study import LOWER_IS_BETTER, clean_counterpart, mixed_pool
+from mvd.report.study import LOWER_IS_BETTER, SHIFT_KINDS, clean_counterpart, mixed_pool
 from mvd.report.equivalence import REACH_UP
 from mvd.report.fits import FIT_OK_R2, invert
 
@@ -110,8 +111,9 @@ def routes(curves: dict, dataset: str, *, baseline: str, start: tuple, target: f
             continue
         if c.condition == tuple(start):
             data, price, relabel = None, label, False
-        elif start[1] > 0 and c.condition == clean:
-            data, price, relabel = "cleaner labels", clean_label, True
+        elif start[1] > 0 and c.condition == clean:  # under a shift: the same number of rows, drawn unshifted
+            data = "rows from the target distribution" if start[0] in SHIFT_KINDS else "cleaner labels"
+            price, relabel = clean_label, True
         elif c.condition[:2] == tuple(start[:2]) and c.condition[2] == "oracle":
             # the oracle knows which labels are wrong: in practice, an expert reviews every label
             data, price, relabel = "cleaning: oracle (every label reviewed)", clean_label, True

@@ -23,10 +23,10 @@ __all__ = ["write_study", "family_curves", "true_curve", "SIZES"]
 def write_study(path, *, models: dict, sizes=(16, 32, 64, 128, 256, 512), seeds=(0, 1, 2), noise: float = 0.0,
                 datasets=("synth",), rates=(0.0,), noise_effect: float = 0.3, business: dict | None = None,
                 report: dict | None = None, task: str = "classification", cleanings=("none",),
-                seed: int = 0, verdict: dict | None = None) -> Path:
+                seed: int = 0, verdict: dict | None = None, kind: str = "label_noise") -> Path:
     """Write a study of ``models = {name: (sophistication, a, b, c)}``; returns the study directory.
 
-    ``rates`` > 0 add label-noise curves; a cleaning other than "none" halves the noise's effect
+    ``rates`` > 0 add curves of quality ``kind`` (label noise unless named); a cleaning other than "none" halves the noise's effect
     (a fifth entry of a model's tuple is its own noise effect); ``task="regression"`` stores the
     error as rmse/mae.  A model named "... (tuned)" is written with ``tuned=True`` and one second
     of ``tune_seconds`` per point.
@@ -44,7 +44,7 @@ def write_study(path, *, models: dict, sizes=(16, 32, 64, 128, 256, 512), seeds=
             own_effect = spec[4] if len(spec) > 4 else noise_effect
             tuned = model.endswith(" (tuned)")
             for rate, cleaning in ((r, k) for r in rates for k in cleanings):
-                quality = "clean" if rate == 0 else "label_noise"
+                quality = "clean" if rate == 0 else kind
                 run_id = f"{dataset}-{model.replace(' (tuned)', '-tuned')}-{quality}{rate:g}-{cleaning}"
                 effect = own_effect * rate * (1.0 if cleaning == "none" else 0.5)
                 n = np.repeat(sizes, len(seeds))
