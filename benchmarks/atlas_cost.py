@@ -45,8 +45,8 @@ def clean_curves(root_overrides):
     return out
 
 
-def pilot(job, root_overrides, results, cap):
-    """{n: CPU seconds of one point} at the pilot sizes this curve reaches, smallest first."""
+def pilot(job, root_overrides, results, cap, largest):
+    """{n: CPU seconds of one point} at the pilot sizes (capped by the curve's ``largest``), smallest first."""
     from hydra import compose
 
     from mvd import curve, store
@@ -54,12 +54,10 @@ def pilot(job, root_overrides, results, cap):
     from mvd.job import run
 
     costs = {}
-    for n in PILOT:
+    for n in sorted({min(n, largest) for n in PILOT}):
         cfg = compose(config_name="config", overrides=[*root_overrides, *job, f"curve.sizes=[{n}]",
                                                        "curve.seeds=[0]", f"results_dir={results}", "progress=false"])
         plan = curve.plan(cfg)
-        if n > max(plan.sizes):
-            break
         start = time.process_time()
         status = run(cfg)
         cpu = time.process_time() - start
@@ -101,7 +99,7 @@ def main() -> int:
         for job, cfg, plan in clean_curves(root_overrides):
             if args.only and str(cfg.dataset.name) not in args.only.split(","):
                 continue
-            costs = pilot(job, root_overrides, results, args.cap)
+            costs = pilot(job, root_overrides, results, args.cap, max(plan.sizes))
             if not costs:
                 continue
             per_size = extrapolate(costs, plan.sizes)

@@ -55,3 +55,13 @@ def test_a_changed_summary_is_a_mismatch(study, capsys):
     assert rebuild_summary(study) != []
     assert main([str(study), "--n", "0"]) == 1
     assert "mismatch:" in capsys.readouterr().err
+
+
+def test_a_study_still_running_refits_and_waits_for_its_summary(study, capsys):
+    (study / "summary.json").unlink()
+    assert rebuild_summary(study) and main([str(study), "--n", "1"]) == 1  # a finished study needs its summary
+    (study / "IN_PROGRESS").write_text("120 of 900 points; resume: mvd experiment=tiny\n")
+    capsys.readouterr()
+    assert rebuild_summary(study) == [] and main([str(study), "--n", "1"]) == 0
+    assert "1 point(s) refitted, no summary.json yet (120 of 900 points; resume: mvd experiment=tiny): ok" \
+        in capsys.readouterr().out

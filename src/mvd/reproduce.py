@@ -21,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Mismatch", "refit_sample", "rebuild_summary", "main"]
+__all__ = ["IN_PROGRESS", "Mismatch", "in_progress", "refit_sample", "rebuild_summary", "main"]
+
+# the file a study still running carries, saying how far it is and how to resume it
+IN_PROGRESS = "IN_PROGRESS"
 
 # columns that say when and with which code a point was made, not what it measured; the config
 # hash covers the curve's sizes and seeds, which a refit narrows: it is checked against the stored config
@@ -121,12 +124,24 @@ def refit_sample(study_dir, *, n: int, seed: int = 0) -> tuple[int, list[Mismatc
     return len(chosen), mismatches
 
 
+def in_progress(study_dir) -> str | None:
+    """What a study still running says about itself (its ``IN_PROGRESS`` file), or None when complete.
+
+    A long study is committed as it goes, over several sittings: its points
+    refit like any others, and it has no summary.json until it is complete.
+    """
+    marker = Path(study_dir) / IN_PROGRESS
+    return " ".join(marker.read_text().split()) or "in progress" if marker.is_file() else None
+
+
 def rebuild_summary(study_dir) -> list[Mismatch]:
     """Rebuild the report of a copy of the study; a summary.json that differs is a mismatch."""
     from mvd.report import build
 
     study_dir = Path(study_dir)
     committed = study_dir / "summary.json"
+    if not committed.is_file() and in_progress(study_dir):
+        return []
     if not committed.is_file():
         return [Mismatch(str(committed), "file", "present", "missing")]
     with tempfile.TemporaryDirectory(prefix="mvd-reproduce-") as tmp:
@@ -167,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         for m in mismatches:
             print(f"mismatch: {m}", file=sys.stderr)
         verdict = "FAILED" if mismatches else "ok"
-        print(f"{study}: {refitted} point(s) refitted, summary.json rebuilt: {verdict}"
+        running = in_progress(study)
+        rebuilt = f"no summary.json yet ({running})" if running and not (Path(study) / "summary.json").is_file() \
+            else "summary.json rebuilt"
+        print(f"{study}: {refitted} point(s) refitted, {rebuilt}: {verdict}"
               f"{f' ({len(mismatches)} mismatch(es) listed above)' if mismatches else ''}")
         failed |= bool(mismatches)
     return 1 if failed else 0
