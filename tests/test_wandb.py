@@ -282,3 +282,36 @@ def test_study_run_holds_report_figures_and_summary(wandb_env, wandb_cfg):
     assert run["summary"]["n_points"] == 4
     logged = {k.split("/_type")[0] for row in run["history"] for k in row if k.endswith("/_type")}
     assert {"figures/learning_curves", "report", "points"} <= logged
+
+
+@pytest.mark.slow
+def test_a_study_on_disk_is_relogged_one_group_per_dataset_without_refitting(wandb_env, make_cfg, capsys):
+    from mvd import curve
+    from mvd.report.cli import main as report_main
+
+    for dataset, model in (("iris", "logreg"), ("iris", "tree"), ("wine", "logreg")):
+        curve.run_curve(make_cfg(f"dataset={dataset}", f"model={model}", "curve.sizes=[16,32]",
+                                 "curve.seeds=[0,1]", "study=onfile"))
+    study = next(wandb_env.rglob("onfile"))
+    points = store.load(study)
+    assert report_main([str(study), "--wandb", "--bootstrap", "20", "--wandb-dir", str(wandb_env)]) == 0
+    assert "W&B: 3 curve run(s) and the study run logged to project 'mvd', grouped by dataset" \
+        in capsys.readouterr().out
+    runs = offline_runs(wandb_env)
+    curves = sorted((r["run"].run_group, r["run"].job_type) for r in runs if r["run"].job_type != "study")
+    assert curves == [("onfile/iris", "logreg"), ("onfile/iris", "tree"), ("onfile/wine", "logreg")]
+    run = next(r for r in runs if r["run"].display_name == "wine-logreg-clean0-none")
+    rows = [r for r in run["history"] if "test/accuracy" in r]
+    mine = points[points["dataset"] == "wine"].sort_values(["seed", "train_size"])
+    assert [r["test/accuracy"] for r in rows] == pytest.approx(mine["test_accuracy"].tolist())
+    assert store.load(study).equals(points)  # nothing refitted, nothing written to the store
+    assert [r["run"].run_group for r in runs if r["run"].job_type == "study"] == ["onfile"]
+
+
+def test_a_bad_wandb_group_is_refused_in_one_sentence(tmp_path, capsys):
+    from mvd.report.cli import main as report_main
+
+    with pytest.raises(SystemExit) as exit_:
+        report_main([str(tmp_path), "--wandb", "--wandb-group", "model"])
+    assert exit_.value.code == 2
+    assert "logger.group='model' is not known; allowed: study, dataset." in capsys.readouterr().err

@@ -31,9 +31,12 @@ from omegaconf import OmegaConf
 from mvd import naming
 from mvd.errors import ConfigError
 
-__all__ = ["WandbLogger", "Settings", "resolve_mode", "has_credentials", "log_study"]
+__all__ = ["WandbLogger", "Settings", "resolve_mode", "has_credentials", "log_study", "relog", "GROUPS"]
 
 MODES = ("online", "offline", "disabled")
+# what a run is grouped by in the W&B UI: the study (job type: the dataset), or study and dataset
+# (job type: the model), so one group compares a dataset's whole ladder
+GROUPS = ("study", "dataset")
 # families of history keys plotted against train_size
 _CURVE_KEYS = ("test/*", "train/*", "curve/*", "cost/*")
 # notices said once per process (a multirun's jobs share it under the basic launcher)
@@ -85,10 +88,14 @@ class Settings:
     finish_timeout: float = 120.0
     # where the wandb/ folder goes (None: WANDB_DIR or the current directory)
     dir: Optional[str] = None
+    # study | dataset: a W&B group per study, or per study and dataset
+    group: str = "study"
 
     def check(self) -> "Settings":
         if self.mode not in MODES:
             raise ConfigError(f"logger.mode={self.mode!r} is not known; allowed: {', '.join(MODES)}.")
+        if self.group not in GROUPS:
+            raise ConfigError(f"logger.group={self.group!r} is not known; allowed: {', '.join(GROUPS)}.")
         for key in ("init_timeout", "finish_timeout"):
             value = getattr(self, key)
             if value is not None and not (float(value) > 0):
@@ -162,10 +169,11 @@ class WandbLogger:
 
     def __init__(self, name: str = "wandb", *, project: str = "mvd", entity: Optional[str] = None,
                  mode: str = "offline", tags: Sequence[str] = (), init_timeout: float = 10.0,
-                 finish_timeout: float = 120.0, dir: Optional[str] = None):
+                 finish_timeout: float = 120.0, dir: Optional[str] = None, group: str = "study"):
         self.name = name
         self.settings = Settings(project=project, entity=entity, mode=mode, tags=tuple(tags or ()),
-                                 init_timeout=init_timeout, finish_timeout=finish_timeout, dir=dir).check()
+                                 init_timeout=init_timeout, finish_timeout=finish_timeout, dir=dir,
+                                 group=group).check()
         if importlib.util.find_spec("wandb") is None:
             raise ConfigError("logger=wandb needs the wandb package; install it with: pip install 'mvd[wandb]'.")
         self.run = None
@@ -187,7 +195,9 @@ class WandbLogger:
         config = OmegaConf.to_container(cfg, resolve=True)
         config["run_id"] = run_id
         s = self.settings
-        opener = _Run(s, project=s.project, entity=s.entity, group=cfg.study, job_type=cfg.dataset.name,
+        group, job_type = ((cfg.study, cfg.dataset.name) if s.group == "study"
+                           else (f"{cfg.study}/{cfg.dataset.name}", f"{cfg.model.name}{' (tuned)' if naming.tuned(cfg) else ''}"))
+        opener = _Run(s, project=s.project, entity=s.entity, group=group, job_type=job_type,
                       name=naming.label_of(cfg), tags=list(s.tags), config=config, dir=s.dir, reinit="create_new")
         try:
             self.run = opener.open()
@@ -316,29 +326,33 @@ def log_study(config, study_dir: Path) -> None:
     """
     if config.logger.name != "wandb":
         return
-    import json
-
-    from mvd import store
-
     study_dir = Path(study_dir)
     try:
-        logger_cfg = Settings.of(config.logger).check()
+        settings = Settings.of(config.logger).check()
         task = {k: v for k, v in OmegaConf.to_container(config, resolve=False).items() if k != "hydra"}
         params = config.hydra.sweeper.get("params")
         params = OmegaConf.to_container(params, resolve=False) if params is not None else {}
-        opener = _Run(logger_cfg, project=logger_cfg.project, entity=logger_cfg.entity, group=config.study,
-                      job_type="study", name=f"{config.study}-study", tags=list(logger_cfg.tags or []),
-                      config={"study": config.study, "question": config.question, "sweep": params,
-                              "overrides": list(config.hydra.overrides.task), "base": task},
-                      dir=logger_cfg.dir, reinit="create_new", requirements=True)
-        run = opener.open()
+        _study_run(settings, study_dir, study=config.study,
+                   config={"study": config.study, "question": config.question, "sweep": params,
+                           "overrides": list(config.hydra.overrides.task), "base": task})
     except Exception as exc:
         print(f"mvd: W&B study run failed ({_short(exc)}); the study is complete in {study_dir}.", file=sys.stderr)
-        return
+
+
+def _study_run(settings: Settings, study_dir: Path, *, study: str, config: dict) -> None:
+    """Open the study run, log the study's points, summary, figures and report into it, finish it."""
+    opener = _Run(settings, project=settings.project, entity=settings.entity, group=study,
+                  job_type="study", name=f"{study}-study", tags=list(settings.tags or []),
+                  config=config, dir=settings.dir, reinit="create_new", requirements=True)
+    run = opener.open()
     if run is None:
         return
     try:
+        import json
+
         import wandb
+
+        from mvd import store
 
         points = store.load(study_dir)
         if len(points):
@@ -367,3 +381,38 @@ def log_study(config, study_dir: Path) -> None:
             run.finish()
         except Exception:
             pass
+
+
+def relog(study_dir, settings: Settings) -> int:
+    """Log a study already on disk (a committed one) to W&B from its points, without refitting.
+
+    One run per curve, as the job would have logged it (its stored config,
+    every point against ``train_size``, the per-size means, the points table
+    and the curve chart), then the study run.  Returns the curve runs logged.
+    """
+    from omegaconf import open_dict
+
+    from mvd import store
+
+    study_dir = Path(study_dir)
+    configs = sorted((study_dir / "configs").glob("*.yaml"))
+    if not configs:
+        raise ConfigError(f"{study_dir} holds no configs/*.yaml: not a study folder written by mvd.")
+    points = store.load(study_dir)
+    logged, study, question = 0, None, ""
+    for path in configs:
+        frame = points[points["run_id"] == path.stem].reset_index(drop=True)
+        if frame.empty:
+            continue
+        cfg = OmegaConf.load(path)
+        with open_dict(cfg):
+            cfg.curve.seeds = sorted(int(s) for s in frame["seed"].unique())
+        study, question = cfg.study, cfg.get("question", "")
+        logger = WandbLogger(**{k: v for k, v in dataclasses.asdict(settings).items()})
+        logger.start(cfg, path.stem)
+        logger.finish(frame)
+        logged += 1
+    if study is not None:
+        _study_run(settings, study_dir, study=study,
+                   config={"study": study, "question": question, "relogged_from": str(study_dir)})
+    return logged

@@ -26,6 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--step", type=float, help="a lever of your own: this many extra labels, e.g. 5000")
     v.add_argument("--backtest", action=argparse.BooleanOptionalAction, default=None,
                    help="backtest the decision by hiding the largest sizes (default: when a dataset has >= 4 sizes)")
+    w = p.add_argument_group("Weights & Biases: log the study from its stored points, without refitting")
+    w.add_argument("--wandb", action="store_true",
+                   help="one W&B run per curve and the study run (online with credentials, else offline: "
+                        "upload later with `wandb sync`)")
+    w.add_argument("--wandb-project", default="mvd", help="W&B project (default mvd)")
+    w.add_argument("--wandb-dir", help="where the wandb/ folder goes (default: WANDB_DIR or the current directory)")
+    w.add_argument("--wandb-group", default="dataset", help="group runs by 'dataset' (one group per "
+                                                            "dataset: its whole ladder) or 'study' (default dataset)")
     return p
 
 
@@ -39,13 +47,25 @@ def main(argv: list[str] | None = None) -> int:
 
         verdict = {"n_now": args.n_now, "data": args.data, "model": args.model, "step": args.step,
                    "backtest": args.backtest}
+        settings = None
+        if args.wandb:
+            from mvd.loggers.wandb import Settings
+
+            settings = Settings(project=args.wandb_project, mode="online", group=args.wandb_group,
+                                dir=args.wandb_dir).check()
         out = build(args.study_dir, baseline=args.baseline, target=args.target, bootstrap=args.bootstrap,
                     verdict=verdict)
+        print(f"report: {out}")
+        print(f"summary: {out.with_name('summary.json')}")
+        if settings is not None:
+            from mvd.loggers.wandb import relog
+
+            runs = relog(args.study_dir, settings)
+            print(f"W&B: {runs} curve run(s) and the study run logged to project {args.wandb_project!r}, "
+                  f"grouped by {args.wandb_group}")
     except (ConfigError, StoreError) as exc:
         print(f"mvd-report: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    print(f"report: {out}")
-    print(f"summary: {out.with_name('summary.json')}")
     return 0
 
 
