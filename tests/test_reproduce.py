@@ -65,3 +65,33 @@ def test_a_study_still_running_refits_and_waits_for_its_summary(study, capsys):
     assert rebuild_summary(study) == [] and main([str(study), "--n", "1"]) == 0
     assert "1 point(s) refitted, no summary.json yet (120 of 900 points; resume: mvd experiment=tiny): ok" \
         in capsys.readouterr().out
+
+
+def test_numbers_may_move_in_their_last_bits_between_cpus_and_nothing_else_may():
+    from mvd.reproduce import SUMMARY_RTOL, _same
+
+    assert _same(0.640317307197171, 0.6403172650649634)  # a float32 MLP on AVX2 against AVX-512 kernels
+    assert _same(0.11879072502056112, 0.11879072502056175)
+    assert not _same(0.5, 0.5 + 1e-4) and not _same(3, 4) and not _same(True, False)
+    assert _same('{"a": [0.12345678912, 2]}', '{"a": [0.12345678913, 2]}')
+    assert not _same('{"a": [0.1, 2]}', '{"a": [0.1, 3]}') and not _same('{"a": 1}', '{"b": 1}')
+    sentence = "worth {}x [0.00445, 0.525] more data"
+    assert _same(sentence.format("0.336372"), sentence.format("0.336371"), SUMMARY_RTOL)
+    assert not _same(sentence.format("0.336372"), sentence.format("0.34"), SUMMARY_RTOL)
+    assert not _same("switching logreg -> forest", "switching logreg -> gbm", SUMMARY_RTOL)
+    assert not _same(float("nan"), 0.0) and _same(None, float("nan"))
+
+
+def test_a_summary_number_moved_in_its_sixth_digit_still_matches_a_moved_decision_does_not(study):
+    import re
+
+    path = study / "summary.json"
+    text = path.read_text()
+    number = json.loads(text)["datasets"]["wine"]["curves"][-1]["score"]
+    pattern = rf"(?<![\d.]){re.escape(json.dumps(number))}(?!\d)"
+    assert re.search(pattern, text)
+    path.write_text(re.sub(pattern, json.dumps(number * (1 + 3e-6)), text))
+    assert rebuild_summary(study) == []
+    path.write_text(re.sub(pattern, json.dumps(number * 1.01), text))
+    (m,) = rebuild_summary(study)
+    assert m.column == "summary.json" and "line" in m.where

@@ -4,7 +4,14 @@ their stored configs and rebuild its summary.json from its points.
 A refitted point must equal the stored one in every column that measures the model
 (scores, sizes, counts, parameters); only the columns that measure the machine
 (``mvd.store.VOLATILE``: times, timestamps) may differ.  The summary is rebuilt in a
-temporary copy of the study and must match the committed file byte for byte.
+temporary copy of the study and must match the committed file.
+
+Equal means bit for bit on a machine whose math kernels match the committing
+one's.  OpenBLAS and numpy pick their kernels by CPU (AVX2 or AVX-512), and those
+differ in the last bits of a float; so a number may also differ by ``POINT_RTOL``
+(points) or, in the summary, whose numbers are rounded to 6 significant digits,
+by ``SUMMARY_RTOL``, and the check says so.  Text, counts and any choice made
+from the numbers (a flipped prediction, another lever) must match exactly.
 
     python -m mvd.reproduce results/quickstart --n 50      # make reproduce STUDY=quickstart N=50
 """
@@ -12,7 +19,9 @@ temporary copy of the study and must match the committed file byte for byte.
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import re
 import shutil
 import sys
 import tempfile
@@ -25,6 +34,12 @@ __all__ = ["IN_PROGRESS", "Mismatch", "in_progress", "refit_sample", "rebuild_su
 
 # the file a study still running carries, saying how far it is and how to resume it
 IN_PROGRESS = "IN_PROGRESS"
+
+# how far a float may move between CPUs whose math kernels differ: the last bits of a float64,
+# and for the torch rungs, which train in float32, about 1e-7 (a summary's numbers are rounded
+# to 6 significant digits, where such a difference can flip the last)
+POINT_RTOL = 1e-6
+SUMMARY_RTOL = 1e-4
 
 # columns that say when and with which code a point was made, not what it measured; the config
 # hash covers the curve's sizes and seeds, which a refit narrows: it is checked against the stored config
@@ -49,16 +64,35 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _same(a, b) -> bool:
+def _same(a, b, rtol: float = POINT_RTOL) -> bool:
+    """Equal values: numbers within ``rtol`` (see the module's note), text exactly, except that
+    numbers inside JSON text or inside a sentence get the same tolerance."""
     if _missing(a) or _missing(b):
         return _missing(a) and _missing(b)
-    if isinstance(a, float) or isinstance(b, float):
+    if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)):
+        return bool(a) == bool(b)
+    if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
+        fa, fb = float(a), float(b)
+        return (math.isnan(fa) and math.isnan(fb)) or math.isclose(fa, fb, rel_tol=rtol, abs_tol=1e-12)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k], rtol) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y, rtol) for x, y in zip(a, b))
+    if isinstance(a, str) and isinstance(b, str):
+        if a == b:
+            return True
         try:
-            fa, fb = float(a), float(b)
-        except (TypeError, ValueError):
-            return False
-        return (math.isnan(fa) and math.isnan(fb)) or fa == fb
+            return _same(json.loads(a), json.loads(b), rtol)
+        except (ValueError, TypeError):
+            pass
+        words_a, words_b = _NUMBER.split(a), _NUMBER.split(b)
+        numbers_a, numbers_b = _NUMBER.findall(a), _NUMBER.findall(b)
+        return words_a == words_b and len(numbers_a) == len(numbers_b) and all(
+            math.isclose(float(x), float(y), rel_tol=rtol, abs_tol=1e-12) for x, y in zip(numbers_a, numbers_b))
     return a == b
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def _config(study_dir: Path, run_id: str, results_dir: Path):
@@ -152,11 +186,12 @@ def rebuild_summary(study_dir) -> list[Mismatch]:
                 shutil.copytree(study_dir / part, copy / part)
         build(copy)
         old, new = committed.read_bytes(), (copy / "summary.json").read_bytes()
-        if old == new:
+        if old == new or _same(json.loads(old), json.loads(new), SUMMARY_RTOL):
             return []
         old_lines, new_lines = old.decode().splitlines(), new.decode().splitlines()
-        first = next((i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b),
-                     min(len(old_lines), len(new_lines)))
+        differ = [i for i, (a, b) in enumerate(zip(old_lines, new_lines))
+                  if not _same(a.strip().rstrip(","), b.strip().rstrip(","), SUMMARY_RTOL)]
+        first = differ[0] if differ else min(len(old_lines), len(new_lines))
         pick = lambda lines: lines[first].strip() if first < len(lines) else "<end of file>"  # noqa: E731
         return [Mismatch(f"{committed} line {first + 1}", "summary.json", pick(old_lines), pick(new_lines))]
 
