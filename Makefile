@@ -64,7 +64,8 @@ mutate: install
 	done
 
 # Refit N random committed points of a study from their stored configs (metrics must be equal) and
-# rebuild its summary.json byte for byte: make reproduce STUDY=quickstart N=50 (STUDY=all: every study)
+# rebuild its summary.json (equal up to the last bits where another CPU's math kernels differ; see
+# src/mvd/reproduce.py): make reproduce STUDY=quickstart N=50 (STUDY=all: every study)
 STUDY ?= all
 N ?= 50
 reproduce: install
