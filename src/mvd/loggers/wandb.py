@@ -195,8 +195,9 @@ class WandbLogger:
         config = OmegaConf.to_container(cfg, resolve=True)
         config["run_id"] = run_id
         s = self.settings
+        model = f"{cfg.model.name}{' (tuned)' if naming.tuned(cfg) else ''}"
         group, job_type = ((cfg.study, cfg.dataset.name) if s.group == "study"
-                           else (f"{cfg.study}/{cfg.dataset.name}", f"{cfg.model.name}{' (tuned)' if naming.tuned(cfg) else ''}"))
+                           else (f"{cfg.study}/{cfg.dataset.name}", model))
         opener = _Run(s, project=s.project, entity=s.entity, group=group, job_type=job_type,
                       name=naming.label_of(cfg), tags=list(s.tags), config=config, dir=s.dir, reinit="create_new")
         try:
@@ -408,7 +409,7 @@ def relog(study_dir, settings: Settings) -> int:
         with open_dict(cfg):
             cfg.curve.seeds = sorted(int(s) for s in frame["seed"].unique())
         study, question = cfg.study, cfg.get("question", "")
-        logger = WandbLogger(**{k: v for k, v in dataclasses.asdict(settings).items()})
+        logger = WandbLogger(**dataclasses.asdict(settings))
         logger.start(cfg, path.stem)
         logger.finish(frame)
         logged += 1

@@ -91,7 +91,8 @@ def decision(analysis):
         where = "clean" if d["data"]["quality_rate"] == 0 else f"{d['data']['quality']} {d['data']['quality_rate']:g}"
         if d["data"]["cleaning"] != "none":
             where += f" +{d['data']['cleaning']}"
-        ax.set_title(f"{name}: from {d['model']} at n = {d['n_now']:,.0f} ({where})", loc="right")  # long labels: grow left
+        # right-aligned: with long lever labels the title grows left, over them, not off the figure
+        ax.set_title(f"{name}: from {d['model']} at n = {d['n_now']:,.0f} ({where})", loc="right")
     fig.tight_layout()
     return fig
 
