@@ -53,7 +53,7 @@ def sweep_overrides(config: DictConfig) -> list[list[str]] | None:
     crossed, in the order the sweeper launches the jobs; mvd's grids sweeper:
     the union of its grids, each crossed the same way (``mvd.grid``).
     """
-    from mvd.grid import GridError, expand, union
+    from mvd.grid import GridError, union
     from mvd.job import BASIC_SWEEPER, GRIDS_SWEEPER
 
     def plain(node) -> dict:
@@ -65,7 +65,7 @@ def sweep_overrides(config: DictConfig) -> list[list[str]] | None:
     arguments = list(config.hydra.overrides.task)
     if target == BASIC_SWEEPER:
         try:
-            return expand([f"{k}={v}" for k, v in params.items()] + arguments, _config_loader())
+            return union({}, params, arguments, _config_loader())
         except GridError:  # interval(...): the basic sweeper refuses it itself, in its own words
             return None
     if target == GRIDS_SWEEPER:

@@ -10,7 +10,7 @@ Equal means bit for bit on a machine whose math kernels match the committing
 one's.  OpenBLAS and numpy pick their kernels by CPU (AVX2 or AVX-512), and those
 differ in the last bits of a float; so a number may also differ by ``POINT_RTOL``
 (points) or, in the summary, whose numbers are rounded to 6 significant digits,
-by ``SUMMARY_RTOL``, and the check says so.  Text, counts and any choice made
+by ``SUMMARY_RTOL``.  Text, counts and any choice made
 from the numbers (a flipped prediction, another lever) must match exactly.
 
     python -m mvd.reproduce results/quickstart --n 50      # make reproduce STUDY=quickstart N=50

@@ -55,11 +55,10 @@ class AdaptiveSweeper(Sweeper):
 
     def _jobs(self, arguments: List[str]) -> List[List[str]]:
         """Every curve job of the grid: the cartesian product of the sweep axes (as the basic sweeper)."""
-        from mvd.grid import GridError, expand
+        from mvd.grid import GridError, union
 
         try:
-            return expand([f"{k}={v}" for k, v in self.params.items()] + list(arguments),
-                          self.hydra_context.config_loader)
+            return union({}, self.params, arguments, self.hydra_context.config_loader)
         except GridError as exc:
             _fail(f"the adaptive sweeper: {exc}")
 
