@@ -127,6 +127,26 @@ def test_folds_shrink_at_tiny_n_and_say_so():
         tuning.inner_folds(np.array([0] * 10 + [1] * 2), 3, "classification", shrink=False)
 
 
+def test_a_subset_where_every_class_has_one_row_keeps_the_defaults_and_says_so():
+    y = np.arange(16)  # 26-class letter at n = 16: no stratified inner split exists
+    k, note = tuning.inner_folds(y, 3, "classification")
+    assert k == 0 and "model's own values are kept" in note
+    with pytest.raises(ValueError, match="every class has one row"):
+        tuning.inner_folds(y, 3, "classification", shrink=False)
+    X = np.random.default_rng(0).normal(size=(16, 3))
+    space = {"C": {"low": 1e-3, "high": 1e3, "log": True}}
+    params, info = tuning.tune(LogisticRegression(C=0.5), space, X, y, trials=4, folds=3)
+    assert params == {} and info["trials"] == 0 and info["folds"] == 0 and info["folds_note"] == note
+    settings = {"space": space, "trials": 4, "timeout": None, "folds": 3, "shrink_folds": True}
+    pipe, columns = tuning.tune_point(LogisticRegression(C=0.5), settings, X, y, seed=0, task="classification",
+                                      metric="accuracy")
+    assert pipe.C == 0.5 and columns["tuned"] and columns["tune_trials"] == 0 and columns["tune_note"] == note
+    notes = []
+    assert tuning.settle({"name": "optuna", "trials": 4, "folds": 3}, space=space, estimator=LogisticRegression(),
+                         y_smallest=y, task="classification", model="logreg", notes=notes) is not None
+    assert notes == [f"tuning at 16 rows: {note}."]
+
+
 def test_a_search_whose_trials_all_fail_keeps_the_defaults():
     X, y = _data()
     params, info = tuning.tune(LogisticRegression(), {"C": {"low": -2.0, "high": -1.0}}, X, y, trials=3)

@@ -123,7 +123,9 @@ def inner_folds(y, folds: int, task: str, *, shrink: bool = True) -> tuple[int, 
     Stratified K-fold wants every class in every fold: k is cut to the
     smallest class count (never below 2).  A class with a single row then
     sits in one validation fold only; with fewer than 4 rows, or one class,
-    no two-fold split exists and the search is refused.
+    no two-fold split exists and the search is refused.  When every class
+    has a single row (26 letters at n = 16) no stratified split exists at
+    all: k is 0 and the note says the model's own values are kept.
     """
     y = np.asarray(y)
     n = len(y)
@@ -138,6 +140,10 @@ def inner_folds(y, folds: int, task: str, *, shrink: bool = True) -> tuple[int, 
         raise ValueError(f"inner cross-validation needs at least {2 * _MIN_FOLDS} rows; the subset has {n}.")
     if cap >= folds:
         return folds, ""
+    if task == "classification" and counts.max() < _MIN_FOLDS:
+        if not shrink:
+            raise ValueError(f"no stratified split of {n} rows exists: every class has one row (shrinking is off).")
+        return 0, f"no inner split: each of the {n} rows is its own class's only row, so the model's own values are kept"
     if not shrink:
         raise ValueError(f"{folds} inner folds do not fit a subset of {n} rows: {why} (shrinking is off).")
     k = max(_MIN_FOLDS, cap)
@@ -214,6 +220,9 @@ def tune(estimator, space: dict, X, y, *, trials: int | None = 20, timeout: floa
         raise ConfigError(f"tuning metric {metric!r} is unknown; allowed: {', '.join(SCORERS)}.")
     y = np.asarray(y)
     k, note = inner_folds(y, folds, task, shrink=shrink_folds)
+    if k == 0:
+        return {}, {"trials": 0, "pruned": 0, "failed": 0, "folds": 0, "folds_note": note, "seconds": 0.0,
+                    "overhead_seconds": 0.0, "score": float("nan")}
     splitter = (StratifiedKFold if task == "classification" else KFold)(n_splits=k, shuffle=True,
                                                                          random_state=seed)
     with warnings.catch_warnings():  # a one-row class: StratifiedKFold warns, and splits the rest
@@ -325,7 +334,7 @@ def settle(settings: dict, *, space: dict, estimator, y_smallest, task: str, mod
                           f"({len(y_smallest)} rows): {str(exc).rstrip('.')}; lower tuning.folds, raise the "
                           f"smallest curve size{'' if shrink else ' or set tuning.shrink_folds=true'}.") from None
     if note:
-        notes.append(f"tuning at {len(y_smallest)} rows: {note} (fewer where a class is smaller).")
+        notes.append(f"tuning at {len(y_smallest)} rows: {note}" + ("." if k == 0 else " (fewer where a class is smaller)."))
     return {"space": dict(space), "trials": trials, "timeout": timeout, "folds": int(folds), "shrink_folds": shrink}
 
 
