@@ -108,6 +108,21 @@ def test_tuned_curves_give_a_tuning_lever_and_tuned_rungs(tmp_path):
     assert {"tuning base", "switching base -> strong", "switching base -> strong (tuned)"} <= names
     tune = d.lever("tuning base")
     assert tune.compute_hours >= 1.0 / 3600  # one second of tuning per point is priced as compute
+    # the tuned strong rung (0.8/sqrt(128)) beats the default one (1.0/sqrt(128)): tuning changed the answer
+    assert d.chosen == "switching base -> strong (tuned)" and d.without_tuning == "switching base -> strong"
+    assert d.tuning_changed and d.to_dict()["without_tuning"] == "switching base -> strong"
+    assert d.sentence.endswith("; tuning changed the answer: on default rungs only the biggest gain is "
+                               "switching base -> strong (+8.8 [8.8, 8.8]).")
+
+
+def test_the_sentence_says_when_tuning_did_not_change_the_answer_and_is_silent_without_tuning(tmp_path, two_models):
+    study = write_study(tmp_path / "t", models={"base": BASE, "strong": STRONG, "strong (tuned)": (3, 1.2, 0.5, 0.05)},
+                        sizes=SIZES, noise=0.0)
+    d = decide(load_points(study), n_now=128)["synth"]
+    assert d.chosen == d.without_tuning == "switching base -> strong" and d.tuning_changed is False
+    assert d.sentence.endswith("; tuning did not change the answer.")
+    plain = decide(load_points(two_models), n_now=128)["synth"]
+    assert plain.without_tuning is None and plain.tuning_changed is None and "tuning" not in plain.sentence
 
 
 def test_store_tuned_flag_names_the_curve(tmp_path):

@@ -104,6 +104,7 @@ class Decision:
     settled: bool             # the chosen lever beats every other (interval above 0)
     cheapest: str | None      # the most points per unit of money among levers that gain
     currency: str
+    without_tuning: str | None = None  # the biggest gain among levers on default rungs (studies that tune)
     sentence: str = ""
     _context: tuple | None = field(default=None, repr=False)   # what ``hidden`` and ``revealed`` re-decide from
 
@@ -117,7 +118,12 @@ class Decision:
                 "levers": [lv.to_dict() for lv in self.levers], "chosen": self.chosen,
                 "advantage": self.advantage, "advantage_ci_low": self.advantage_low,
                 "advantage_ci_high": self.advantage_high, "settled": self.settled, "cheapest": self.cheapest,
-                "currency": self.currency, "sentence": self.sentence}
+                "currency": self.currency, "without_tuning": self.without_tuning, "sentence": self.sentence}
+
+    @property
+    def tuning_changed(self) -> bool | None:
+        """Whether tuning changed which lever wins; None when the study tunes nothing."""
+        return None if self.without_tuning is None else self.without_tuning != self.chosen
 
 
 # ---------------------------------------------------------------- the curves the levers read
@@ -474,13 +480,20 @@ def _conclude(name, metric, unit, n, q, current, now, levers, rs, business, scal
     free = [lv for lv in paying if lv.cost == 0]
     cheapest = (max(free, key=lambda lv: (lv.gain, lv.name)) if free else
                 max(paying, key=lambda lv: (lv.points_per_money, lv.name)) if paying else None)
+    untuned = [lv for lv in ranked if not _tuned(lv)]
     d = Decision(dataset=name, metric=metric, unit=unit, n_now=n, data=q, model=current,
                  score_now=(1 - now.point) if metric not in LOWER_IS_BETTER else now.point,
                  now_extrapolated=now.extrapolated, levers=levers, chosen=chosen.name if chosen else None,
                  advantage=adv, advantage_low=lo, advantage_high=hi, settled=settled,
-                 cheapest=cheapest.name if cheapest else None, currency=str(business.get("currency", "")))
+                 cheapest=cheapest.name if cheapest else None, currency=str(business.get("currency", "")),
+                 without_tuning=untuned[0].name if untuned and len(untuned) < len(ranked) else None)
     d.sentence = sentence(d)
     return d
+
+
+def _tuned(lv: Lever) -> bool:
+    """A lever that rests on a tuned model: tuning the current one, or a switch to a tuned rung."""
+    return lv.kind == "tune" or lv.model.endswith(TUNED_SUFFIX)
 
 
 def _signed(v: float, digits: int = 1) -> str:
@@ -534,4 +547,10 @@ def sentence(d: Decision) -> str:
               f" [{d.advantage_low:.{digits}f}, {d.advantage_high:.{digits}f}]".replace("-", "−"))
         out += (f"; the biggest gain, {d.chosen}, is {'settled' if d.settled else 'not settled'} "
                 f"(ahead of the next lever by {_signed(d.advantage, digits)}{ci})")
+    if d.tuning_changed:
+        alt = d.lever(d.without_tuning)
+        out += (f"; tuning changed the answer: on default rungs only the biggest gain is {alt.name} "
+                f"({_signed(alt.gain, digits)}{_interval(alt, digits)})")
+    elif d.tuning_changed is False:
+        out += "; tuning did not change the answer"
     return out + "."
