@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -26,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--step", type=float, help="a lever of your own: this many extra labels, e.g. 5000")
     v.add_argument("--backtest", action=argparse.BooleanOptionalAction, default=None,
                    help="backtest the decision by hiding the largest sizes (default: when a dataset has >= 4 sizes)")
+    p.add_argument("--findings", action="store_true", help="print the study's findings table (one row per dataset) "
+                   "from its summary.json, without rebuilding the report")
     w = p.add_argument_group("Weights & Biases: log the study from its stored points, without refitting")
     w.add_argument("--wandb", action="store_true",
                    help="one W&B run per curve and the study run (online with credentials, else offline: "
@@ -42,6 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     from mvd.store import StoreError
 
     args = _parser().parse_args(argv)
+    if args.findings:
+        from mvd.report import findings
+
+        summary = Path(args.study_dir) / "summary.json"
+        if not summary.is_file():
+            print(f"mvd-report: error: {summary} does not exist; build the report first (mvd-report {args.study_dir}).",
+                  file=sys.stderr)
+            sys.exit(2)
+        print(findings.table(json.loads(summary.read_text())), end="")
+        return 0
     try:
         from mvd.report import build
 

@@ -225,6 +225,17 @@ def _pct(v) -> str:
     return "?" if v is None or not math.isfinite(v) else f"{100 * v:.0f}"
 
 
+def upgrade_row(entry: dict, model: str) -> dict | None:
+    """The equivalence row that prices ``model`` against the baseline in data: clean, uncleaned data, at
+    the largest size measured inside the baseline's range (else the largest); None without one."""
+    rows = [r for r in entry["equivalence"] if r["model"] == model and r["cleaning"] == "none"
+            and (r["quality_rate"] == 0 or r["quality"] == "clean")]
+    if not rows:
+        return None
+    inside = [r for r in rows if r["relation"] == "="]
+    return max(inside or rows, key=lambda r: r["train_size"])
+
+
 def verdict(name: str, entry: dict, baseline: str) -> str:
     """The range-named attribution: the main lever's share of the gain over the measured range, and the
     model upgrade in data (the decision at the operating point comes first, from ``decision``)."""
@@ -250,15 +261,12 @@ def verdict(name: str, entry: dict, baseline: str) -> str:
         text += " (" + ", ".join(f"{LABELS[p]}: {_pct(shares[p]['share'])}%" + (
             "" if missing else f" [{_pct(shares[p]['ci_low'])}, {_pct(shares[p]['ci_high'])}]") for p in others) + ")"
     best = attr["best_model"]
-    rows = [r for r in entry["equivalence"] if r["model"] == best and r["cleaning"] == "none"
-            and (r["quality_rate"] == 0 or r["quality"] == "clean")]
     if best == baseline:
         return text + f"; no model in the study beats {baseline} at n={attr['large_size']}."
-    if not rows:
+    row = upgrade_row(entry, best)
+    if row is None:
         return text + (f"; {best} beats {baseline}, but the curves are too short (fewer than 3 sizes) "
                        "to price the upgrade in data.")
-    inside = [r for r in rows if r["relation"] == "="]
-    row = max(inside, key=lambda r: r["train_size"]) if inside else max(rows, key=lambda r: r["train_size"])
     if row["relation"] == "never":
         return text + (f"; {best} at n={row['train_size']} reaches an error that {baseline}'s fitted curve "
                        "never reaches, at any amount of data.")

@@ -1,0 +1,98 @@
+"""A study's findings as one table row per dataset, read from its summary.json.
+
+The README's "What we found" table is this table for the atlas, pasted as
+printed by ``mvd-report STUDY --findings``; a test rebuilds it from the
+committed summary.json, so the two cannot drift apart.  Every cell is a
+number the report already computed: nothing here re-fits or re-decides.
+"""
+
+from __future__ import annotations
+
+import math
+
+from mvd.report.summary import _pct, upgrade_row
+
+__all__ = ["rows", "table", "COLUMNS"]
+
+COLUMNS = ("dataset", "task", "n", "decision at the operating point", "best model vs the baseline, in data",
+           "shares of the gain", "tuning changed the answer?", "backtest")
+
+
+def _gain(lever: dict, unit: str) -> str:
+    digits = 1 if unit == "points" else 3
+    sign = lambda v: f"{v:+.{digits}f}".replace("-", "−")  # noqa: E731
+    ci = ("" if lever["ci_low"] is None or not math.isfinite(lever["ci_low"]) else
+          f" [{lever['ci_low']:.{digits}f}, {lever['ci_high']:.{digits}f}]".replace("-", "−"))
+    return f"{sign(lever['gain'])}{ci}" + (", extrapolated" if lever["extrapolated"] else "")
+
+
+def _decision(entry: dict) -> str:
+    d = entry["decision"]
+    if not d or d["chosen"] is None:
+        return "no lever measured"
+    levers = {lv["lever"]: lv for lv in d["levers"]}
+    out = f"{d['chosen']} ({_gain(levers[d['chosen']], d['unit'])}; {'settled' if d['settled'] else 'open'})"
+    if d["cheapest"] and d["cheapest"] != d["chosen"]:
+        out += f"; cheapest per point: {d['cheapest']}"
+    return f"n = {d['n_now']:,.0f}, {'clean' if d['data']['quality_rate'] == 0 else d['data']['quality'] + ' ' + format(d['data']['quality_rate'], 'g')}: {out}"
+
+
+def _upgrade(entry: dict, baseline: str) -> str:
+    attr = entry["attribution"]
+    best = attr.get("best_model") if attr else None
+    if best is None:
+        return "–"
+    if best == baseline:
+        return f"none beats {baseline}"
+    row = upgrade_row(entry, best)
+    if row is None:
+        return f"{best}: too few sizes to price"
+    if row["relation"] == "never":
+        return f"{best}: {baseline} never reaches it (n = {row['train_size']:,})"
+    return f"{best}: {row['display']} at n = {row['train_size']:,}"
+
+
+def _shares(entry: dict) -> str:
+    attr = entry["attribution"]
+    if not attr or not attr["gain"] > 0:
+        return "–"
+    parts = []
+    for p in attr["players"]:
+        s = attr["shares"][p]
+        ci = "" if s["ci_low"] is None or not math.isfinite(s["ci_low"]) else f" [{_pct(s['ci_low'])}, {_pct(s['ci_high'])}]"
+        parts.append(f"{p} {_pct(s['share'])}%{ci}")
+    return ", ".join(parts) + f" (n {attr['small_size']:,}→{attr['large_size']:,})"
+
+
+def _tuning(entry: dict) -> str:
+    d = entry["decision"]
+    if not d or d.get("without_tuning") is None:
+        return "not tuned"
+    return "no" if d["without_tuning"] == d["chosen"] else f"yes (default rungs: {d['without_tuning']})"
+
+
+def _backtest(entry: dict) -> str:
+    bt = entry.get("backtest") or {}
+    trials = (bt.get("decisions") or {}).get("trials") or []
+    if not trials:
+        return "none" + (f": {bt['note']}" if bt.get("note") else "")
+    return f"{sum(t['hit'] for t in trials)}/{len(trials)}"
+
+
+def rows(summary: dict) -> list[dict]:
+    """One row per dataset, keyed by ``COLUMNS``, in the summary's dataset order."""
+    out = []
+    for name, entry in summary["datasets"].items():
+        sizes = [c["train_size"] for c in entry["curves"]]
+        out.append(dict(zip(COLUMNS, (
+            name, f"{entry['task']} ({entry['metric']})", f"{min(sizes):,}–{max(sizes):,}", _decision(entry),
+            _upgrade(entry, summary["baseline"]), _shares(entry), _tuning(entry), _backtest(entry)))))
+    return out
+
+
+def table(summary: dict) -> str:
+    """The rows as a Markdown table (pipes inside cells escaped)."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for row in rows(summary):
+        lines.append("| " + " | ".join(str(row[c]).replace("|", "\\|") for c in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"

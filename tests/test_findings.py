@@ -1,0 +1,72 @@
+"""The findings table: one row per dataset, read from a summary.json; the README's atlas table is it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from mvd.report import findings
+from mvd.report.cli import main as report_main
+
+ROOT = Path(__file__).resolve().parents[1]
+FAIR_MIND = ROOT / "results" / "fair_mind"
+ATLAS = ROOT / "results" / "atlas"
+
+
+def _summary(path: Path) -> dict:
+    return json.loads((path / "summary.json").read_text())
+
+
+def test_rows_read_the_decision_the_upgrade_the_shares_the_tuning_and_the_backtest():
+    summary = _summary(FAIR_MIND)
+    by_name = {r["dataset"]: r for r in findings.rows(summary)}
+    assert list(by_name) == list(summary["datasets"])
+    magic = summary["datasets"]["magic"]
+    chosen = next(lv for lv in magic["decision"]["levers"] if lv["lever"] == magic["decision"]["chosen"])
+    row = by_name["magic"]
+    assert row["n"] == "16–45" and row["task"] == "classification (accuracy)"
+    assert row["decision at the operating point"].startswith(
+        f"n = 45, clean: {chosen['lever']} (+{chosen['gain']:.1f} [{chosen['ci_low']:.1f}, {chosen['ci_high']:.1f}]; open)")
+    mind = magic["attribution"]["shares"]["mind"]
+    assert row["shares of the gain"].startswith(f"mind {100 * mind['share']:.0f}% [{100 * mind['ci_low']:.0f}, ")
+    assert row["shares of the gain"].endswith("(n 16→45)")
+    assert row["tuning changed the answer?"] == "no"
+    assert by_name["digits"]["best model vs the baseline, in data"] == "none beats logreg"
+    assert row["backtest"].startswith("none: ")
+
+
+def test_tuning_cell_names_the_default_rung_answer_when_tuning_changed_it():
+    summary = _summary(FAIR_MIND)
+    entry = summary["datasets"]["magic"]
+    entry["decision"]["without_tuning"] = "the next 45 labels"
+    entry["backtest"] = {"decisions": {"trials": [{"hit": True}, {"hit": False}, {"hit": True}]}}
+    row = {r["dataset"]: r for r in findings.rows(summary)}["magic"]
+    assert row["tuning changed the answer?"] == "yes (default rungs: the next 45 labels)"
+    assert row["backtest"] == "2/3"
+    entry["decision"]["without_tuning"] = None
+    assert {r["dataset"]: r for r in findings.rows(summary)}["magic"]["tuning changed the answer?"] == "not tuned"
+
+
+def test_table_is_markdown_with_one_line_per_dataset_and_pipes_escaped():
+    summary = _summary(FAIR_MIND)
+    summary["datasets"]["adult"]["task"] = "a|b"
+    lines = findings.table(summary).splitlines()
+    assert lines[0] == "| " + " | ".join(findings.COLUMNS) + " |" and len(lines) == 2 + len(summary["datasets"])
+    assert "a\\|b" in lines[2] and all(len(re.findall(r"(?<!\\)\|", line)) == len(findings.COLUMNS) + 1 for line in lines)
+
+
+def test_cli_prints_the_table_without_rebuilding_and_refuses_a_study_without_a_summary(tmp_path, capsys):
+    assert report_main([str(FAIR_MIND), "--findings"]) == 0
+    assert capsys.readouterr().out == findings.table(_summary(FAIR_MIND))
+    with pytest.raises(SystemExit) as exc:
+        report_main([str(tmp_path), "--findings"])
+    assert exc.value.code == 2 and "summary.json does not exist" in capsys.readouterr().err
+
+
+def test_the_readme_findings_table_is_the_committed_atlas_summary():
+    if (ATLAS / "IN_PROGRESS").exists() or not (ATLAS / "summary.json").exists():
+        pytest.skip("the atlas is still running: results/atlas has no summary.json yet")
+    assert findings.table(_summary(ATLAS)) in (ROOT / "README.md").read_text()
