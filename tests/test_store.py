@@ -35,6 +35,17 @@ def test_a_failed_point_is_replaced_not_duplicated(tmp_path):
     assert len(frame) == 1 and frame["status"].item() == "ok"
 
 
+def test_a_text_column_empty_in_a_stored_point_takes_text_from_a_later_writer(tmp_path):
+    # a failed tuned point stores no tuning note; the next process reads it back as NaN, then stores a note
+    store.CurveFile(tmp_path, "r").append(_point(0, 16, status="failed"))
+    curve = store.CurveFile(tmp_path, "r")
+    curve.append(_point(0, 23, tune_note="no inner split"))
+    store.CurveFile(tmp_path, "r").append(_point(0, 32, tune_note="kept"))
+    frame = store.load(tmp_path)
+    assert pd.isna(frame["tune_note"].iloc[0]) and frame["tune_note"].tolist()[1:] == ["no inner split", "kept"]
+    assert math.isnan(frame["test_accuracy"].iloc[0])
+
+
 def test_a_corrupt_file_is_named_never_merged(tmp_path):
     store.CurveFile(tmp_path, "good").append(_point(0, 16))
     bad = store.points_dir(tmp_path) / "bad.parquet"

@@ -189,10 +189,18 @@ class CurveFile:
             rows = [r for r in self._rows if (r["seed"], r["train_size"]) != key] + [dict(point)]
             rows.sort(key=lambda r: (int(r["seed"]), int(r["train_size"])))
             columns = _columns(rows)
-            table = pa.Table.from_pydict({c: [r.get(c) for r in rows] for c in columns})
+            table = pa.Table.from_pydict({c: _cells([r.get(c) for r in rows]) for c in columns})
             write_atomic(self.path, lambda handle: pq.write_table(table, handle))
             self._rows = rows
             self._seen = self._signature()
+
+
+def _cells(values: list) -> list:
+    """A text column's missing cells as None: pandas reads them back as NaN, which Arrow cannot put
+    beside strings (a failed point's empty tuning note, then a tuned point's note)."""
+    if any(isinstance(v, str) for v in values):
+        return [None if isinstance(v, float) and v != v else v for v in values]
+    return values
 
 
 def _columns(rows: list[dict]) -> list[str]:
