@@ -150,6 +150,16 @@ def test_report_builds_validates_and_rebuilds_identically(tmp_path):
     assert summary["baseline"] == "base" and len(summary["verdict"]) == 2
     build(study, bootstrap=100)
     assert (study / "summary.json").read_bytes() == first
+    # the figures are drawn in forked workers; one worker draws the same bytes
+    from mvd.report import figures
+    from mvd.report.study import read_study
+    from mvd.report.summary import analyse
+
+    alone = figures.draw_all(analyse(read_study(study, bootstrap=100)), tmp_path / "alone", workers=1)
+    assert sorted(alone) == sorted(p.stem for p in (study / "figures").glob("*.png"))
+    for paths in alone.values():
+        for path in paths.values():
+            assert path.read_bytes() == (study / "figures" / path.name).read_bytes(), path.name
 
 
 @pytest.mark.slow

@@ -275,6 +275,11 @@ def verdict(name: str, entry: dict, baseline: str) -> str:
 
 def _clean(obj):
     """JSON-safe: numpy scalars to Python, NaN/inf to null, floats to 6 significant digits."""
+    kind = type(obj)
+    if kind is float:  # most of a summary's values: the fast path first
+        return float(f"{obj:.6g}") if math.isfinite(obj) else None
+    if kind is str or kind is int or obj is None:
+        return obj
     if isinstance(obj, dict):
         return {str(k): _clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
