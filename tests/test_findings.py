@@ -46,6 +46,9 @@ def test_tuning_cell_names_the_default_rung_answer_when_tuning_changed_it():
     row = {r["dataset"]: r for r in findings.rows(summary)}["magic"]
     assert row["tuning changed the answer?"] == "yes (default rungs: the next 45 labels)"
     assert row["backtest"] == "2/3"
+    entry["decision"]["without_tuning"] = "switching logreg -> forest"  # a model either way
+    row = {r["dataset"]: r for r in findings.rows(summary)}["magic"]
+    assert row["tuning changed the answer?"] == "the model only (default rungs: switching logreg -> forest)"
     entry["decision"]["without_tuning"] = None
     assert {r["dataset"]: r for r in findings.rows(summary)}["magic"]["tuning changed the answer?"] == "not tuned"
 

@@ -108,11 +108,23 @@ def test_tuned_curves_give_a_tuning_lever_and_tuned_rungs(tmp_path):
     assert {"tuning base", "switching base -> strong", "switching base -> strong (tuned)"} <= names
     tune = d.lever("tuning base")
     assert tune.compute_hours >= 1.0 / 3600  # one second of tuning per point is priced as compute
-    # the tuned strong rung (0.8/sqrt(128)) beats the default one (1.0/sqrt(128)): tuning changed the answer
+    # the tuned strong rung (0.8/sqrt(128)) beats the default one (1.0/sqrt(128)): tuning changed the model
     assert d.chosen == "switching base -> strong (tuned)" and d.without_tuning == "switching base -> strong"
-    assert d.tuning_changed and d.to_dict()["without_tuning"] == "switching base -> strong"
+    assert d.tuning_changed and not d.tuning_changed_route
+    assert d.to_dict()["without_tuning"] == "switching base -> strong"
+    assert d.sentence.endswith("; tuning changed the model, not the answer: on default rungs only the biggest gain "
+                               "is switching base -> strong (+8.8 [8.8, 8.8]).")
+
+
+def test_tuning_that_turns_the_answer_from_more_labels_to_a_model_says_it_changed_the_answer(tmp_path):
+    # default strong gains 0.9 points at n = 128, less than the next 128 labels (5.2); tuned strong 10.6
+    study = write_study(tmp_path / "s", models={"base": BASE, "strong": (3, 1.9, 0.5, 0.05),
+                                                "strong (tuned)": (3, 0.8, 0.5, 0.05)}, sizes=SIZES, noise=0.0)
+    d = decide(load_points(study), n_now=128)["synth"]
+    assert d.chosen == "switching base -> strong (tuned)" and d.without_tuning == "the next 128 labels"
+    assert d.tuning_changed and d.tuning_changed_route
     assert d.sentence.endswith("; tuning changed the answer: on default rungs only the biggest gain is "
-                               "switching base -> strong (+8.8 [8.8, 8.8]).")
+                               "the next 128 labels (+5.2 [5.2, 5.2]).")
 
 
 def test_the_sentence_says_when_tuning_did_not_change_the_answer_and_is_silent_without_tuning(tmp_path, two_models):

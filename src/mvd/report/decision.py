@@ -45,6 +45,9 @@ __all__ = ["Lever", "Decision", "decide", "operating_defaults", "condition_label
            "EXTRAPOLATION_RESAMPLES"]
 
 CONFIDENCE = 0.95
+# the kind of answer a lever gives to "mind or data?"
+ROUTE = {"labels": "more data", "step": "more data", "cleaning": "cleaner data", "relabel": "cleaner data",
+         "model": "a better model", "tune": "a better model", "combined": "cleaner data and a better model"}
 EXTRAPOLATION_RESAMPLES = 100
 
 
@@ -124,6 +127,14 @@ class Decision:
     def tuning_changed(self) -> bool | None:
         """Whether tuning changed which lever wins; None when the study tunes nothing."""
         return None if self.without_tuning is None else self.without_tuning != self.chosen
+
+    @property
+    def tuning_changed_route(self) -> bool | None:
+        """Whether tuning changed the kind of answer (more data, cleaner data, a better model), not only
+        which model; None when the study tunes nothing."""
+        if self.without_tuning is None:
+            return None
+        return ROUTE[self.lever(self.chosen).kind] != ROUTE[self.lever(self.without_tuning).kind]
 
 
 # ---------------------------------------------------------------- the curves the levers read
@@ -549,7 +560,8 @@ def sentence(d: Decision) -> str:
                 f"(ahead of the next lever by {_signed(d.advantage, digits)}{ci})")
     if d.tuning_changed:
         alt = d.lever(d.without_tuning)
-        out += (f"; tuning changed the answer: on default rungs only the biggest gain is {alt.name} "
+        what = "the answer" if d.tuning_changed_route else "the model, not the answer"
+        out += (f"; tuning changed {what}: on default rungs only the biggest gain is {alt.name} "
                 f"({_signed(alt.gain, digits)}{_interval(alt, digits)})")
     elif d.tuning_changed is False:
         out += "; tuning did not change the answer"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from mvd.report.decision import ROUTE
 from mvd.report.summary import _pct, upgrade_row
 
 __all__ = ["rows", "table", "COLUMNS"]
@@ -68,7 +69,11 @@ def _tuning(entry: dict) -> str:
     d = entry["decision"]
     if not d or d.get("without_tuning") is None:
         return "not tuned"
-    return "no" if d["without_tuning"] == d["chosen"] else f"yes (default rungs: {d['without_tuning']})"
+    if d["without_tuning"] == d["chosen"]:
+        return "no"
+    kinds = {lv["lever"]: lv["kind"] for lv in d["levers"]}
+    same = ROUTE[kinds[d["chosen"]]] == ROUTE[kinds[d["without_tuning"]]]
+    return f"{'the model only' if same else 'yes'} (default rungs: {d['without_tuning']})"
 
 
 def _backtest(entry: dict) -> str:
