@@ -43,12 +43,30 @@ def test_the_union_runs_each_grid_with_the_shared_axes_and_the_command_line_once
         ["model=forest", "cleaning=none", "quality=label_noise", "quality.rate=0.2", "dataset=iris"],
         ["model=forest", "cleaning=confident_learning", "quality=label_noise", "quality.rate=0.2", "dataset=iris"],
     ]
-    # the command line replaces a grid's value, and a job two grids then share runs once
+    # the command line replaces a grid's value in every grid
     assert union(grids, {"model": "logreg"}, ["quality=clean", "cleaning=none"]) == [
         ["model=logreg", "quality=clean", "cleaning=none"],
         ["model=logreg", "quality=clean", "quality.rate=0.2", "cleaning=none"],
     ]
+    # a job two grids share runs once, where the first grid puts it
+    assert union({"a": {"model": "logreg,tree"}, "b": {"model": "tree,forest"}}, {"dataset": "iris"}) == [
+        ["dataset=iris", "model=logreg"], ["dataset=iris", "model=tree"], ["dataset=iris", "model=forest"]]
     assert union({}, {"model": "logreg,tree"}) == expand(["model=logreg,tree"])
+
+
+def test_glob_lists_a_config_groups_options_through_the_config_loader():
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    import mvd.cli  # noqa: F401  (registers the config schemas)
+    from mvd.config import CONF_DIR
+
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        assert expand(["dataset=glob(b*)"], loader) == [["dataset=breast_cancer"]]
+        assert union({"tables": {"dataset": "glob(w*)"}}, {"model": "logreg"}, config_loader=loader) == [
+            ["model=logreg", "dataset=wine"]]
+        assert union({}, {"dataset": "glob(i*)"}, config_loader=loader) == [["dataset=imdb"], ["dataset=iris"]]
 
 
 STUDY = """\
