@@ -73,3 +73,21 @@ def test_the_readme_findings_table_is_the_committed_atlas_summary():
     if (ATLAS / "IN_PROGRESS").exists() or not (ATLAS / "summary.json").exists():
         pytest.skip("the atlas is still running: results/atlas has no summary.json yet")
     assert findings.table(_summary(ATLAS)) in (ROOT / "README.md").read_text()
+
+
+def test_a_study_mixing_tasks_prices_each_dataset_against_its_own_linear_rung(tmp_path):
+    from mvd.report.study import read_study
+    from mvd.report.summary import analyse
+    from mvd.report.synthetic import write_study
+
+    study = write_study(tmp_path / "s", models={"logreg": (1, 2.0, 0.5, 0.05), "gbm": (4, 1.0, 0.5, 0.05)},
+                        datasets=("cls",), noise=0.005)
+    write_study(study, models={"ridge": (1, 80.0, 0.3, 40.0), "gbm": (4, 60.0, 0.3, 35.0)}, datasets=("reg",),
+                task="regression", noise=0.5)
+    summary = analyse(read_study(study, bootstrap=50)).summary
+    assert summary["baseline"] == "logreg"
+    reg = summary["datasets"]["reg"]
+    assert reg["attribution"]["baseline"] == "ridge" and {r["baseline"] for r in reg["equivalence"]} == {"ridge"}
+    assert summary["datasets"]["cls"]["attribution"]["baseline"] == "logreg"
+    row = {r["dataset"]: r for r in findings.rows(summary)}["reg"]
+    assert row["best model vs the baseline, in data"].startswith("gbm: ") and row["shares of the gain"] != "–"

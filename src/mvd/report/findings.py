@@ -43,6 +43,7 @@ def _upgrade(entry: dict, baseline: str) -> str:
     best = attr.get("best_model") if attr else None
     if best is None:
         return "–"
+    baseline = attr["baseline"]  # the dataset's own, when the study mixes tasks
     if best == baseline:
         return f"none beats {baseline}"
     row = upgrade_row(entry, best)

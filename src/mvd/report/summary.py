@@ -56,8 +56,13 @@ def analyse(study: Study) -> Analysis:
     sophistication = points.groupby("model", sort=True)["sophistication"].max().astype(int).to_dict()
     curves = build_curves(table, agg, sophistication)
     baseline = pick_baseline(curves, study.baseline)
-    eq = equivalence(curves, baseline, resamples)
-    attr = attribution(curves, baseline, resamples, study.metric)
+    # each dataset prices against its own sophistication-1 rung (ridge for a regression beside
+    # classifiers) unless report.baseline names one model for all
+    by_dataset = {name: {k: c for k, c in curves.items() if c.dataset == name} for name in sorted(resamples)}
+    baselines = {name: pick_baseline(mine, study.baseline) for name, mine in by_dataset.items()}
+    eq = [row for name, mine in by_dataset.items() for row in equivalence(mine, baselines[name], resamples)]
+    attr = {k: v for name, mine in by_dataset.items()
+            for k, v in attribution(mine, baselines[name], resamples, study.metric).items()}
     value_agg, notes = _values(points, agg, study, resamples)
     settings = study.verdict
     kw = dict(data=settings["data"], model=settings["model"] if settings["model"] is not None else study.baseline,
@@ -72,10 +77,10 @@ def analyse(study: Study) -> Analysis:
 
     datasets = {}
     for name, rows in points.groupby("dataset", sort=True):
-        mine = {k: c for k, c in curves.items() if c.dataset == name}
+        mine, own = by_dataset[name], baselines[name]
         metric = study.metric[name]
-        target, source, start = _target(study, mine, name, metric, attr.get(name), baseline)
-        routes = money.routes(curves, name, baseline=baseline, start=start, target=target, metric=metric,
+        target, source, start = _target(study, mine, name, metric, attr.get(name), own)
+        routes = money.routes(curves, name, baseline=own, start=start, target=target, metric=metric,
                               business=study.business, fit_seconds=fit_seconds) if start else []
         if study.target is not None and start and not any(r["relation"] != "never" for r in routes):
             raise ConfigError(f"report.target={study.target:g} is reached by no fitted curve of dataset {name!r} "
@@ -96,7 +101,7 @@ def analyse(study: Study) -> Analysis:
                                 "models": money.iso_performance(curves, name, main, target=target, metric=metric)},
             "business": {
                 "target": target, "target_source": source,
-                "start": None if not start else {"model": baseline, "quality": start[0],
+                "start": None if not start else {"model": own, "quality": start[0],
                                                  "quality_rate": float(start[1]), "cleaning": start[2]},
                 "routes": routes,
                 "value_per_1000": _table(value_agg[value_agg["dataset"] == name],
@@ -107,11 +112,11 @@ def analyse(study: Study) -> Analysis:
         entry["decision"] = decision.to_dict()
         entry["backtest"] = _backtest(points, name, decision, curves, resamples[name], settings, kw)
         best = (attr.get(name) or {}).get("best_model")
-        test = exponent_test(curves.get((name, baseline) + main), curves.get((name, best) + main) if best else None,
+        test = exponent_test(curves.get((name, own) + main), curves.get((name, best) + main) if best else None,
                              resamples[name])
         entry["exponent"] = None if test is None else {**test, "sentence": describe_exponent(test)}
         entry["ranking_flips"] = ranking_flips(curves, name, resamples[name])
-        entry["verdict"] = decision.sentence + " " + verdict(name, entry, baseline)
+        entry["verdict"] = decision.sentence + " " + verdict(name, entry, own)
         datasets[name] = entry
 
     summary = {
