@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from mvd.report.decision import ROUTE
+from mvd.report.decision import ROUTE, _signed, condition_label
 from mvd.report.summary import _pct, upgrade_row
 
 __all__ = ["rows", "table", "COLUMNS"]
@@ -21,10 +21,9 @@ COLUMNS = ("dataset", "task", "n", "decision at the operating point", "best mode
 
 def _gain(lever: dict, unit: str) -> str:
     digits = 1 if unit == "points" else 3
-    sign = lambda v: f"{v:+.{digits}f}".replace("-", "−")  # noqa: E731
     ci = ("" if lever["ci_low"] is None or not math.isfinite(lever["ci_low"]) else
           f" [{lever['ci_low']:.{digits}f}, {lever['ci_high']:.{digits}f}]".replace("-", "−"))
-    return f"{sign(lever['gain'])}{ci}" + (", extrapolated" if lever["extrapolated"] else "")
+    return f"{_signed(lever['gain'], digits)}{ci}" + (", extrapolated" if lever["extrapolated"] else "")
 
 
 def _decision(entry: dict) -> str:
@@ -35,10 +34,11 @@ def _decision(entry: dict) -> str:
     out = f"{d['chosen']} ({_gain(levers[d['chosen']], d['unit'])}; {'settled' if d['settled'] else 'open'})"
     if d["cheapest"] and d["cheapest"] != d["chosen"]:
         out += f"; cheapest per point: {d['cheapest']}"
-    return f"n = {d['n_now']:,.0f}, {'clean' if d['data']['quality_rate'] == 0 else d['data']['quality'] + ' ' + format(d['data']['quality_rate'], 'g')}: {out}"
+    data = d["data"]
+    return f"n = {d['n_now']:,.0f}, {condition_label((data['quality'], data['quality_rate'], data['cleaning']))}: {out}"
 
 
-def _upgrade(entry: dict, baseline: str) -> str:
+def _upgrade(entry: dict) -> str:
     attr = entry["attribution"]
     best = attr.get("best_model") if attr else None
     if best is None:
@@ -92,7 +92,7 @@ def rows(summary: dict) -> list[dict]:
         sizes = [c["train_size"] for c in entry["curves"]]
         out.append(dict(zip(COLUMNS, (
             name, f"{entry['task']} ({entry['metric']})", f"{min(sizes):,}–{max(sizes):,}", _decision(entry),
-            _upgrade(entry, summary["baseline"]), _shares(entry), _tuning(entry), _backtest(entry)))))
+            _upgrade(entry), _shares(entry), _tuning(entry), _backtest(entry)))))
     return out
 
 
