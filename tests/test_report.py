@@ -16,7 +16,7 @@ from mvd.errors import ConfigError
 from mvd.report import build
 from mvd.report.attribution import shapley
 from mvd.report.cli import main as report_main
-from mvd.report.fits import fit_curve, invert, shape
+from mvd.report.fits import fit_curve, fit_curves, invert, shape
 from mvd.report.study import check_business
 from mvd.report.summary import schema
 from mvd.report.synthetic import write_study
@@ -46,6 +46,22 @@ def test_fit_with_zero_variance_points_stays_finite():
     fit = fit_curve(n, err, np.zeros(len(n)))  # every seed agreed: the floor keeps weights finite
     assert all(math.isfinite(fit[k]) for k in ("a", "b", "c", "r2"))
     assert fit["b"] == pytest.approx(0.5, rel=0.01)
+
+
+def test_a_curves_fit_does_not_depend_on_the_other_curves_of_the_study():
+    # a study's curves are fitted in batches; a short curve beside long ones gets the very same fit
+    def same(f, g):
+        return f.keys() == g.keys() and all(np.array_equal(f[k], g[k], equal_nan=True) for k in f)
+
+    long_n = np.geomspace(16, 8192, 19)
+    longer = (long_n, 2 * long_n**-0.5 + 0.1, np.full(19, 0.01))
+    short_n = np.array([16, 32, 64, 128, 256.0])
+    for seed in range(6):  # padded to the long curve's sizes, three of these fits moved in their last digits
+        rng = np.random.default_rng(seed)
+        short = (short_n, 40 * short_n**-0.3 + rng.normal(0, 0.5, 5), np.full(5, 0.5))
+        beside = fit_curves([longer, short, longer])
+        assert same(beside[1], fit_curves([short])[0]), seed
+    assert same(beside[0], fit_curves([longer])[0]) and same(beside[2], beside[0])
 
 
 def test_invert_gives_never_below_the_floor():
@@ -155,7 +171,12 @@ def test_report_builds_validates_and_rebuilds_identically(tmp_path):
     from mvd.report.study import read_study
     from mvd.report.summary import analyse
 
-    alone = figures.draw_all(analyse(read_study(study, bootstrap=100)), tmp_path / "alone", workers=1)
+    from mvd.report.summary import to_json
+
+    # the datasets are analysed in forked workers; one worker computes the same numbers
+    analysis = analyse(read_study(study, bootstrap=100), workers=1)
+    assert to_json(analysis.summary) == first.decode()
+    alone = figures.draw_all(analysis, tmp_path / "alone", workers=1)
     assert sorted(alone) == sorted(p.stem for p in (study / "figures").glob("*.png"))
     for paths in alone.values():
         for path in paths.values():

@@ -7,10 +7,7 @@ Each function returns a Figure or None when the study has nothing to show
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-import warnings
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +18,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
 from mvd.report.fits import FIT_OK_R2, power_law  # noqa: E402
+from mvd.report.workers import fork_map  # noqa: E402
 
 __all__ = ["draw_all", "FIGURES"]
 
@@ -336,16 +334,9 @@ def draw_all(analysis, folder: Path, *, workers: int | None = None) -> dict[str,
     """
     global _ANALYSIS
     folder.mkdir(parents=True, exist_ok=True)
-    workers = min(len(FIGURES), os.cpu_count() or 1) if workers is None else workers
     _ANALYSIS = analysis
     try:
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with warnings.catch_warnings():  # 3.12+ warns on fork in a threaded process; workers only draw
-                warnings.simplefilter("ignore", DeprecationWarning)
-                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                    drawn = list(pool.map(_draw, FIGURES, [folder] * len(FIGURES)))
-        else:
-            drawn = [_draw(name, folder) for name in FIGURES]
+        drawn = fork_map(partial(_draw, folder=folder), FIGURES, workers)
     finally:
         _ANALYSIS = None
     return {name: paths for name, paths in zip(FIGURES, drawn) if paths is not None}

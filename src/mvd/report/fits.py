@@ -129,20 +129,21 @@ def _jac(n, a, b, c):
 def fit_curves(curves) -> list[dict]:
     """Fit many curves, each ``(n, err, se)`` (mean error per size and its standard errors).
 
-    All are solved at once by ``fit_many`` (padded to the longest curve); each
+    Curves of the same length are solved at once by ``fit_many`` (no padding,
+    so a curve's fit does not depend on the other curves of the study); each
     solution is then polished by ``curve_fit``, which also gives parameter
     standard errors.  Returns one dict per curve with the fit and its quality.
     """
     curves = [(np.asarray(n, dtype=float), np.asarray(e, dtype=float), sigma_floor(s, e)) for n, e, s in curves]
-    if not curves:
-        return []
-    width = max(len(n) for n, _, _ in curves)
-    N, Y, W = np.ones((len(curves), width)), np.full((len(curves), width), np.nan), np.zeros((len(curves), width))
-    for i, (n, e, sigma) in enumerate(curves):
-        N[i, :len(n)], Y[i, :len(n)], W[i, :len(n)] = n, e, 1.0 / sigma**2
-    A, B, C, SSE = fit_many(N, Y, W)
-    return [_polish(n, e, sigma, float(a), float(b), float(c), float(sse))
-            for (n, e, sigma), a, b, c, sse in zip(curves, A, B, C, SSE)]
+    out = [None] * len(curves)
+    for width in sorted({len(n) for n, _, _ in curves}):
+        same = [i for i, (n, _, _) in enumerate(curves) if len(n) == width]
+        N, Y, S = (np.stack([curves[i][j] for i in same]) for j in range(3))
+        A, B, C, SSE = fit_many(N, Y, 1.0 / S**2)
+        for i, a, b, c, sse in zip(same, A, B, C, SSE):
+            n, e, sigma = curves[i]
+            out[i] = _polish(n, e, sigma, float(a), float(b), float(c), float(sse))
+    return out
 
 
 def fit_curve(n, err, se) -> dict:

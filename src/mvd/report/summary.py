@@ -18,7 +18,7 @@ import pandas as pd
 from mvd.errors import ConfigError
 from mvd.report.study import LOWER_IS_BETTER
 from mvd.report import business as money
-from mvd.report.aggregate import CONFIDENCE, SeedResamples, aggregate, cells
+from mvd.report.aggregate import CONFIDENCE, Cells, SeedResamples, aggregate, cells
 from mvd.report import backtest
 from mvd.report.attribution import LABELS, attribution
 from mvd.report.backtest import MIN_SIZES, check_sizes
@@ -30,6 +30,7 @@ from mvd.report.equivalence import equivalence, pick_baseline
 from mvd.report.fits import FIT_OK_R2
 from mvd.report.study import CELL, Study
 from mvd.report.shift import shift_section
+from mvd.report.workers import fork_map
 
 __all__ = ["Analysis", "analyse", "to_json", "schema", "SEED"]
 
@@ -47,23 +48,15 @@ class Analysis:
     baseline: str
 
 
-def analyse(study: Study) -> Analysis:
+def analyse(study: Study, *, workers: int | None = None) -> Analysis:
+    """Every number of the report.  Datasets are analysed independently, so with ``workers`` > 1
+    (default: the CPUs, at most one per dataset) they are analysed in forked processes; the
+    numbers do not depend on the worker count (each dataset reads rows of the same seeds matrices)."""
     points = study.points
     resamples = {d: SeedResamples(rows["seed"].unique(), n=study.bootstrap, seed=SEED)
                  for d, rows in points.groupby("dataset", sort=True)}
     table = cells(points, ("score", "error", "fit_seconds", "n_fit", "tune_seconds"))
-    agg = aggregate(table, resamples)
     sophistication = points.groupby("model", sort=True)["sophistication"].max().astype(int).to_dict()
-    curves = build_curves(table, agg, sophistication)
-    baseline = pick_baseline(curves, study.baseline)
-    # each dataset prices against its own sophistication-1 rung (ridge for a regression beside
-    # classifiers) unless report.baseline names one model for all
-    by_dataset = {name: {k: c for k, c in curves.items() if c.dataset == name} for name in sorted(resamples)}
-    baselines = {name: pick_baseline(mine, study.baseline) for name, mine in by_dataset.items()}
-    eq = [row for name, mine in by_dataset.items() for row in equivalence(mine, baselines[name], resamples)]
-    attr = {k: v for name, mine in by_dataset.items()
-            for k, v in attribution(mine, baselines[name], resamples, study.metric).items()}
-    value_agg, notes = _values(points, agg, study, resamples)
     settings = study.verdict
     kw = dict(data=settings["data"], model=settings["model"] if settings["model"] is not None else study.baseline,
               step=settings["step"], business=study.business, bootstrap=study.bootstrap, seed=SEED,
@@ -72,52 +65,22 @@ def analyse(study: Study) -> Analysis:
         for name, rows in points.groupby("dataset", sort=True):
             check_sizes(sorted(rows["train_size"].unique()), name)
     decisions = decide(points, n_now=settings["n_now"], **kw)
-    fit_seconds = {(tuple(k[:-1]), int(k[-1])): v for k, v in
-                   zip(agg[CELL].itertuples(index=False, name=None), agg["fit_seconds"])}
-
-    datasets = {}
-    for name, rows in points.groupby("dataset", sort=True):
-        mine, own = by_dataset[name], baselines[name]
-        metric = study.metric[name]
-        target, source, start = _target(study, mine, name, metric, attr.get(name), own)
-        routes = money.routes(curves, name, baseline=own, start=start, target=target, metric=metric,
-                              business=study.business, fit_seconds=fit_seconds) if start else []
-        if study.target is not None and start and not any(r["relation"] != "never" for r in routes):
-            raise ConfigError(f"report.target={study.target:g} is reached by no fitted curve of dataset {name!r} "
-                              f"({metric}); choose a target between its worst and best measured values.")
-        ds_eq = [r for r in eq if r["dataset"] == name]
-        main = _main_condition(mine)
-        entry = {
-            "task": str(rows["task"].iloc[0]), "metric": metric,
-            "higher_is_better": metric not in LOWER_IS_BETTER,
-            "n_points": int(len(rows)), "seeds": sorted(int(s) for s in rows["seed"].unique()),
-            "models": _models(mine),
-            "fits": [_fit_row(c) for c in sorted(mine.values(), key=lambda c: c.key)],
-            "curves": _table(agg[agg["dataset"] == name], ["score", "error", "se", "ci_low", "ci_high", "n_seeds"]),
-            "equivalence": [{k: v for k, v in r.items() if k != "dataset"} for r in ds_eq],
-            "attribution": attr.get(name),
-            "iso_performance": {"target": target, "quality": main[0], "quality_rate": float(main[1]),
-                                "cleaning": main[2],
-                                "models": money.iso_performance(curves, name, main, target=target, metric=metric)},
-            "business": {
-                "target": target, "target_source": source,
-                "start": None if not start else {"model": own, "quality": start[0],
-                                                 "quality_rate": float(start[1]), "cleaning": start[2]},
-                "routes": routes,
-                "value_per_1000": _table(value_agg[value_agg["dataset"] == name],
-                                         ["score", "ci_low", "ci_high"], rename={"score": "value"}),
-            },
-        }
-        decision = decisions[name]
-        entry["decision"] = decision.to_dict()
-        entry["backtest"] = _backtest(points, name, decision, curves, resamples[name], settings, kw)
-        best = (attr.get(name) or {}).get("best_model")
-        test = exponent_test(curves.get((name, own) + main), curves.get((name, best) + main) if best else None,
-                             resamples[name])
-        entry["exponent"] = None if test is None else {**test, "sentence": describe_exponent(test)}
-        entry["ranking_flips"] = ranking_flips(curves, name, resamples[name])
-        entry["verdict"] = decision.sentence + " " + verdict(name, entry, own)
-        datasets[name] = entry
+    names = sorted(resamples)
+    global _SHARED
+    _SHARED = dict(study=study, points=points, table=table, sophistication=sophistication,
+                   resamples=resamples, decisions=decisions, settings=settings, kw=kw)
+    try:
+        parts = fork_map(_dataset_part, names, workers)
+    finally:
+        _SHARED = None
+    agg = pd.concat([p[0] for p in parts], ignore_index=True)
+    curves = {k: c for p in parts for k, c in p[1].items()}
+    datasets = {name: p[2] for name, p in zip(names, parts)}
+    baseline = pick_baseline(curves, study.baseline)
+    value_agg, notes = _values(points, agg, study, resamples)
+    for name, entry in datasets.items():
+        entry["business"]["value_per_1000"] = _clean(_table(value_agg[value_agg["dataset"] == name],
+                                                            ["score", "ci_low", "ci_high"], rename={"score": "value"}))
 
     summary = {
         "schema_version": SCHEMA_VERSION,
@@ -126,7 +89,7 @@ def analyse(study: Study) -> Analysis:
         "bootstrap": {"resamples": study.bootstrap, "confidence": CONFIDENCE, "seed": SEED,
                       "method": "percentile over seed resamples"},
         "business": {**{k: v for k, v in sorted(study.business.items())}, "notes": notes},
-        "datasets": datasets,
+        "datasets": {},
         "verdict": [d["verdict"] for d in datasets.values()],
         "operating_point": {k: settings[k] for k in ("n_now", "data", "model", "step", "backtest",
                                                      "cleaning_cost_per_row")},
@@ -134,7 +97,69 @@ def analyse(study: Study) -> Analysis:
     shift = shift_section(points, study.metric, n_resamples=study.bootstrap, seed=SEED, baseline=baseline)
     if shift:  # only studies with shift kinds or test-label noise carry the section
         summary["shift"] = shift
-    return Analysis(summary=_clean(summary), agg=agg, curves=curves, baseline=baseline)
+    summary = _clean(summary)
+    summary["datasets"] = datasets  # cleaned where they were made
+    return Analysis(summary=summary, agg=agg, curves=curves, baseline=baseline)
+
+
+_SHARED = None  # what a forked dataset worker inherits from ``analyse``
+
+
+def _dataset_part(name: str) -> tuple[pd.DataFrame, dict, dict]:
+    """One dataset's aggregation, curves and summary entry (cleaned for JSON)."""
+    study, points, table, resamples = (_SHARED[k] for k in ("study", "points", "table", "resamples"))
+    settings, kw = _SHARED["settings"], _SHARED["kw"]
+    rows = points[points["dataset"] == name]
+    mine_rows = table.rows(name)
+    sub = Cells(index=table.index.iloc[mine_rows].reset_index(drop=True), seeds=table.seeds,
+                wide={c: m[mine_rows] for c, m in table.wide.items()})
+    agg = aggregate(sub, {name: resamples[name]})
+    mine = build_curves(sub, agg, _SHARED["sophistication"])
+    # each dataset prices against its own sophistication-1 rung (ridge for a regression beside
+    # classifiers) unless report.baseline names one model for all
+    own = pick_baseline(mine, study.baseline)
+    eq = equivalence(mine, own, resamples)
+    attr = attribution(mine, own, resamples, study.metric).get(name)
+    fit_seconds = {(tuple(k[:-1]), int(k[-1])): v for k, v in
+                   zip(agg[CELL].itertuples(index=False, name=None), agg["fit_seconds"])}
+    metric = study.metric[name]
+    target, source, start = _target(study, mine, name, metric, attr, own)
+    routes = money.routes(mine, name, baseline=own, start=start, target=target, metric=metric,
+                          business=study.business, fit_seconds=fit_seconds) if start else []
+    if study.target is not None and start and not any(r["relation"] != "never" for r in routes):
+        raise ConfigError(f"report.target={study.target:g} is reached by no fitted curve of dataset {name!r} "
+                          f"({metric}); choose a target between its worst and best measured values.")
+    main = _main_condition(mine)
+    entry = {
+        "task": str(rows["task"].iloc[0]), "metric": metric,
+        "higher_is_better": metric not in LOWER_IS_BETTER,
+        "n_points": int(len(rows)), "seeds": sorted(int(s) for s in rows["seed"].unique()),
+        "models": _models(mine),
+        "fits": [_fit_row(c) for c in sorted(mine.values(), key=lambda c: c.key)],
+        "curves": _table(agg, ["score", "error", "se", "ci_low", "ci_high", "n_seeds"]),
+        "equivalence": [{k: v for k, v in r.items() if k != "dataset"} for r in eq],
+        "attribution": attr,
+        "iso_performance": {"target": target, "quality": main[0], "quality_rate": float(main[1]),
+                            "cleaning": main[2],
+                            "models": money.iso_performance(mine, name, main, target=target, metric=metric)},
+        "business": {
+            "target": target, "target_source": source,
+            "start": None if not start else {"model": own, "quality": start[0],
+                                             "quality_rate": float(start[1]), "cleaning": start[2]},
+            "routes": routes,
+            "value_per_1000": [],  # filled in by ``analyse``, which prices all datasets' cells at once
+        },
+    }
+    decision = _SHARED["decisions"][name]
+    entry["decision"] = decision.to_dict()
+    entry["backtest"] = _backtest(points, name, decision, mine, resamples[name], settings, kw)
+    best = (attr or {}).get("best_model")
+    test = exponent_test(mine.get((name, own) + main), mine.get((name, best) + main) if best else None,
+                         resamples[name])
+    entry["exponent"] = None if test is None else {**test, "sentence": describe_exponent(test)}
+    entry["ranking_flips"] = ranking_flips(mine, name, resamples[name])
+    entry["verdict"] = decision.sentence + " " + verdict(name, entry, own)
+    return agg, mine, _clean(entry)
 
 
 def _values(points: pd.DataFrame, agg: pd.DataFrame, study: Study,
