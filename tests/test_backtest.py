@@ -38,10 +38,11 @@ def test_a_few_known_curves_pick_their_family_and_intervals_cover():
 
 
 @pytest.mark.slow
-def test_over_500_known_curves_the_backtest_picks_the_family_and_intervals_hold_their_level():
-    result = backtest_curves(family_curves(500, seed=0), bootstrap=200)
-    # the target is 90%; measured 91.6% on this draw (90.6% and 89.2% on draws 1 and 2: pow4 and mmf4,
-    # the two 4-parameter families, imitate each other within the seed noise)
+@pytest.mark.parametrize("draw", [0, 2])
+def test_over_500_known_curves_the_backtest_picks_the_family_and_intervals_hold_their_level(draw):
+    result = backtest_curves(family_curves(500, seed=draw), bootstrap=200)
+    # the target is 90%; measured 93.8% on draw 0 and 92.6% on draw 2 (92.4-93.8% on draws 0-4); with
+    # the two cuts n_max/4 and n_max/2 alone draw 2 gave 89.2%
     assert result["pick_rate"] >= 0.90, result
     assert abs(result["coverage"][0.8] - 0.8) <= 0.05, result
     assert abs(result["coverage"][0.95] - 0.95) <= 0.05, result
