@@ -203,6 +203,30 @@ def test_a_timeout_alone_is_a_budget():
 
 # ---- tuned curves in the engine: config, identity, points, leakage ----
 
+def test_the_models_own_values_are_kept_unless_the_best_trial_leads_by_more_than_z_se():
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 2
+    X = rng.normal(size=(60, 3)) + 0.3 * y[:, None]
+    est = make_pipeline(StandardScaler(), LogisticRegression(max_iter=200))
+    space = {"C": {"low": 1e-3, "high": 1e3, "log": True}}
+    best, info = tuning.tune(est, space, X, y, trials=6, folds=3, seed=0)
+    lead, se = info["lead"], info["lead_se"]
+    assert best != {"C": 1.0} and 0 < lead < se  # a noisy win: half a standard error
+    ratio = lead / se
+    kept, kept_info = tuning.tune(est, space, X, y, trials=6, folds=3, seed=0, keep_default_within=1.01 * ratio)
+    assert kept == {"C": 1.0} and kept_info["score"] == pytest.approx(info["score"] - lead)
+    assert "the model's own values kept: the best trial led them by 0.0333, within" in kept_info["folds_note"]
+    won, won_info = tuning.tune(est, space, X, y, trials=6, folds=3, seed=0, keep_default_within=0.99 * ratio)
+    assert won == best and won_info["folds_note"] == ""
+    # a step that wins on every fold has no spread: it is taken at any margin
+    X, y = _data()
+    params, info = tuning.tune(Peak(), {"a": {"low": 0.0, "high": 1.0}}, X, y, trials=12, folds=3, seed=0,
+                               keep_default_within=1e6)
+    assert params["a"] > 0.5 and info["lead_se"] == 0.0
+    with pytest.raises(ConfigError, match=r"tuning\.keep_default_within=-1 must be a number of standard errors >= 0"):
+        tuning.tune(Peak(), {"a": {"low": 0.0, "high": 1.0}}, X, y, trials=2, keep_default_within=-1)
+
+
 from mvd import curve, identity, store  # noqa: E402
 
 _TINY = ("dataset=breast_cancer", "model=logreg", "curve.sizes=[16,32]", "curve.seeds=[0]")
@@ -237,6 +261,13 @@ def test_a_search_space_does_not_move_a_default_curves_id(make_cfg):
     dummy = make_cfg("dataset=breast_cancer", "model=dummy", *_TUNED, "tuning.untunable=default")
     assert identity.run_id_of(dummy) == identity.run_id_of(make_cfg("dataset=breast_cancer", "model=dummy"))
     assert curve.plan(dummy).tuning is None
+    # the one-standard-error rule came later: unset, it leaves stored tuned curves' ids alone; set, it is a new curve
+    from omegaconf import OmegaConf
+
+    tuned = OmegaConf.create(OmegaConf.to_container(make_cfg(*_TINY, *_TUNED)))  # as saved before the option
+    del tuned.tuning["keep_default_within"]
+    assert identity.run_id_of(make_cfg(*_TINY, *_TUNED)) == identity.run_id_of(tuned)
+    assert identity.run_id_of(make_cfg(*_TINY, *_TUNED, "tuning.keep_default_within=1.0")) != identity.run_id_of(tuned)
 
 
 def test_a_tuned_curve_reruns_to_the_same_numbers(make_cfg, tmp_path):
@@ -282,6 +313,7 @@ def test_tuning_never_sees_the_test_split(make_cfg, test_set_digests, monkeypatc
      r"tuning\.folds=7 cannot split the smallest training subset \(16 rows\): 7 inner folds do not fit"),
     (("curve.sizes=[3,32]",), r"tuning\.folds=2 cannot split the smallest training subset \(3 rows\)"),
     (("tuning.untunable=skip",), r"tuning\.untunable='skip' is unknown; allowed: refuse, default"),
+    (("tuning.keep_default_within=-0.5",), r"tuning\.keep_default_within=-0\.5 must be a number of standard errors"),
 ])
 @pytest.mark.slow
 def test_bad_tuning_input_is_refused_before_any_work(make_cfg, overrides, match, tmp_path):

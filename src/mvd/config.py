@@ -133,6 +133,9 @@ class TuningConfig:
     shrink_folds: bool = True
     # a model with nothing to tune (dummy): refuse | default (run its default curve)
     untunable: str = "refuse"
+    # keep the model's own values unless the best trial beats them by more than this many standard
+    # errors of its inner-CV score (1.0: the one-standard-error rule); null: the best trial wins
+    keep_default_within: Optional[float] = None
 
 
 @dataclass

@@ -44,6 +44,8 @@ _CLEANING = {"name": "none", "folds": 5, "params": {}}
 # keys of the model and curve groups that are always in the view
 _MODEL = ("name", "sophistication", "modalities", "scale", "categorical", "text", "classification",
           "regression", "per_modality", "tune")
+# tuning options added after tuned curves were stored: in the view only when set
+_TUNING_ADDED = ("keep_default_within",)
 _CURVE = ("sizes", "fractions", "start", "growth", "max_size", "seeds", "test_fraction", "primary")
 
 
@@ -106,7 +108,8 @@ def canonical(cfg) -> dict:
     node["model"] = _group_view(node["model"], _MODEL)
     # a search space changes nothing until a curve is tuned; a tuned curve is identified by its budget too
     if naming.tuned(cfg):
-        node["tuning"] = {k: v for k, v in plain(cfg.tuning).items() if k != "untunable"}
+        node["tuning"] = {k: v for k, v in plain(cfg.tuning).items()
+                          if k != "untunable" and not (k in _TUNING_ADDED and _unset(v))}
     else:
         node["model"].pop("search", None)
     node["curve"] = _group_view(node["curve"], _CURVE)

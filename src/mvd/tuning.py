@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import numbers
 import time
 import warnings
@@ -35,7 +36,7 @@ from sklearn.utils import _safe_indexing
 
 from mvd.errors import ConfigError
 
-__all__ = ["tune", "settle", "tune_point", "check_space", "check_budget", "inner_folds", "configure",
+__all__ = ["tune", "settle", "tune_point", "check_space", "check_budget", "check_keep", "inner_folds", "configure",
            "SCORERS"]
 
 # mvd's metric names -> scikit-learn scorers (all greater-is-better; losses are negated)
@@ -102,6 +103,13 @@ def check_space(estimator, space: dict, *, key: str = "model.search") -> None:
                               f"give low < high.")
         if spec.get("log") and low <= 0:
             raise ConfigError(f"{where} has log: true with low={low}; a log range needs low > 0.")
+
+
+def check_keep(value, *, key: str = "tuning.keep_default_within") -> None:
+    """Refuse a margin for keeping the model's own values that is not a number >= 0 (null: off)."""
+    if value is not None and (not _is_num(value) or not math.isfinite(value) or value < 0):
+        raise ConfigError(f"{key}={value!r} must be a number of standard errors >= 0 (1 is the one-standard-"
+                          f"error rule), or null to let the best trial win.")
 
 
 def check_budget(trials: int | None, timeout: float | None, folds: int, *, key: str = "tuning") -> None:
@@ -199,7 +207,8 @@ def configure(estimator, params: dict):
 
 def tune(estimator, space: dict, X, y, *, trials: int | None = 20, timeout: float | None = None,
          folds: int = 3, seed: int = 0, task: str = "classification", metric: str = "accuracy",
-         shrink_folds: bool = True, prune: bool = True) -> tuple[dict, dict]:
+         shrink_folds: bool = True, prune: bool = True,
+         keep_default_within: float | None = None) -> tuple[dict, dict]:
     """Search ``space`` by inner K-fold CV on (X, y); return the best parameters and what it cost.
 
     ``estimator`` may be a Pipeline: preprocessing is refitted inside every
@@ -209,7 +218,14 @@ def tune(estimator, space: dict, X, y, *, trials: int | None = 20, timeout: floa
     counts, the folds used (and why they shrank), the wall-clock seconds and
     the part of them spent outside fitting and scoring (the library's
     overhead).  If every trial fails, the estimator's own values are kept.
+
+    With ``keep_default_within`` = z, the estimator's own values (the first
+    trial) are kept unless the best trial's inner-CV mean beats theirs by more
+    than z standard errors of the best trial's fold scores: the one-standard-
+    error rule (Hastie et al., ESL 7.10) with the untuned model as the simple
+    one.  At small n the best of a few noisy trials is often a winner's curse.
     """
+    check_keep(keep_default_within)
     try:
         import optuna
     except ImportError as exc:  # pragma: no cover - exercised through the config check
@@ -253,6 +269,7 @@ def tune(estimator, space: dict, X, y, *, trials: int | None = 20, timeout: floa
             trial.report(float(np.mean(scores)), step)
             if prune and trial.should_prune():
                 raise optuna.TrialPruned()
+        trial.set_user_attr("scores", scores)
         return float(np.mean(scores))
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -284,6 +301,18 @@ def tune(estimator, space: dict, X, y, *, trials: int | None = 20, timeout: floa
         info["folds_note"] = (note + "; " if note else "") + "every trial failed: the model's own values are kept"
         return {}, info
     best = study.best_trial
+    own = study.trials[0]
+    if first and len(first) == len(space) and own.state == optuna.trial.TrialState.COMPLETE:
+        # how far the best trial leads the model's own values, in units of the best trial's fold spread
+        scores = np.asarray(best.user_attrs["scores"])
+        info["lead"] = float(best.value - own.value)
+        info["lead_se"] = float(scores.std(ddof=1) / np.sqrt(len(scores))) if len(scores) > 1 else 0.0
+        if keep_default_within is not None and best.number != own.number \
+                and info["lead"] <= keep_default_within * info["lead_se"]:
+            best = own
+            info["folds_note"] = (note + "; " if note else "") + (
+                f"the model's own values kept: the best trial led them by {info['lead']:.3g}, within "
+                f"{keep_default_within:g} SE ({info['lead_se']:.3g}) of its inner-CV score")
     info["score"] = sign * float(best.value)
     params = {p: _suggest_value(best.params[p], space[p]) for p in space if p in best.params}
     return params, info
@@ -326,6 +355,8 @@ def settle(settings: dict, *, space: dict, estimator, y_smallest, task: str, mod
     check_space(estimator, space)
     trials, timeout, folds = settings.get("trials"), settings.get("timeout"), settings.get("folds", 3)
     check_budget(trials, timeout, folds)
+    keep = settings.get("keep_default_within")
+    check_keep(keep)
     shrink = bool(settings.get("shrink_folds", True))
     try:
         k, note = inner_folds(y_smallest, folds, task, shrink=shrink)
@@ -335,14 +366,15 @@ def settle(settings: dict, *, space: dict, estimator, y_smallest, task: str, mod
                           f"smallest curve size{'' if shrink else ' or set tuning.shrink_folds=true'}.") from None
     if note:
         notes.append(f"tuning at {len(y_smallest)} rows: {note}" + ("." if k == 0 else " (fewer where a class is smaller)."))
-    return {"space": dict(space), "trials": trials, "timeout": timeout, "folds": int(folds), "shrink_folds": shrink}
+    return {"space": dict(space), "trials": trials, "timeout": timeout, "folds": int(folds), "shrink_folds": shrink,
+            "keep_default_within": keep}
 
 
 def tune_point(pipe, settings: dict, X, y, *, seed: int, task: str, metric: str):
     """Tune ``pipe`` on one training subset: the pipeline with the best parameters, and the point's columns."""
     best, info = tune(pipe, settings["space"], X, y, trials=settings["trials"], timeout=settings["timeout"],
                       folds=settings["folds"], seed=seed, task=task, metric=metric,
-                      shrink_folds=settings["shrink_folds"])
+                      shrink_folds=settings["shrink_folds"], keep_default_within=settings.get("keep_default_within"))
     columns = {
         "tuned": True,
         "tune_trials": int(info["trials"]),
