@@ -27,24 +27,29 @@ def test_rows_read_the_decision_the_upgrade_the_shares_the_tuning_and_the_backte
     magic = summary["datasets"]["magic"]
     chosen = next(lv for lv in magic["decision"]["levers"] if lv["lever"] == magic["decision"]["chosen"])
     row = by_name["magic"]
-    assert row["n"] == "16–45" and row["task"] == "classification (accuracy)"
+    assert row["n"] == "16–4,096" and row["task"] == "classification (accuracy)"
     assert row["decision at the operating point"].startswith(
-        f"n = 45, clean: {chosen['lever']} (+{chosen['gain']:.1f} [{chosen['ci_low']:.1f}, {chosen['ci_high']:.1f}]; open)")
+        f"n = 4,096, clean: {chosen['lever']} (+{chosen['gain']:.1f} [{chosen['ci_low']:.1f}, {chosen['ci_high']:.1f}]; open)")
     mind = magic["attribution"]["shares"]["mind"]
     assert row["shares of the gain"].startswith(f"mind {100 * mind['share']:.0f}% [{100 * mind['ci_low']:.0f}, ")
-    assert row["shares of the gain"].endswith("(n 16→45)")
+    assert row["shares of the gain"].endswith("(n 16→4,096)")
     assert row["tuning changed the answer?"] == "no"
-    assert by_name["digits"]["best model vs the baseline, in data"] == "none beats logreg"
-    assert row["backtest"].startswith("none: ")
+    assert by_name["breast_cancer"]["best model vs the baseline, in data"] == "none beats logreg"
+    upgrade = next(r for r in magic["equivalence"] if r["model"] == "gbm" and r["train_size"] == 128)
+    assert row["best model vs the baseline, in data"] == f"gbm: {upgrade['display']} at n = 128"
+    assert row["backtest"] == "3/3"
+    short = _summary(FAIR_MIND)
+    short["datasets"]["magic"]["backtest"] = {"decisions": None, "intervals": None, "note": "no backtest: 3 sizes"}
+    assert {r["dataset"]: r for r in findings.rows(short)}["magic"]["backtest"] == "none: no backtest: 3 sizes"
 
 
 def test_tuning_cell_names_the_default_rung_answer_when_tuning_changed_it():
     summary = _summary(FAIR_MIND)
     entry = summary["datasets"]["magic"]
-    entry["decision"]["without_tuning"] = "the next 45 labels"
+    entry["decision"]["without_tuning"] = "the next 4,096 labels"
     entry["backtest"] = {"decisions": {"trials": [{"hit": True}, {"hit": False}, {"hit": True}]}}
     row = {r["dataset"]: r for r in findings.rows(summary)}["magic"]
-    assert row["tuning changed the answer?"] == "yes (default rungs: the next 45 labels)"
+    assert row["tuning changed the answer?"] == "yes (default rungs: the next 4,096 labels)"
     assert row["backtest"] == "2/3"
     entry["decision"]["without_tuning"] = "switching logreg -> forest"  # a model either way
     row = {r["dataset"]: r for r in findings.rows(summary)}["magic"]
