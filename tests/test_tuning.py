@@ -212,6 +212,13 @@ def test_the_models_own_values_are_kept_unless_the_best_trial_leads_by_more_than
     best, info = tuning.tune(est, space, X, y, trials=6, folds=3, seed=0)
     lead, se = info["lead"], info["lead_se"]
     assert best != {"C": 1.0} and 0 < lead < se  # a noisy win: half a standard error
+    # the lead and its standard error, recomputed here: the same inner folds, scored by scikit-learn
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    mine = cross_val_score(tuning.configure(est, best), X, y, cv=folds)
+    assert se == pytest.approx(mine.std(ddof=1) / np.sqrt(3))
+    assert lead == pytest.approx(mine.mean() - cross_val_score(est, X, y, cv=folds).mean())
     ratio = lead / se
     kept, kept_info = tuning.tune(est, space, X, y, trials=6, folds=3, seed=0, keep_default_within=1.01 * ratio)
     assert kept == {"C": 1.0} and kept_info["score"] == pytest.approx(info["score"] - lead)
@@ -223,8 +230,15 @@ def test_the_models_own_values_are_kept_unless_the_best_trial_leads_by_more_than
     params, info = tuning.tune(Peak(), {"a": {"low": 0.0, "high": 1.0}}, X, y, trials=12, folds=3, seed=0,
                                keep_default_within=1e6)
     assert params["a"] > 0.5 and info["lead_se"] == 0.0
-    with pytest.raises(ConfigError, match=r"tuning\.keep_default_within=-1 must be a number of standard errors >= 0"):
-        tuning.tune(Peak(), {"a": {"low": 0.0, "high": 1.0}}, X, y, trials=2, keep_default_within=-1)
+    # a first trial that is not the model's own values (width lies outside the space) is no default to keep
+    space = {"a": {"low": 0.0, "high": 1.0}, "width": {"choices": [[8], [16]]}}
+    params, info = tuning.tune(Peak(a=0.2), space, X, y, trials=12, folds=3, seed=0, keep_default_within=1e6)
+    assert params["a"] > 0.5 and "lead" not in info
+    for bad in (-1, float("nan"), float("inf"), "one"):
+        with pytest.raises(ConfigError, match=r"tuning\.keep_default_within=.* must be a number of standard errors >= 0"):
+            tuning.tune(Peak(), {"a": {"low": 0.0, "high": 1.0}}, X, y, trials=2, keep_default_within=bad)
+    tuning.check_keep(0.0)  # zero: the best trial wins, as with null
+    assert tuning._and("", "kept") == "kept" and tuning._and("2 folds", "kept") == "2 folds; kept"
 
 
 from mvd import curve, identity, store  # noqa: E402

@@ -298,7 +298,7 @@ def tune(estimator, space: dict, X, y, *, trials: int | None = 20, timeout: floa
         "score": float("nan"),
     }
     if not done:
-        info["folds_note"] = (note + "; " if note else "") + "every trial failed: the model's own values are kept"
+        info["folds_note"] = _and(note, "every trial failed: the model's own values are kept")
         return {}, info
     best = study.best_trial
     own = study.trials[0]
@@ -306,16 +306,21 @@ def tune(estimator, space: dict, X, y, *, trials: int | None = 20, timeout: floa
         # how far the best trial leads the model's own values, in units of the best trial's fold spread
         scores = np.asarray(best.user_attrs["scores"])
         info["lead"] = float(best.value - own.value)
-        info["lead_se"] = float(scores.std(ddof=1) / np.sqrt(len(scores))) if len(scores) > 1 else 0.0
+        info["lead_se"] = float(scores.std(ddof=1) / np.sqrt(len(scores)))  # a completed trial ran k >= 2 folds
         if keep_default_within is not None and best.number != own.number \
                 and info["lead"] <= keep_default_within * info["lead_se"]:
             best = own
-            info["folds_note"] = (note + "; " if note else "") + (
-                f"the model's own values kept: the best trial led them by {info['lead']:.3g}, within "
-                f"{keep_default_within:g} SE ({info['lead_se']:.3g}) of its inner-CV score")
+            info["folds_note"] = _and(note, f"the model's own values kept: the best trial led them by "
+                                            f"{info['lead']:.3g}, within {keep_default_within:g} SE "
+                                            f"({info['lead_se']:.3g}) of its inner-CV score")
     info["score"] = sign * float(best.value)
     params = {p: _suggest_value(best.params[p], space[p]) for p in space if p in best.params}
     return params, info
+
+
+def _and(note: str, more: str) -> str:
+    """A tuning note with one more remark."""
+    return "; ".join(part for part in (note, more) if part)
 
 
 def _suggest_value(value, spec: dict):
