@@ -152,7 +152,7 @@ def _dataset_part(name: str) -> tuple[pd.DataFrame, dict, dict]:
     }
     decision = _SHARED["decisions"][name]
     entry["decision"] = decision.to_dict()
-    entry["backtest"] = _backtest(points, name, decision, mine, resamples[name], settings, kw)
+    entry["backtest"] = _backtest(rows, name, decision, mine, resamples[name], settings, kw)
     best = (attr or {}).get("best_model")
     test = exponent_test(mine.get((name, own) + main), mine.get((name, best) + main) if best else None,
                          resamples[name])
@@ -184,9 +184,9 @@ def _values(points: pd.DataFrame, agg: pd.DataFrame, study: Study,
     return pd.concat([mapped, boot], ignore_index=True).sort_values(CELL, kind="stable"), notes
 
 
-def _backtest(points, name, decision, curves, rs, settings, kw) -> dict:
-    """The decision's and the intervals' backtests on this dataset, or a note saying why there is none."""
-    sizes = sorted(points.loc[points["dataset"] == name, "train_size"].unique())
+def _backtest(rows, name, decision, curves, rs, settings, kw) -> dict:
+    """The decision's and the intervals' backtests on this dataset (its ``rows``), or a note saying why there is none."""
+    sizes = sorted(rows["train_size"].unique())
     if len(sizes) < MIN_SIZES:
         return {"decisions": None, "intervals": None,
                 "note": f"no backtest: {len(sizes)} measured size(s), at least {MIN_SIZES} are needed"}

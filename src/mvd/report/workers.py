@@ -23,8 +23,8 @@ def fork_map(fn: Callable, items: Sequence, workers: int | None = None) -> list:
     """``[fn(item) for item in items]``, in up to ``workers`` forked processes (default: one per CPU).
 
     ``fn`` must be a module-level function; what it reads besides its item is
-    inherited through the fork.  Without fork (Windows, macOS' default spawn
-    is not used) or with one worker or item, it runs in this process.
+    inherited through the fork.  Where the platform cannot fork (Windows), or
+    with one worker or one item, it runs in this process.
     """
     items = list(items)
     workers = min(len(items), os.cpu_count() or 1) if workers is None else min(workers, len(items))
