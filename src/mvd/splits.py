@@ -5,6 +5,20 @@ or taken from the dataset's official split; it never changes after that.
 The pool is then put in one seeded order whose every prefix is stratified, so
 the training subset of size n is ``order[:n]``: subsets are nested and drawn
 without replacement, and a larger budget only ever adds rows.
+
+Classes too rare to stratify (high cardinality, a long tail): a class with a
+single row cannot be on both sides of a stratified split.  When some class
+has fewer than 2 rows, those rows are pooled into one extra stratum (see
+:func:`strata`) and every other class is its own stratum, so the split is
+still stratified, seeded and deterministic; each singleton lands in the test
+set with probability about ``test_fraction``, and a class whose only row is
+tested is a class no training subset sees (scored, never a crash).  A dataset
+where every class has at least 2 rows takes scikit-learn's splitter on the
+labels themselves, exactly as before.  The pooled stratum needs at least 2
+rows; a dataset with a single row alone in its class is refused, as before.
+The nested order needs no special case: a class with ``m`` rows in the pool
+has its r-th row at key ``(r + 0.5) / m``, so a pool singleton enters the
+prefixes at about half the pool and a class with no pool row never does.
 """
 
 from __future__ import annotations
@@ -14,7 +28,10 @@ from sklearn.model_selection import train_test_split
 
 from mvd.errors import ConfigError
 
-__all__ = ["split", "nested_order", "sizes", "check_test_fraction", "check_split"]
+__all__ = ["split", "strata", "nested_order", "sizes", "check_test_fraction", "check_split"]
+
+# a class with fewer rows than this cannot be stratified on its own: its rows share one stratum
+MIN_STRATUM = 2
 
 
 def split(y: np.ndarray, *, seed: int, test_fraction: float, task: str, test_index=None):
@@ -24,11 +41,24 @@ def split(y: np.ndarray, *, seed: int, test_fraction: float, task: str, test_ind
         test = np.sort(np.asarray(test_index, dtype=np.int64))
         pool = np.setdiff1d(np.arange(n), test, assume_unique=True)
         return pool, test
-    stratify = y if task == "classification" else None
+    stratify = strata(y) if task == "classification" else None
     pool, test = train_test_split(
         np.arange(n), test_size=test_fraction, random_state=seed, stratify=stratify
     )
     return np.sort(pool), np.sort(test)
+
+
+def strata(y: np.ndarray) -> np.ndarray:
+    """The stratum of each row for the test split: ``y`` itself when every class has at least 2 rows;
+    else each such class is its own stratum and the rows of rarer classes share one more (``-1``)."""
+    y = np.asarray(y)
+    labels, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    rare = counts[inverse] < MIN_STRATUM
+    if not rare.any():
+        return y
+    out = inverse.astype(np.int64)
+    out[rare] = -1
+    return out
 
 
 def check_split(y: np.ndarray, *, test_fraction: float, task: str, test_index=None, name: str = "",
@@ -50,6 +80,17 @@ def check_split(y: np.ndarray, *, test_fraction: float, task: str, test_index=No
         return
     labels, counts = np.unique(y, return_counts=True)
     k = len(labels)
+    alone = int(counts[counts < MIN_STRATUM].sum())
+    if alone >= MIN_STRATUM:  # the rows of rare classes share one stratum (see strata)
+        n_strata = int((counts >= MIN_STRATUM).sum()) + 1
+        if n_test < n_strata or n_pool < n_strata:
+            raise ConfigError(
+                f"{what} has {n} rows in {k} classes, {int((counts < MIN_STRATUM).sum())} of them with a single "
+                f"row (split as one stratum), so the stratified split has {n_strata} strata and needs at least "
+                f"{n_strata} rows on each side, and curve.test_fraction={test_fraction} gives {n_pool} to train "
+                f"on and {n_test} to test: give more rows, or a test_fraction that leaves {n_strata} on each side."
+            )
+        return
     if counts.min() < 2 or n_test < k or n_pool < k:
         rarest = labels[int(np.argmin(counts))]
         rarest = classes[int(rarest)] if classes is not None else str(rarest)
