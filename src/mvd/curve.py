@@ -146,7 +146,7 @@ def _widen(proba, pipe, n_classes: int):
 
 
 def fit_and_score(pipe, X_fit, y_fit, X_test, y_test, *, task: str, n_classes: int, primary: str,
-                  noisy: Optional[dict] = None) -> dict:
+                  noisy: Optional[dict] = None, pool_counts=None) -> dict:
     """Fit an unfitted pipeline and score it on the test rows; an exception becomes a failed point.
 
     Returns the point's columns: ``test_*`` scores, ``train_score`` (the
@@ -178,11 +178,14 @@ def fit_and_score(pipe, X_fit, y_fit, X_test, y_test, *, task: str, n_classes: i
         test = metrics.score(task, y_test, pred, proba, n_classes, decision)
         train = metrics.score(task, y_fit, train_pred, train_proba, n_classes, train_dec, only=primary)
         out.update({f"test_{k}": v for k, v in test.items()})
+        if task == "classification":  # top-5, head/torso/tail by the pool's class counts, coverage, unseen
+            out.update(metrics.long_tail(y_test, pred, proba, train_labels=y_fit, pool_counts=pool_counts,
+                                         n_classes=n_classes))
         if noisy:
             out["noisy_test_scores"] = evaluation.noisy_scores(noisy, task=task, pred=pred, proba=proba,
                                                                n_classes=n_classes, decision=decision, metric=primary)
         out["train_score"] = train[primary]
-        if task == "classification":  # test counts [true][predicted]: the report's cost matrix
+        if task == "classification" and n_classes <= metrics.CONFUSION_MAX_CLASSES:  # the report's cost matrix
             out["confusion"] = json.dumps(metrics.confusion(y_test, pred, n_classes).tolist())
         est = pipe[-1]
         out["n_params"] = models.n_params(pipe)
@@ -194,7 +197,7 @@ def fit_and_score(pipe, X_fit, y_fit, X_test, y_test, *, task: str, n_classes: i
     return out
 
 
-def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, target=None) -> dict:
+def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, target=None, pool_counts=None) -> dict:
     """One point of the plan: a fresh pipeline of the job's model, fitted and scored.
 
     ``target``: unlabelled rows of the unshifted pool, for a cleaning method that wraps the model.
@@ -211,7 +214,7 @@ def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, target=None
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
     noisy = p.test_noise.labels(y_test, n_classes=ds.n_classes, seed=seed)
     out = fit_and_score(pipe, X_fit, y_fit, X_test, y_test, task=ds.task, n_classes=ds.n_classes,
-                        primary=p.primary, noisy=noisy)
+                        primary=p.primary, noisy=noisy, pool_counts=pool_counts)
     out.update(prior.describe(pipe))
     out.update(tuned)
     return out
@@ -304,6 +307,8 @@ def run_curve(cfg, *, on_point: Optional[Callable[[dict, bool], None]] = None,
                 point = dict(base, seed=seed, train_size=n, n_fit=int(keep.sum()),
                              n_corrupted=int(bad.sum()), **pooled.info, **clean_info)
                 extra = {"target": target} if target is not None else {}
+                if ds.task == "classification":  # the pool's class counts: the head/torso/tail groups
+                    extra["pool_counts"] = np.bincount(ds.y[pool], minlength=ds.n_classes)
                 point.update(_fit_and_score(p, take(X_sub, np.flatnonzero(keep)), y_sub[keep],
                                             X_test, y_test, seed, **extra))
                 point["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -9,6 +9,31 @@ zero_division=0)``, ``log_loss`` and ``roc_auc_score(multi_class="ovr")``
 validation cost, which dominated small points.  Probabilities from a model
 trained on a subset that lacks some classes are widened to all classes of the
 dataset, so log-loss and ROC-AUC stay defined.
+
+Many classes with a long tail (:func:`long_tail`, columns :data:`LONG_TAIL`):
+
+- ``test_top5_accuracy``: the true class among the 5 highest probabilities,
+  ties broken as scikit-learn's ``top_k_accuracy_score`` breaks them (the
+  later class first); NaN for a model without probabilities.  Top-1 is
+  ``test_accuracy``.
+- ``test_head_accuracy``, ``test_torso_accuracy``, ``test_tail_accuracy``:
+  accuracy on the test rows of each frequency group (:func:`frequency_groups`,
+  cut points :data:`GROUP_CUTS`): classes ranked by their row count in the
+  training pool (the whole pool of the seed, so the groups do not move with
+  the training size); the head is the most frequent classes that together
+  hold the first half of the pool's rows, the torso the next 40 % (to 90 %),
+  the tail the rarest classes holding the last 10 % and any class with no
+  pool row.  NaN for a group with no test row.
+- ``test_class_coverage``: the share of the classes present in the test set
+  with at least one correct test prediction.
+- ``n_test_unseen``: test rows whose class the training subset never saw
+  (they count as errors in every metric; no model can predict a class it
+  never saw).
+
+All of them cost one pass over the (widened) probabilities, no more than
+log-loss, so they are stored for every classification point.  The confusion
+matrix is stored only up to :data:`CONFUSION_MAX_CLASSES` classes: at 3,789
+classes it would be 14 million counts per point.
 """
 
 from __future__ import annotations
@@ -16,15 +41,23 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-__all__ = ["score", "primary_metric", "confusion", "full_proba", "METRICS"]
+__all__ = ["score", "primary_metric", "confusion", "full_proba", "METRICS", "LONG_TAIL", "GROUP_CUTS",
+           "long_tail", "frequency_groups", "top_k_accuracy", "CONFUSION_MAX_CLASSES"]
 
 METRICS = {
     "classification": ("accuracy", "balanced_accuracy", "macro_f1", "log_loss", "roc_auc"),
     "regression": ("rmse", "mae", "r2"),
 }
 # metrics where lower is better (the report reads this too; it imports no scikit-learn)
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "brier", "ece"})  # brier, ece: mvd.calibration
 _EPS = np.finfo(np.float64).eps
+# the long-tail columns of a classification point (besides n_test_unseen, a count)
+LONG_TAIL = ("top5_accuracy", "head_accuracy", "torso_accuracy", "tail_accuracy", "class_coverage")
+# cumulative shares of the pool's rows where the head ends and the tail begins
+GROUP_CUTS = (0.5, 0.9)
+GROUPS = ("head", "torso", "tail")
+# a point stores its test confusion counts only up to this many classes
+CONFUSION_MAX_CLASSES = 100
 
 
 def primary_metric(task: str, primary: str | None = None) -> str:
@@ -59,9 +92,12 @@ def _classification(y_true, y_pred, proba, n_classes: int, decision, wanted) -> 
     y_true = np.asarray(y_true, dtype=np.int64)
     out = {}
     if {"accuracy", "balanced_accuracy", "macro_f1"} & wanted:
-        cm = confusion(y_true, y_pred, n_classes)
-        tp, support, predicted = np.diag(cm), cm.sum(axis=1), cm.sum(axis=0)
-        out["accuracy"] = float(tp.sum() / cm.sum())
+        # the confusion matrix's diagonal and margins, without its n_classes**2 cells
+        y_pred = np.asarray(y_pred, dtype=np.int64)
+        tp = np.bincount(y_true[y_true == y_pred], minlength=n_classes)
+        support = np.bincount(y_true, minlength=n_classes)
+        predicted = np.bincount(y_pred, minlength=n_classes)
+        out["accuracy"] = float(tp.sum() / len(y_true))
         present = support > 0
         out["balanced_accuracy"] = float(np.mean(tp[present] / support[present]))
         denom = support + predicted
@@ -97,3 +133,61 @@ def score(task: str, y_true, y_pred, proba=None, n_classes: int = 0, decision=No
         }
         return {k: v for k, v in out.items() if k in wanted}
     return _classification(y_true, y_pred, proba, n_classes, decision, wanted)
+
+
+def frequency_groups(counts, cuts=GROUP_CUTS) -> np.ndarray:
+    """Group of each class (0 head, 1 torso, 2 tail) from its row count in the training pool.
+
+    Classes are ranked from the most to the least frequent (ties: the
+    smaller class code first); a class is in the head when the classes ranked
+    before it hold less than ``cuts[0]`` of the rows, in the torso when they
+    hold less than ``cuts[1]``, else in the tail.  So the most frequent class
+    is always head, and a class with no row is always tail.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    order = np.lexsort((np.arange(len(counts)), -counts))
+    before = np.concatenate([[0.0], np.cumsum(counts[order])[:-1]]) / max(counts.sum(), 1.0)
+    group = np.empty(len(counts), dtype=np.int64)
+    group[order] = np.searchsorted(np.asarray(cuts, dtype=np.float64), before, side="right")
+    group[counts == 0] = len(cuts)
+    return group
+
+
+def top_k_accuracy(y_true, proba: np.ndarray, k: int = 5, chunk: int = 4096) -> float:
+    """Share of rows whose class is among the ``k`` highest of ``proba`` (a column per class code).
+
+    Ties as in scikit-learn's ``top_k_accuracy_score``: among equal scores the
+    later class ranks first.  Done in chunks of rows (one comparison per cell).
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    hits = 0
+    columns = np.arange(proba.shape[1])
+    for start in range(0, len(y_true), chunk):
+        p, t = proba[start:start + chunk], y_true[start:start + chunk]
+        own = p[np.arange(len(t)), t][:, None]
+        ahead = (p > own).sum(axis=1) + ((p == own) & (columns > t[:, None])).sum(axis=1)
+        hits += int((ahead < k).sum())
+    return hits / len(y_true)
+
+
+def long_tail(y_true, y_pred, proba=None, *, train_labels, pool_counts=None, n_classes: int, k: int = 5) -> dict:
+    """The long-tail columns of one point (see the module docstring), by their stored names.
+
+    ``proba``: widened to every class (:func:`full_proba`) or None;
+    ``train_labels``: the labels the model was fitted on; ``pool_counts``:
+    rows per class in the training pool (default: in ``train_labels``).
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    correct = y_true == np.asarray(y_pred, dtype=np.int64)
+    train_labels = np.asarray(train_labels, dtype=np.int64)
+    if pool_counts is None:
+        pool_counts = np.bincount(train_labels, minlength=n_classes)
+    out = {"test_top5_accuracy": np.nan if proba is None else top_k_accuracy(y_true, proba, k)}
+    group = frequency_groups(pool_counts)[y_true]
+    for g, name in enumerate(GROUPS):
+        rows = group == g
+        out[f"test_{name}_accuracy"] = float(correct[rows].mean()) if rows.any() else np.nan
+    tested = np.unique(y_true)
+    out["test_class_coverage"] = float(len(np.unique(y_true[correct])) / len(tested))
+    out["n_test_unseen"] = int((~np.isin(y_true, np.unique(train_labels))).sum())
+    return out
