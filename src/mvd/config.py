@@ -46,6 +46,8 @@ class ModelConfig:
     tune: Optional[Any] = None
     # the space a tuned curve searches (tuning=optuna): {param: {low, high[, log]} or {choices: [...]}}
     search: Dict[str, Any] = field(default_factory=dict)
+    # the most classes the rung is run on (its cost grows with them); more: the job is skipped in one sentence
+    max_classes: Optional[int] = None
 
 
 @dataclass

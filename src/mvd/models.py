@@ -65,6 +65,13 @@ def check(model_cfg, dataset: Dataset) -> None:
             f"model={model_cfg.name!r} supports modalities {modalities}, "
             f"not {dataset.modality!r} (dataset={dataset.name!r})."
         )
+    limit = getattr(model_cfg, "max_classes", None)
+    if limit is not None and dataset.n_classes > limit:
+        raise ConfigError(
+            f"model={model_cfg.name!r} is skipped on dataset={dataset.name!r}: its cost grows with the number of "
+            f"classes and its budget is model.max_classes={limit}, below the dataset's {dataset.n_classes} classes "
+            f"(keep fewer with dataset.params.top_classes, or raise model.max_classes)."
+        )
     if str(dict(node).get("_target_", "")).startswith("mvd.nn."):  # torch nets: device, sizes, before any work
         estimator(model_cfg, dataset.task, seed=0, dataset=dataset).check_params(prefix=f"model.{dataset.task}.")
 
@@ -132,6 +139,8 @@ def estimator(model_cfg, task: str, *, seed: int, dataset: Dataset | None = None
         updates["random_state"] = seed
     if dataset is not None and "image_shape" in params and dataset.image_shape is not None:
         updates["image_shape"] = tuple(dataset.image_shape)
+    if dataset is not None and "class_names" in params and dataset.classes is not None:  # nested labels
+        updates["class_names"] = list(dataset.classes)
     for key in ("n_jobs", "thread_count"):
         if threads and params.get(key) is not None:
             updates[key] = int(threads)
