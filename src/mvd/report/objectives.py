@@ -1,0 +1,227 @@
+"""Objectives chosen at report time: a named metric, or a weighted sum of metrics and costs.
+
+The sweep measures every objective once (the ``test_*`` metrics, the
+calibration scores of ``mvd.calibration`` and the deployment costs of
+``mvd.costs``); the decision is remade for any objective from the stored
+points, without refitting.  An objective is either one stored metric
+(``log_loss``: the decision is made on it, in its own unit) or a weighted
+sum that is maximised, written in metric points::
+
+    accuracy - 0.1*predict_ms_per_1000      # one accuracy point is worth 10 ms per 1,000 rows
+
+Rates (accuracy, F1, AUC, Brier, ECE) count in points (x100) inside a sum;
+every other name counts in its own unit.  Costs and lower-is-better metrics
+take negative weights, the others positive ones; anything else is refused
+in one sentence.  A metric the study did not store is named as missing and
+its datasets or rungs are left out, never scored as zero.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mvd.errors import ConfigError
+from mvd.metrics import LOWER_IS_BETTER
+
+__all__ = ["Objective", "parse", "apply", "allowed", "COSTS", "flip_weights", "compare", "STANDARD"]
+
+# deployment costs a weighted objective can charge for, and the stored columns they come from
+COSTS = {"predict_ms_per_1000": "ms to predict 1,000 rows (warm, one thread)",
+         "model_mb": "fitted model size in MB", "train_seconds": "fit plus tuning seconds"}
+# metrics a study may store; a study's own test_* columns are allowed too
+METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "log_loss", "roc_auc", "brier", "ece", "rmse", "mae", "r2")
+_RATES = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "brier", "ece")
+# the objectives a report compares side by side, where the study stored what they need
+STANDARD = ("accuracy", "macro_f1", "log_loss", "ece", "accuracy - 0.1*predict_ms_per_1000")
+_TERM = re.compile(r"\s*([+-])?\s*(?:(\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)\s*\*\s*)?([a-z_][a-z0-9_]*)\s*",
+                   re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A parsed objective: ``(weight, name)`` terms; one term of weight 1 is a plain metric."""
+
+    text: str
+    terms: tuple
+
+    @property
+    def single(self) -> bool:
+        return len(self.terms) == 1 and self.terms[0][0] == 1.0
+
+    @property
+    def metric(self) -> str:
+        """The name the decision reports it under: the metric itself, or the objective's text."""
+        return self.terms[0][1] if self.single else self.text
+
+    @property
+    def names(self) -> list[str]:
+        return [name for _, name in self.terms]
+
+
+def _rate(name: str) -> bool:
+    return name in _RATES or name.endswith("accuracy")
+
+
+def _lower(name: str) -> bool:
+    return name in LOWER_IS_BETTER or name in COSTS
+
+
+def allowed(points: pd.DataFrame | None = None) -> list[str]:
+    """Every name an objective may use: the known metrics, the study's own test_* columns and the costs."""
+    stored = [c[5:] for c in (points.columns if points is not None else ()) if c.startswith("test_")]
+    return list(dict.fromkeys([*METRICS, *sorted(stored), *COSTS]))
+
+
+def parse(text: str, names: list[str] | None = None) -> Objective:
+    """``text`` as an Objective; unknown names and wrongly signed weights are refused in one sentence."""
+    names = names or allowed()
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"objective={text!r} must name a metric or a weighted sum such as "
+                          f"'accuracy - 0.1*predict_ms_per_1000'; allowed names: {', '.join(names)}.")
+    terms, pos = [], 0
+    while pos < len(text):
+        m = _TERM.match(text, pos)
+        if m is None or m.end() == pos or (terms and m.group(1) is None):
+            raise ConfigError(f"objective={text!r} is not a weighted sum of names at {text[pos:]!r}; write it like "
+                              f"'accuracy - 0.1*predict_ms_per_1000' with names from: {', '.join(names)}.")
+        sign = -1.0 if m.group(1) == "-" else 1.0
+        weight = sign * (float(m.group(2)) if m.group(2) else 1.0)
+        name = m.group(3).lower()
+        if name not in names:
+            raise ConfigError(f"objective={text!r}: unknown name {name!r}; allowed: {', '.join(names)}.")
+        terms.append((weight, name))
+        pos = m.end()
+    objective = Objective(text=" ".join(text.split()), terms=tuple(terms))
+    if objective.single:
+        return objective
+    for weight, name in terms:
+        lower = _lower(name)
+        if weight != 0 and (weight > 0) == lower:
+            kind = "a cost" if name in COSTS else ("lower is better" if lower else "higher is better")
+            want = "negative" if lower else "positive"
+            raise ConfigError(f"objective={text!r}: {name} ({kind}) needs a {want} weight, since the objective is "
+                              f"maximised, e.g. 'accuracy - 0.1*predict_ms_per_1000'; allowed names: {', '.join(names)}.")
+    return objective
+
+
+def _column(points: pd.DataFrame, name: str) -> pd.Series:
+    """The stored values behind ``name`` (NaN where a point lacks them)."""
+    nan = pd.Series(np.nan, index=points.index)
+    if name == "model_mb":
+        return points["model_bytes"].astype(float) / 1e6 if "model_bytes" in points else nan
+    if name == "train_seconds":
+        if "fit_seconds" not in points:
+            return nan
+        tune = points["tune_seconds"].astype(float).fillna(0.0) if "tune_seconds" in points else 0.0
+        return points["fit_seconds"].astype(float) + tune
+    column = name if name in COSTS else f"test_{name}"
+    return points[column].astype(float) if column in points else nan
+
+
+def apply(points: pd.DataFrame, objective: Objective) -> tuple[pd.DataFrame, dict, list[str]]:
+    """The scored points under ``objective`` (``score`` and ``error`` replaced), the metric name per dataset,
+    and one note per dataset or rung left out because it lacks a stored value (never counted as zero)."""
+    if objective.single:
+        score = _column(points, objective.metric)
+    else:
+        # in rate units, since the decision counts a higher-is-better score x100: a rate enters as it is
+        # (weight 1 on accuracy is accuracy, bit for bit), any other unit per hundred; a zero weight drops its term
+        score = pd.Series(0.0, index=points.index)
+        for weight, name in objective.terms:
+            if weight != 0:
+                score = score + weight * _column(points, name) * (1.0 if _rate(name) else 0.01)
+    notes, keep = [], pd.Series(True, index=points.index)
+    for dataset, rows in points.groupby("dataset", sort=True):
+        missing = score[rows.index].isna()
+        if missing.all():
+            lacking = [n for _, n in objective.terms if _column(rows, n).isna().all()]
+            notes.append(f"{dataset}: left out, its points store no {', '.join(lacking)}")
+            keep[rows.index] = False
+        elif missing.any():
+            models = sorted(rows.loc[missing, "model"].astype(str).unique())
+            whole = [m for m in models if missing[rows.index[rows["model"] == m]].all()]
+            if whole:
+                need = " (it needs probabilities)" if {"log_loss", "brier", "ece"} & set(objective.names) else ""
+                notes.append(f"{dataset}: {', '.join(whole)} left out, with no stored {objective.metric}{need}")
+            keep[rows.index[missing]] = False
+    out = points.assign(score=score)[keep].copy()
+    higher = not (objective.single and _lower(objective.metric))
+    out["error"] = (1.0 - out["score"]) if higher else out["score"]
+    metric = {d: objective.metric for d in out["dataset"].unique()}
+    return out.reset_index(drop=True), metric, notes
+
+
+def _gains(decision) -> dict:
+    return {lv.name: lv for lv in decision.levers}
+
+
+def flip_weights(base, cost, *, confidence: float = 0.95) -> list[dict]:
+    """Where the chosen lever changes as the weight ``w`` of ``base - w*cost`` grows from 0.
+
+    ``base`` and ``cost`` are one dataset's decisions under the base objective (points) and under the
+    cost alone (its gain is the cost saved).  A lever's gain under the sum is linear in ``w``:
+    ``g_base + w * g_cost``; keeping the current model gains 0.  Returns one record per change:
+    ``{"weight", "low", "high", "before", "after"}``, with an interval over the decisions' paired resamples.
+    """
+    a, c = _gains(base), _gains(cost)
+    names = sorted(set(a) & set(c))
+    line = {n: (a[n].gain, c[n].gain) for n in names}
+    line[None] = (0.0, 0.0)                                 # keep the current model
+
+    def best(w: float):
+        return max(line, key=lambda n: (line[n][0] + w * line[n][1], n is None, str(n)))
+
+    cuts = sorted({(line[i][0] - line[j][0]) / (line[j][1] - line[i][1])
+                   for i in line for j in line if line[j][1] != line[i][1]})
+    cuts = [w for w in cuts if w > 0 and math.isfinite(w)]
+    out, current = [], best(0.0)
+    for w in cuts:
+        after = best(w * (1 + 1e-9) + 1e-12)
+        if after != current:
+            low = high = float("nan")
+            pair = [n for n in (current, after) if n is not None]
+            if all(a[n].resampled is not None and c[n].resampled is not None for n in pair):
+                ga = [a[n].resampled if n is not None else 0.0 for n in (current, after)]
+                gc = [c[n].resampled if n is not None else 0.0 for n in (current, after)]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    draws = (np.asarray(ga[0]) - np.asarray(ga[1])) / (np.asarray(gc[1]) - np.asarray(gc[0]))
+                draws = np.asarray(draws, dtype=float)[np.isfinite(draws)]
+                if len(draws):
+                    tail = 100 * (1 - confidence) / 2
+                    low, high = (float(v) for v in np.percentile(draws, [tail, 100 - tail]))
+            out.append({"weight": float(w), "low": low, "high": high, "before": current, "after": after})
+            current = after
+    return out
+
+
+def compare(points: pd.DataFrame, decide, objectives=STANDARD, **kw) -> dict:
+    """The chosen lever per dataset under each objective the points can evaluate.
+
+    ``decide(scored_points, metric=...) -> {dataset: Decision}`` is the report's decision with the study's
+    operating point bound.  Returns ``{dataset: [row, ...]}``, a row per objective, and the objectives
+    the study cannot evaluate with why.
+    """
+    names = allowed(points)
+    rows: dict = {}
+    for text in objectives:
+        objective = parse(text, names)
+        scored, metric, notes = apply(points, objective)
+        decisions = decide(scored, metric=metric, **kw) if len(scored) else {}
+        for dataset in sorted(points["dataset"].unique()):
+            d = decisions.get(dataset)
+            note = "; ".join(n.split(": ", 1)[1] for n in notes if n.startswith(f"{dataset}: "))
+            if d is None:
+                rows.setdefault(dataset, []).append({"objective": objective.text, "chosen": None, "note": note})
+                continue
+            lv = d.lever(d.chosen) if d.chosen else None
+            rows.setdefault(dataset, []).append({
+                "objective": objective.text, "unit": d.unit, "chosen": d.chosen,
+                "kind": lv.kind if lv else None, "gain": lv.gain if lv else None,
+                "ci_low": lv.ci_low if lv else None, "ci_high": lv.ci_high if lv else None,
+                "settled": bool(d.settled), "note": note})
+    return rows

@@ -1,0 +1,149 @@
+"""Objectives chosen at report time: the decision remade from stored points, a flip weight with a known answer."""
+
+from __future__ import annotations
+
+import glob
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mvd import calibration, costs
+from mvd.errors import ConfigError
+from mvd.report import objectives
+from mvd.report.decision import decide
+from mvd.report.study import load_points, score_points
+from mvd.report.synthetic import write_study
+
+# model B is 2 points more accurate than A at every size and 50x slower to predict
+A, B = (1, 0.0, 0.5, 0.20), (3, 0.0, 0.5, 0.18)
+MS = {"a": 1.0, "b": 50.0}
+
+
+@pytest.fixture
+def slow_but_better(tmp_path):
+    path = write_study(tmp_path / "s", models={"a": A, "b": B}, sizes=(64, 128, 256, 512), seeds=(0, 1, 2, 3, 4),
+                       noise=0.002)
+    rng = np.random.default_rng(0)
+    for f in glob.glob(str(path / "points" / "*.parquet")):
+        frame = pd.read_parquet(f)
+        model = frame["model"].iloc[0]
+        frame["predict_ms_per_1000"] = MS[model] * (1 + 0.01 * rng.standard_normal(len(frame)))
+        frame["model_bytes"] = 1000 if model == "a" else 10**6
+        frame.to_parquet(f)
+    return path
+
+
+def _scored(path, text):
+    ok, _ = score_points(load_points(path))
+    return objectives.apply(ok, objectives.parse(text, objectives.allowed(ok)))
+
+
+def test_a_latency_weight_turns_switch_into_keep_and_the_flip_weight_is_the_analytic_one(slow_but_better):
+    points = load_points(slow_but_better)
+    by_accuracy = decide(points, n_now=256)["synth"]
+    assert by_accuracy.chosen == "switching a -> b"
+    assert by_accuracy.lever("switching a -> b").gain == pytest.approx(2.0, abs=0.3)
+
+    scored, metric, notes = _scored(slow_but_better, "accuracy - 0.1*predict_ms_per_1000")
+    weighted = decide(scored, n_now=256, metric=metric)["synth"]
+    assert notes == [] and weighted.unit == "points"
+    assert weighted.lever("switching a -> b").gain == pytest.approx(2.0 - 0.1 * 49, abs=0.4)
+    assert weighted.lever(weighted.chosen).kind != "model"        # keep a: more labels (~0) beat the switch
+
+    scored_ms, metric_ms, _ = _scored(slow_but_better, "predict_ms_per_1000")
+    by_cost = decide(scored_ms, n_now=256, metric=metric_ms)["synth"]
+    assert by_cost.lever("switching a -> b").gain == pytest.approx(-49.0, rel=0.05)   # 49 ms more per 1,000 rows
+    flips = objectives.flip_weights(by_accuracy, by_cost)
+    switch = [f for f in flips if f["before"] == "switching a -> b"]
+    assert len(switch) == 1
+    analytic = 2.0 / 49.0
+    assert switch[0]["weight"] == pytest.approx(analytic, rel=0.15)
+    assert switch[0]["low"] <= analytic <= switch[0]["high"]
+
+
+def test_all_weight_on_one_metric_reproduces_that_metrics_decision_exactly(slow_but_better):
+    plain = decide(load_points(slow_but_better), n_now=256)["synth"].to_dict()
+    scored, metric, _ = _scored(slow_but_better, "accuracy")
+    assert decide(scored, n_now=256, metric=metric)["synth"].to_dict() == plain
+    # a weighted sum with every other weight 0: the same gains, intervals and choice, bit for bit; it has
+    # no price per error, so no business value
+    scored, metric, _ = _scored(slow_but_better, "accuracy - 0*predict_ms_per_1000 + 0*macro_f1")
+    again = decide(scored, n_now=256, metric=metric)["synth"].to_dict()
+    for lever in plain["levers"]:
+        lever["value_per_1000"] = None
+    assert {k: v for k, v in again.items() if k != "metric"} == {k: v for k, v in plain.items() if k != "metric"}
+
+
+def test_refusals_name_the_allowed_values():
+    with pytest.raises(ConfigError, match=r"unknown name 'acuracy'; allowed: accuracy, .*predict_ms_per_1000"):
+        objectives.parse("acuracy")
+    with pytest.raises(ConfigError, match=r"predict_ms_per_1000 \(a cost\) needs a negative weight"):
+        objectives.parse("accuracy + 0.1*predict_ms_per_1000")
+    with pytest.raises(ConfigError, match=r"log_loss \(lower is better\) needs a negative weight"):
+        objectives.parse("accuracy + 2*log_loss")
+    with pytest.raises(ConfigError, match=r"accuracy \(higher is better\) needs a positive weight"):
+        objectives.parse("-accuracy - log_loss")
+    with pytest.raises(ConfigError, match="not a weighted sum"):
+        objectives.parse("accuracy * 3")
+    assert objectives.parse("accuracy - 0.1*predict_ms_per_1000").terms == ((1.0, "accuracy"),
+                                                                            (-0.1, "predict_ms_per_1000"))
+
+
+def test_a_metric_the_study_did_not_store_is_named_missing_never_zero(tmp_path):
+    path = write_study(tmp_path / "s", models={"a": A, "b": B}, sizes=(64, 128, 256), noise=0.002)
+    ok, _ = score_points(load_points(path))
+    scored, metric, notes = objectives.apply(ok, objectives.parse("accuracy - 0.1*predict_ms_per_1000",
+                                                                  objectives.allowed(ok)))
+    assert scored.empty and metric == {}
+    assert notes == ["synth: left out, its points store no predict_ms_per_1000"]
+    # a rung without probabilities is left out of a calibration objective, by name
+    ok["test_log_loss"] = np.where(ok["model"] == "b", np.nan, 0.5)
+    scored, metric, notes = objectives.apply(ok, objectives.parse("log_loss", objectives.allowed(ok)))
+    assert set(scored["model"]) == {"a"} and metric == {"synth": "log_loss"}
+    assert notes == ["synth: b left out, with no stored log_loss (it needs probabilities)"]
+    assert (scored["error"] == scored["score"]).all()          # lower is better: the error is the score
+
+
+def test_changing_the_objective_never_rewrites_a_stored_point(slow_but_better):
+    files = sorted(glob.glob(str(slow_but_better / "points" / "*.parquet")))
+    before = [open(f, "rb").read() for f in files]
+    ok, _ = score_points(load_points(slow_but_better))
+    kept = ok.copy()
+    for text in ("log_loss", "accuracy - 0.1*predict_ms_per_1000"):
+        objectives.apply(ok, objectives.parse(text, objectives.allowed(ok)))
+    pd.testing.assert_frame_equal(ok, kept)
+    assert [open(f, "rb").read() for f in files] == before
+
+
+def test_calibration_scores_match_their_definitions():
+    from sklearn.metrics import brier_score_loss
+
+    rng = np.random.default_rng(0)
+    p = rng.random(500)
+    y = (rng.random(500) < p).astype(int)
+    proba = np.c_[1 - p, p]
+    assert calibration.brier(y, proba) == pytest.approx(2 * brier_score_loss(y, p), rel=1e-12)
+    # perfectly calibrated by construction: the gap per bin is sampling noise only
+    assert calibration.ece(y, proba) < 0.06
+    # always 90% sure and right half the time: ECE is 0.4
+    sure = np.tile([0.1, 0.9], (100, 1))
+    assert calibration.ece(np.r_[np.ones(50, int), np.zeros(50, int)], sure) == pytest.approx(0.4)
+    assert np.isnan(calibration.scores(y, None)["ece"])
+
+
+class _Counting:
+    def __init__(self):
+        self.calls = []
+
+    def predict(self, X):
+        self.calls.append(len(X))
+        return np.zeros(len(X))
+
+
+def test_inference_cost_is_per_1000_rows_warm_and_the_size_is_the_pickle():
+    model = _Counting()
+    assert costs.predict_ms_per_1000(model, np.zeros((37, 3))) >= 0
+    assert model.calls == [1000] * (1 + costs.REPEATS)   # one warm call, then the timed repeats, on 1,000 rows
+    assert costs.model_bytes(model) > costs.model_bytes(_Counting()) > 0
+    assert costs.model_bytes(lambda: 0) == 0          # an unpicklable model has no measured size
