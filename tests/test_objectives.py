@@ -147,3 +147,44 @@ def test_inference_cost_is_per_1000_rows_warm_and_the_size_is_the_pickle():
     assert model.calls == [1000] * (1 + costs.REPEATS)   # one warm call, then the timed repeats, on 1,000 rows
     assert costs.model_bytes(model) > costs.model_bytes(_Counting()) > 0
     assert costs.model_bytes(lambda: 0) == 0          # an unpicklable model has no measured size
+
+
+def test_two_targets_are_two_curves_weighed_at_decision_time(tmp_path):
+    path = write_study(tmp_path / "s", models={"a": A, "b": B}, sizes=(64, 128, 256, 512), seeds=(0, 1, 2, 3, 4),
+                       noise=0.002, datasets=("income", "hours"))
+    ok, _ = score_points(load_points(path))
+    each = decide(ok, n_now=256, metric={"income": "accuracy", "hours": "accuracy"})
+    text = "income:accuracy + 0.5*hours:accuracy"
+    scored, metric, notes = objectives.apply(ok, objectives.parse(text, objectives.allowed(ok)))
+    assert notes == [] and metric == {"income + hours": text} and len(scored) == len(ok) // 2
+    both = decide(scored, n_now=256, metric=metric)["income + hours"]
+    switch = "switching a -> b"
+    expected = each["income"].lever(switch).gain + 0.5 * each["hours"].lever(switch).gain
+    assert both.lever(switch).gain == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ConfigError, match="names the dataset of some terms but not of others"):
+        objectives.parse("income:accuracy + accuracy", objectives.allowed(ok))
+    with pytest.raises(ConfigError, match=r"unknown name 'wages:accuracy'; allowed: .*prefixed by a dataset \(hours, income\)"):
+        objectives.parse("wages:accuracy", objectives.allowed(ok))
+
+
+@pytest.mark.slow
+def test_a_new_weight_needs_no_refit_and_equals_a_study_run_with_it_from_the_start(tmp_path):
+    import json
+
+    from mvd.report import build
+
+    text = "income:accuracy + 0.5*hours:accuracy"
+    kw = dict(models={"a": A, "b": B}, sizes=(64, 128, 256, 512), seeds=(0, 1, 2), noise=0.002,
+              datasets=("income", "hours"))
+    from_start = write_study(tmp_path / "s", report={"objective": text}, **kw)
+    later = write_study(tmp_path / "s2", **kw)
+    points = sorted((later / "points").glob("*.parquet"))
+    before = [p.read_bytes() for p in points]
+    build(from_start)
+    out = build(later, objective=text)
+    assert out.parent == later / objectives.folder_name(text)
+    assert [p.read_bytes() for p in points] == before                      # nothing refitted or rewritten
+    a = json.loads((from_start / "summary.json").read_text())
+    b = json.loads((out.parent / "summary.json").read_text())
+    a.pop("study"), b.pop("study")
+    assert a == b

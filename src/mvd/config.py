@@ -94,6 +94,9 @@ class ReportConfig:
     # target of the primary metric for the cheapest-route table; null picks one
     target: Optional[float] = None
     bootstrap: int = 1000
+    # what the decision maximises: a stored metric or a weighted sum (mvd.report.objectives); null: the
+    # primary metric the sweep ran with
+    objective: Optional[str] = None
 
 
 @dataclass
@@ -138,6 +141,9 @@ class TuningConfig:
     # keep the model's own values unless the best trial beats them by more than this many standard
     # errors of its inner-CV score (1.0: the one-standard-error rule); null: the best trial wins
     keep_default_within: Optional[float] = None
+    # subsets of at most this many rows are cross-validated with 10 inner folds (fits near the subset's
+    # size, 10/folds times the cost); null: tuning.folds at every size
+    small_n: Optional[int] = None
 
 
 @dataclass
@@ -166,5 +172,8 @@ class Config:
 
 def register() -> None:
     """Store the root schema (every group's YAML is validated against its field type) and the studies."""
+    from mvd.fingerprint import register_resolver  # ${mvd.fingerprint:...}: a user file's content (file.yaml)
+
     ConfigStore.instance().store(name="base_config", node=Config)
     store_studies()
+    register_resolver()

@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 from threadpoolctl import threadpool_limits
 
 import mvd
-from mvd import cleaning, data, evaluation, metrics, models, prior, quality, splits, tuning
+from mvd import calibration, cleaning, costs, data, evaluation, metrics, models, prior, quality, splits, tuning
 from mvd.business import check_business
 from mvd.data import Dataset, take
 from mvd.errors import ConfigError
@@ -35,7 +35,7 @@ from mvd.identity import config_hash, run_id_of
 from mvd.parts import plain
 from mvd.store import CurveFile
 
-__all__ = ["Plan", "plan", "run_curve", "run_id_of", "config_hash", "fit_and_score"]
+__all__ = ["Plan", "plan", "run_curve", "run_id_of", "config_hash", "fit_and_score", "per_row"]
 
 
 @dataclass
@@ -176,8 +176,11 @@ def fit_and_score(pipe, X_fit, y_fit, X_test, y_test, *, task: str, n_classes: i
             proba = _widen(proba, pipe, n_classes)
             train_proba = _widen(train_proba, pipe, n_classes)
         test = metrics.score(task, y_test, pred, proba, n_classes, decision)
+        if task == "classification":
+            test.update(calibration.scores(y_test, proba))
         train = metrics.score(task, y_fit, train_pred, train_proba, n_classes, train_dec, only=primary)
         out.update({f"test_{k}": v for k, v in test.items()})
+        out.update(per_row(task, y_test, pred))
         if task == "classification":  # top-5, head/torso/tail by the pool's class counts, coverage, unseen
             out.update(metrics.long_tail(y_test, pred, proba, train_labels=y_fit, pool_counts=pool_counts,
                                          n_classes=n_classes))
@@ -189,6 +192,7 @@ def fit_and_score(pipe, X_fit, y_fit, X_test, y_test, *, task: str, n_classes: i
             out["confusion"] = json.dumps(metrics.confusion(y_test, pred, n_classes).tolist())
         est = pipe[-1]
         out["n_params"] = models.n_params(pipe)
+        out.update(costs.measure(pipe, X_test))
         out["device"] = str(getattr(est, "device_", "cpu"))
         if hasattr(est, "n_epochs_"):
             out["epochs"] = int(est.n_epochs_)
@@ -197,12 +201,27 @@ def fit_and_score(pipe, X_fit, y_fit, X_test, y_test, *, task: str, n_classes: i
     return out
 
 
+def per_row(task: str, y_test, pred) -> dict:
+    """The test rows' own scores, compact, in the test set's row order (the same for every model of a seed,
+    and for every seed on a fixed test set): the report's paired bootstrap over test rows reads them.
+
+    ``per_row_count`` (the count), and ``per_row_correct`` (classification: one bit per row, numpy.packbits,
+    ``per_row_count / 8`` bytes) or ``per_row_residual`` (regression: prediction minus target, little-endian
+    float32, ``4 * per_row_count`` bytes).
+    """
+    y, p = np.asarray(y_test), np.asarray(pred)
+    if task == "classification":
+        return {"per_row_count": int(len(y)), "per_row_correct": np.packbits(p == y).tobytes()}
+    return {"per_row_count": int(len(y)), "per_row_residual": (p.astype(float) - y.astype(float)).astype("<f4").tobytes()}
+
+
 def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, target=None, pool_counts=None) -> dict:
     """One point of the plan: a fresh pipeline of the job's model, fitted and scored.
 
     ``target``: unlabelled rows of the unshifted pool, for a cleaning method that wraps the model.
     """
     ds = p.dataset
+    fixed = ds.test_index is not None  # one official test set for every seed: the seeds share its sample
     try:
         pipe = models.build(p.model, ds, seed=seed, missing=p.missing, threads=p.threads)
         tuned = {}
@@ -211,12 +230,13 @@ def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, target=None
         if hasattr(p.cleaning, "wrap"):
             pipe = p.cleaning.wrap(pipe, target=target, seed=seed)
     except Exception as exc:  # a model that cannot be built for this point is a failed point too
-        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000], "fixed_test_set": fixed}
     noisy = p.test_noise.labels(y_test, n_classes=ds.n_classes, seed=seed)
     out = fit_and_score(pipe, X_fit, y_fit, X_test, y_test, task=ds.task, n_classes=ds.n_classes,
                         primary=p.primary, noisy=noisy, pool_counts=pool_counts)
     out.update(prior.describe(pipe))
     out.update(tuned)
+    out["fixed_test_set"] = fixed
     return out
 
 

@@ -49,7 +49,8 @@ METRICS = {
     "regression": ("rmse", "mae", "r2"),
 }
 # metrics where lower is better (the report reads this too; it imports no scikit-learn)
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "brier", "ece"})  # brier, ece: mvd.calibration
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "brier", "ece",  # brier, ece: mvd.calibration
+                             "predict_ms_per_1000", "model_mb", "train_seconds"})  # costs: mvd.costs
 _EPS = np.finfo(np.float64).eps
 # the long-tail columns of a classification point (besides n_test_unseen, a count)
 LONG_TAIL = ("top5_accuracy", "head_accuracy", "torso_accuracy", "tail_accuracy", "class_coverage")

@@ -195,7 +195,7 @@ class WandbLogger:
         config = OmegaConf.to_container(cfg, resolve=True)
         config["run_id"] = run_id
         s = self.settings
-        model = f"{cfg.model.name}{' (tuned)' if naming.tuned(cfg) else ''}"
+        model = f"{cfg.model.name}{naming.TUNED_SUFFIX if naming.tuned(cfg) else ''}"
         group, job_type = ((cfg.study, cfg.dataset.name) if s.group == "study"
                            else (f"{cfg.study}/{cfg.dataset.name}", model))
         opener = _Run(s, project=s.project, entity=s.entity, group=group, job_type=job_type,
@@ -269,7 +269,7 @@ def _history_row(point: dict) -> dict:
             row[f"test/{key[5:]}"] = float(value)
     if _finite(point.get("train_score")):
         row[f"train/{point.get('primary_metric', 'score')}"] = float(point["train_score"])
-    for key in ("n_fit", "fit_seconds", "predict_seconds"):
+    for key in ("n_fit", "fit_seconds", "predict_seconds", "predict_ms_per_1000", "model_bytes"):
         if _finite(point.get(key)):
             row[f"cost/{key}"] = float(point[key])
     return row

@@ -29,11 +29,13 @@ def _head(obj, items: int = 20):
 
 
 def build(study_dir, *, baseline: Optional[str] = None, target: Optional[float] = None,
-          bootstrap: Optional[int] = None, verdict: Optional[dict] = None) -> Path:
+          bootstrap: Optional[int] = None, verdict: Optional[dict] = None, objective: Optional[str] = None) -> Path:
     """Build the report of ``study_dir`` and return the path of its report.html.
 
     ``baseline``, ``target`` and ``bootstrap`` override the study's ``report`` config, and
-    ``verdict`` (n_now, data, model, step, backtest) single keys of its ``verdict`` config.
+    ``verdict`` (n_now, data, model, step, backtest) single keys of its ``verdict`` config.  An
+    ``objective`` other than the study's own (``mvd.report.objectives``) remakes the decision from the same
+    points into ``<study_dir>/objective-<name>/``, leaving the study's report as it is.
     """
     import jsonschema
 
@@ -41,15 +43,21 @@ def build(study_dir, *, baseline: Optional[str] = None, target: Optional[float] 
     from mvd.report.study import read_study
     from mvd.report.summary import analyse, schema, to_json
 
-    study = read_study(study_dir, baseline=baseline, target=target, bootstrap=bootstrap, verdict=verdict)
+    study = read_study(study_dir, baseline=baseline, target=target, bootstrap=bootstrap, verdict=verdict,
+                       objective=objective)
     analysis = analyse(study)
     jsonschema.validate(_head(analysis.summary), schema())
     folder = Path(study_dir)
+    if objective is not None:
+        from mvd.report.objectives import folder_name
+
+        folder = folder / folder_name(objective)
+        folder.mkdir(exist_ok=True)
     drawn = figures.draw_all(analysis, folder / "figures")
     items = render.blocks(analysis.summary, drawn)
     from mvd.adaptive import with_report_section  # an adaptive study says so, with its budget and skips
 
-    items = with_report_section(items, folder, n_points=analysis.summary["n_points"])
+    items = with_report_section(items, Path(study_dir), n_points=analysis.summary["n_points"])
     _write_atomic(folder / "summary.json", to_json(analysis.summary))
     _write_atomic(folder / "report.md", render.to_markdown(items, drawn, folder))
     out = folder / "report.html"

@@ -20,6 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--target", type=float, help="target of the primary metric for the cheapest route "
                                                 "(default: the best measured point)")
     p.add_argument("--bootstrap", type=int, help="seed resamples for confidence intervals (default 1000)")
+    p.add_argument("--objective", help="decide on another stored metric or a weighted sum, without refitting, e.g. "
+                                       "log_loss or 'accuracy - 0.1*predict_ms_per_1000' (one accuracy point per "
+                                       "10 ms per 1,000 rows); written to STUDY_DIR/objective-<name>/")
     v = p.add_argument_group("operating point of the decision (default: the study's verdict config)")
     v.add_argument("--n-now", type=float, help="labelled rows you have now (default: the largest measured size)")
     v.add_argument("--data", help="the data you have now, e.g. 'clean' or 'label_noise 0.4' "
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = Settings(project=args.wandb_project, mode="online", group=args.wandb_group,
                                 dir=args.wandb_dir).check()
         out = build(args.study_dir, baseline=args.baseline, target=args.target, bootstrap=args.bootstrap,
-                    verdict=verdict)
+                    verdict=verdict, objective=args.objective)
         print(f"report: {out}")
         print(f"summary: {out.with_name('summary.json')}")
         if settings is not None:

@@ -9,6 +9,12 @@ sum that is maximised, written in metric points::
 
     accuracy - 0.1*predict_ms_per_1000      # one accuracy point is worth 10 ms per 1,000 rows
 
+A task with two targets has a curve per target (``dataset=adult`` and
+``dataset=adult_hours``); naming the dataset of each term combines them, per
+model, size and seed, into one decision::
+
+    adult:accuracy + 0.5*adult_hours:accuracy
+
 Rates (accuracy, F1, AUC, Brier, ECE) count in points (x100) inside a sum;
 every other name counts in its own unit.  Costs and lower-is-better metrics
 take negative weights, the others positive ones; anything else is refused
@@ -38,8 +44,10 @@ METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "log_loss", "roc_auc", "
 _RATES = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "brier", "ece")
 # the objectives a report compares side by side, where the study stored what they need
 STANDARD = ("accuracy", "macro_f1", "log_loss", "ece", "accuracy - 0.1*predict_ms_per_1000")
-_TERM = re.compile(r"\s*([+-])?\s*(?:(\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)\s*\*\s*)?([a-z_][a-z0-9_]*)\s*",
-                   re.IGNORECASE)
+_TERM = re.compile(r"\s*([+-])?\s*(?:(\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)\s*\*\s*)?"
+                   r"((?:[a-z_][a-z0-9_]*:)?[a-z_][a-z0-9_]*)\s*", re.IGNORECASE)
+# the columns that pair two targets' points: one model at one size, quality and seed
+_PAIR = ["model", "quality", "quality_rate", "cleaning", "train_size", "seed"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,12 @@ class Objective:
 
     @property
     def single(self) -> bool:
-        return len(self.terms) == 1 and self.terms[0][0] == 1.0
+        return len(self.terms) == 1 and self.terms[0][0] == 1.0 and not self.qualified
+
+    @property
+    def qualified(self) -> bool:
+        """Terms name their dataset ('adult:accuracy'): one decision over several targets' curves."""
+        return ":" in self.terms[0][1]
 
     @property
     def metric(self) -> str:
@@ -60,7 +73,7 @@ class Objective:
 
     @property
     def names(self) -> list[str]:
-        return [name for _, name in self.terms]
+        return [name.split(":")[-1] for _, name in self.terms]
 
 
 def _rate(name: str) -> bool:
@@ -72,9 +85,19 @@ def _lower(name: str) -> bool:
 
 
 def allowed(points: pd.DataFrame | None = None) -> list[str]:
-    """Every name an objective may use: the known metrics, the study's own test_* columns and the costs."""
+    """Every name an objective may use: the known metrics, the study's own test_* columns and the costs,
+    and each of them qualified by a dataset of ``points`` ('adult:accuracy')."""
     stored = [c[5:] for c in (points.columns if points is not None else ()) if c.startswith("test_")]
-    return list(dict.fromkeys([*METRICS, *sorted(stored), *COSTS]))
+    names = list(dict.fromkeys([*METRICS, *sorted(stored), *COSTS]))
+    datasets = sorted(points["dataset"].astype(str).unique()) if points is not None and "dataset" in points else []
+    return names + [f"{d}:{n}" for d in datasets for n in names]
+
+
+def _shown(names: list[str]) -> str:
+    """The allowed names as a refusal lists them: unqualified, then 'DATASET:' once."""
+    plain = [n for n in names if ":" not in n]
+    datasets = sorted({n.split(":")[0] for n in names if ":" in n})
+    return ", ".join(plain) + (f"; each may be prefixed by a dataset ({', '.join(datasets)}) and ':'" if datasets else "")
 
 
 def parse(text: str, names: list[str] | None = None) -> Objective:
@@ -82,30 +105,34 @@ def parse(text: str, names: list[str] | None = None) -> Objective:
     names = names or allowed()
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"objective={text!r} must name a metric or a weighted sum such as "
-                          f"'accuracy - 0.1*predict_ms_per_1000'; allowed names: {', '.join(names)}.")
+                          f"'accuracy - 0.1*predict_ms_per_1000'; allowed names: {_shown(names)}.")
     terms, pos = [], 0
     while pos < len(text):
         m = _TERM.match(text, pos)
         if m is None or m.end() == pos or (terms and m.group(1) is None):
             raise ConfigError(f"objective={text!r} is not a weighted sum of names at {text[pos:]!r}; write it like "
-                              f"'accuracy - 0.1*predict_ms_per_1000' with names from: {', '.join(names)}.")
+                              f"'accuracy - 0.1*predict_ms_per_1000' with names from: {_shown(names)}.")
         sign = -1.0 if m.group(1) == "-" else 1.0
         weight = sign * (float(m.group(2)) if m.group(2) else 1.0)
         name = m.group(3).lower()
         if name not in names:
-            raise ConfigError(f"objective={text!r}: unknown name {name!r}; allowed: {', '.join(names)}.")
+            raise ConfigError(f"objective={text!r}: unknown name {name!r}; allowed: {_shown(names)}.")
         terms.append((weight, name))
         pos = m.end()
     objective = Objective(text=" ".join(text.split()), terms=tuple(terms))
+    if len({":" in name for _, name in terms}) > 1:
+        raise ConfigError(f"objective={text!r} names the dataset of some terms but not of others; name it for every "
+                          "term (e.g. 'adult:accuracy + 0.5*adult_hours:accuracy') or for none.")
     if objective.single:
         return objective
     for weight, name in terms:
+        name = name.split(":")[-1]
         lower = _lower(name)
         if weight != 0 and (weight > 0) == lower:
             kind = "a cost" if name in COSTS else ("lower is better" if lower else "higher is better")
             want = "negative" if lower else "positive"
             raise ConfigError(f"objective={text!r}: {name} ({kind}) needs a {want} weight, since the objective is "
-                              f"maximised, e.g. 'accuracy - 0.1*predict_ms_per_1000'; allowed names: {', '.join(names)}.")
+                              f"maximised, e.g. 'accuracy - 0.1*predict_ms_per_1000'; allowed names: {_shown(names)}.")
     return objective
 
 
@@ -123,9 +150,32 @@ def _column(points: pd.DataFrame, name: str) -> pd.Series:
     return points[column].astype(float) if column in points else nan
 
 
+def _combined(points: pd.DataFrame, objective: Objective) -> tuple[pd.DataFrame, list[str]]:
+    """One dataset named by the objective: its terms' datasets paired by model, size, quality and seed,
+    with ``score`` their weighted sum (the first term's dataset gives every other column)."""
+    label = " + ".join(dict.fromkeys(name.split(":")[0] for _, name in objective.terms))
+    first = objective.terms[0][1].split(":")[0]
+    base = points[points["dataset"] == first].set_index(_PAIR)
+    score = pd.Series(0.0, index=base.index)
+    for weight, qualified in objective.terms:
+        dataset, name = qualified.split(":")
+        rows = points[points["dataset"] == dataset].set_index(_PAIR)
+        if weight != 0:
+            term = weight * _column(rows, name) * (1.0 if _rate(name) else 0.01)
+            score = score + term.reindex(base.index)
+    out = base.assign(score=score, dataset=label).reset_index()
+    unpaired = out.loc[out["score"].isna(), "model"].astype(str).unique()
+    notes = [f"{label}: {', '.join(sorted(unpaired))} left out where a term's dataset lacks the point"] if len(unpaired) else []
+    return out[out["score"].notna()], notes
+
+
 def apply(points: pd.DataFrame, objective: Objective) -> tuple[pd.DataFrame, dict, list[str]]:
     """The scored points under ``objective`` (``score`` and ``error`` replaced), the metric name per dataset,
     and one note per dataset or rung left out because it lacks a stored value (never counted as zero)."""
+    if objective.qualified:
+        out, notes = _combined(points, objective)
+        out["error"] = 1.0 - out["score"]
+        return out.reset_index(drop=True), {d: objective.metric for d in out["dataset"].unique()}, notes
     if objective.single:
         score = _column(points, objective.metric)
     else:
@@ -154,6 +204,11 @@ def apply(points: pd.DataFrame, objective: Objective) -> tuple[pd.DataFrame, dic
     out["error"] = (1.0 - out["score"]) if higher else out["score"]
     metric = {d: objective.metric for d in out["dataset"].unique()}
     return out.reset_index(drop=True), metric, notes
+
+
+def folder_name(text: str) -> str:
+    """Where a report under another objective goes inside its study: 'objective-accuracy_0_1_predict_ms_per_1000'."""
+    return "objective-" + re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 def _gains(decision) -> dict:

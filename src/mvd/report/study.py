@@ -20,6 +20,8 @@ from mvd import store
 from mvd.business import check_business
 from mvd.config import ReportConfig, VerdictConfig
 from mvd.errors import ConfigError
+# the condition's vocabulary lives with the levers; re-exported for the report's modules
+from mvd.levers import SHIFT_KINDS, TUNED_SUFFIX, clean_counterpart, mixed_pool
 from mvd.metrics import LOWER_IS_BETTER
 
 __all__ = ["Study", "read_study", "load_points", "check_business", "CURVE", "CELL", "LOWER_IS_BETTER",
@@ -30,24 +32,6 @@ __all__ = ["Study", "read_study", "load_points", "check_business", "CURVE", "CEL
 # one learning curve, and one cell of it (seeds are the replicates)
 CURVE = ["dataset", "model", "quality", "quality_rate", "cleaning"]
 CELL = CURVE + ["train_size"]
-
-
-# the quality kinds that draw the training pool from a shifted distribution (mvd.shift.KINDS; the report
-# does not import the engine)
-SHIFT_KINDS = ("covariate_shift", "label_shift", "subgroup_shift")
-
-
-def mixed_pool(condition: tuple) -> bool:
-    """A mixed-pool curve (quality '<kind>_mixed'): its sizes count rows of two sources, so it is no
-    operating point, lever, route or attribution corner (the shift section reads it)."""
-    return str(condition[0]).endswith("_mixed")
-
-
-def clean_counterpart(conditions, start: tuple) -> tuple | None:
-    """The one clean condition a noisy or shifted ``start`` is compared with: rate 0, uncleaned, of the start's
-    own kind, else plain 'clean', else the first by name (a shift study has a rate-0 curve per kind)."""
-    clean = [q for q in conditions if float(q[1]) == 0 and q[2] == "none" and not mixed_pool(q)]
-    return min(clean, key=lambda q: (q[0] != start[0], q[0] != "clean", q)) if clean else None
 
 
 @dataclass
@@ -66,6 +50,9 @@ class Study:
     metric: dict = field(default_factory=dict)
     # the operating point of the decision (verdict settings; None = the documented default)
     verdict: dict = field(default_factory=lambda: dict(VERDICT_DEFAULTS))
+    # the objective the points are scored by (None: each dataset's primary metric), and what it left out
+    objective: Optional[str] = None
+    objective_notes: list = field(default_factory=list)
 
 
 def _saved_config(path: Path) -> dict:
@@ -76,17 +63,17 @@ def _saved_config(path: Path) -> dict:
     return OmegaConf.to_container(OmegaConf.load(files[0]), resolve=False)
 
 
-# how the report names a model's tuned curve (the store keeps the model's name and tuned=True)
-TUNED_SUFFIX = " (tuned)"
 # the verdict settings a study is read with when its saved configs have none
 VERDICT_DEFAULTS = vars(VerdictConfig())
 
 
 def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] = None,
-               bootstrap: Optional[int] = None, verdict: Optional[dict] = None) -> Study:
+               bootstrap: Optional[int] = None, verdict: Optional[dict] = None,
+               objective: Optional[str] = None) -> Study:
     """Load and check a study directory; raise ``ConfigError`` before any work on bad input.
 
-    ``verdict`` overrides single keys of the saved ``verdict`` settings (n_now, data, model, step, backtest).
+    ``verdict`` overrides single keys of the saved ``verdict`` settings (n_now, data, model, step, backtest);
+    ``objective`` (default: the saved ``report.objective``) rescores the points (``mvd.report.objectives``).
     """
     path = Path(path)
     if not path.is_dir():
@@ -99,6 +86,15 @@ def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] 
     ok, metric = score_points(ok)
     saved = _saved_config(path)
     report = {**vars(ReportConfig()), **(saved.get("report") or {})}
+    objective = objective if objective is not None else report.get("objective")
+    notes: list = []
+    if objective is not None:
+        from mvd.report import objectives
+
+        ok, metric, notes = objectives.apply(ok, objectives.parse(objective, objectives.allowed(ok)))
+        if ok.empty:
+            raise ConfigError(f"objective={objective!r} leaves no point to decide on ({'; '.join(notes)}); "
+                              "choose a metric the study stored.")
     baseline = baseline if baseline is not None else report.get("baseline")
     target = target if target is not None else report.get("target")
     bootstrap = int(bootstrap if bootstrap is not None else report.get("bootstrap"))
@@ -120,13 +116,15 @@ def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] 
     return Study(path=path, name=str(name),
                  question=str(saved.get("question") or ""), points=ok, business=business,
                  baseline=baseline, target=None if target is None else float(target),
-                 bootstrap=bootstrap, metric=metric, verdict=settings)
+                 bootstrap=bootstrap, metric=metric, verdict=settings, objective=objective, objective_notes=notes)
 
 
 _READ = ("study", "dataset", "task", "model", "sophistication", "quality", "quality_rate", "cleaning",
          "train_size", "n_fit", "seed", "primary_metric", "status", "fit_seconds", "confusion",
          "tuned", "tune_seconds",
-         "mix_base", "mix_add", "noisy_test_scores")  # the shift section's (mvd.report.shift)
+         "mix_base", "mix_add", "noisy_test_scores",  # the shift section's (mvd.report.shift)
+         "per_row_count", "per_row_correct", "per_row_residual", "fixed_test_set",  # mvd.report.aggregate's test rows
+         "predict_ms_per_1000", "model_bytes")  # the costs an objective may weigh (mvd.report.objectives)
 # columns a points file must have; each file is checked and the first gap named in one sentence
 REQUIRED = ("dataset", "task", "model", "sophistication", "train_size", "seed", "primary_metric")
 # columns that writers before the quality axis, tuning or the status column left out, and the value

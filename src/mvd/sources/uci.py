@@ -9,6 +9,8 @@ name       rows x features             classes           notes
 =========  ==========================  ================  ==============================
 adult      32,561 + 16,281 x 14        2 (<=50K, >50K)   official test; 8 categorical;
                                                          ``?`` is missing
+adult_hours  the same rows x 13           3 hours bands     adult's second target: weekly hours
+                                                         < 40, 40, > 40 (hours and income left out)
 letter     20,000 x 16                 26 (A-Z)          integer features 0-15
 magic      19,020 x 10                 2 (g, h)          real features
 optdigits  3,823 + 1,797 x 64          10                official test; 8x8 counts 0-16
@@ -124,6 +126,22 @@ def _adult(paths: dict, meta: Meta) -> Dataset:
     )
 
 
+# the second target of adult's rows: weekly hours as part time (< 40), full time (40) or more (> 40)
+HOURS_BANDS = ("part time (<40)", "full time (40)", "over time (>40)")
+
+
+def _adult_hours(paths: dict, meta: Meta) -> Dataset:
+    """Adult's rows with a second target, the hours-per-week band, from the other 13 features (income is
+    neither feature nor target): two objectives of one table, each with its own curve."""
+    income = _adult(paths, meta)
+    X = income.X.copy()
+    hours = X.pop("hours-per-week").to_numpy()
+    band = np.where(hours < 40, 0, np.where(hours == 40, 1, 2))
+    return Dataset(name=meta.name, task=meta.task, modality=meta.modality, X=X, y=band.astype(np.int64),
+                   classes=list(HOURS_BANDS), feature_names=list(X.columns), categorical=list(_ADULT_CATEGORICAL),
+                   test_index=income.test_index)
+
+
 # --- numeric tables ------------------------------------------------------------------
 
 
@@ -199,6 +217,10 @@ DATASETS: dict[str, Named] = {
         _uci("adult/adult.data", "5d7c39d7b8804f071cdd1f2a7c460872", "2/adult.zip"),
         _uci("adult/adult.test", "35238206dfdf7f1fe215bbb874adecdc", "2/adult.zip"),
     ), "classification", "tabular", _adult),
+    "adult_hours": Named("adult", (
+        _uci("adult/adult.data", "5d7c39d7b8804f071cdd1f2a7c460872", "2/adult.zip"),
+        _uci("adult/adult.test", "35238206dfdf7f1fe215bbb874adecdc", "2/adult.zip"),
+    ), "classification", "tabular", _adult_hours),
     "letter": Named("letter", (
         _uci("letter-recognition/letter-recognition.data", "6a2d740def5d13ea6096272546f6d41e",
              "59/letter+recognition.zip"),
