@@ -15,6 +15,7 @@ from mvd.report.cli import main as report_main
 from mvd.report.decision import decide
 from mvd.report.study import load_points
 from mvd.report.synthetic import write_study
+from tests.report_helpers import lever_points
 
 SIZES = (16, 32, 64, 128, 256, 512)
 BASE, STRONG = (1, 2.0, 0.5, 0.05), (3, 1.0, 0.5, 0.05)
@@ -94,22 +95,25 @@ def test_mixed_pools_are_no_lever_and_one_clean_condition_is(tmp_path):
     d = decide(pd.concat([shifted, mixed, mixed_clean], ignore_index=True))["synth"]
     assert d.data == ("label_shift", 0.4, "none")
     assert not [lv for lv in d.levers if lv.data[0].endswith("_mixed")]
-    clean = [lv for lv in d.levers if lv.kind == "relabel"]
+    clean = [lv for lv in d.levers if lv.kind == "target"]
     assert [lv.name for lv in clean] == ["512 rows from the target distribution instead"]
     assert clean[0].data == ("label_shift", 0.0, "none") and clean[0].gain == pytest.approx(20.0, rel=1e-6)
     assert d.chosen == "512 rows from the target distribution instead + switching base -> strong"
 
 
-def test_tuned_curves_give_a_tuning_lever_and_tuned_rungs(tmp_path):
+def test_tuned_curves_give_a_tuning_lever_and_one_lever_per_model(tmp_path):
     study = write_study(tmp_path / "s", models={"base": BASE, "base (tuned)": (1, 1.5, 0.5, 0.05), "strong": STRONG,
                                                 "strong (tuned)": (3, 0.8, 0.5, 0.05)}, sizes=SIZES, noise=0.0)
     d = decide(load_points(study), n_now=128)["synth"]
-    names = {lv.name for lv in d.levers}
-    assert {"tuning base", "switching base -> strong", "switching base -> strong (tuned)"} <= names
-    tune = d.lever("tuning base")
+    tune, switch = d.find("tune"), d.find("model", "strong")
+    assert tune.model == "base (tuned)" and tune.tuning_mattered
     assert tune.compute_hours >= 1.0 / 3600  # one second of tuning per point is priced as compute
+    # a model and its tuned version are one lever: the better of the two, saying that tuning mattered
+    assert [lv.kind for lv in d.levers].count("model") == 1
+    assert switch.model == "strong (tuned)" and switch.tuning_mattered
+    assert switch.alternative.model == "strong" and switch.key == d.find("model", "strong (tuned)").key
     # the tuned strong rung (0.8/sqrt(128)) beats the default one (1.0/sqrt(128)): tuning changed the model
-    assert d.chosen == "switching base -> strong (tuned)" and d.without_tuning == "switching base -> strong"
+    assert d.lever(d.chosen) is switch and d.lever(d.without_tuning) is switch.alternative
     assert d.tuning_changed and not d.tuning_changed_route
     assert d.to_dict()["without_tuning"] == "switching base -> strong"
     assert d.sentence.endswith("; tuning changed the model, not the answer: on default rungs only the biggest gain "
@@ -145,7 +149,9 @@ def test_store_tuned_flag_names_the_curve(tmp_path):
     frame = pd.read_parquet(f)
     frame.assign(tuned=True, run_id="tuned", sophistication=3).to_parquet(f.with_name("tuned.parquet"), index=False)
     d = decide(load_points(study), n_now=128)["synth"]
-    assert d.lever("switching base -> strong (tuned)") is not None
+    # the stored tuned curve is named "strong (tuned)"; it scores as the default, so tuning did not matter
+    switch = d.find("model", "strong")
+    assert switch.alternative.model == "strong (tuned)" and switch.model == "strong" and not switch.tuning_mattered
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -231,3 +237,73 @@ def test_saved_verdict_config_sets_the_operating_point_and_the_command_line_over
     report_main([str(study), "--n-now", "128", "--data", "label_noise 0.4", "--model", "strong"])
     summary = json.loads((study / "summary.json").read_text())
     assert summary["verdict"][0].startswith("At n = 128 on synth (strong, label_noise 0.4 data)")
+
+
+# ---------------------------------------------------------------- settled against the other kind, and ties
+
+BASE_128 = np.array([0.800, 0.801, 0.799, 0.800, 0.800])
+SWING = np.array([0.01, -0.01, 0.01, -0.01, 0.01])   # per-seed swings: two levers within noise of each other
+
+
+def test_a_runner_up_of_the_same_kind_within_noise_leaves_the_decision_settled():
+    # two models ahead by about 10 points and within noise of each other; more labels gain 1 point
+    points = lever_points({("base", 1): {128: BASE_128, 256: BASE_128 + 0.01},
+                           ("strong", 3): {128: BASE_128 + 0.10 + SWING},
+                           ("rival", 2): {128: BASE_128 + 0.10 - SWING}})
+    d = decide(points, n_now=128)["toy"]
+    assert d.lever(d.chosen).kind == "model" and d.lever(d.chosen).model in ("strong", "rival")
+    assert d.ties == []                                  # 0.4 points apart: more than one test example (0.1)
+    assert d.settled and list(d.settled_against) == ["more data"]
+    lead = d.settled_against["more data"]
+    assert lead.lever == "the next 128 labels" and lead.low > 0 and lead.settled
+    assert d.rival == "the next 128 labels" and d.advantage == pytest.approx(d.lever(d.chosen).gain - 1.0)
+    # the same-kind runner-up is within noise: its paired lead interval holds 0, and it does not count
+    other = next(lv for lv in d.levers if lv.kind == "model" and lv.name != d.chosen)
+    assert d.lead(other).low < 0 < d.lead(other).high and not d.lead(other).settled
+    assert "is settled: ahead of the best lever of another kind, the next 128 labels" in d.sentence
+    assert d.to_dict()["settled_against"]["more data"]["settled"] is True
+
+
+def test_a_lever_of_another_kind_within_noise_leaves_the_decision_open():
+    # more labels gain about 10 points, the strong model as much within noise; the weak one far behind
+    points = lever_points({("base", 1): {128: BASE_128, 256: BASE_128 + 0.10 + SWING},
+                           ("strong", 3): {128: BASE_128 + 0.10 - SWING},
+                           ("weak", 2): {128: BASE_128 + 0.02}})
+    d = decide(points, n_now=128)["toy"]
+    assert d.lever(d.chosen).kind == "labels" and not d.settled
+    lead = d.settled_against["a better model"]
+    assert lead.lever == "switching base -> strong" and lead.low < 0 < lead.high and not lead.settled
+    assert "is not settled (open against a better model)" in d.sentence
+
+
+def test_an_exact_tie_is_listed_and_broken_by_price_not_by_name():
+    # gbm and mlp (tuned) on letter: 17.967999999999996 and 17.968 points are one tie, not a winner
+    strong = BASE_128 + 0.17968
+    points = lever_points({("base", 1): {128: BASE_128, 256: BASE_128 + 0.01},
+                           ("zeta", 3): {128: strong}, ("zeta (tuned)", 3): {128: strong + 4e-16},
+                           ("alpha", 2): {128: strong - 4e-16}})
+    points.loc[points["model"] == "alpha", "fit_seconds"] *= 100      # alpha costs more compute
+    d = decide(points, n_now=128, business={"cost_per_compute_hour": 1.0})["toy"]
+    zeta, alpha = d.find("model", "zeta"), d.find("model", "alpha")
+    assert alpha.gain != zeta.gain and abs(alpha.gain - zeta.gain) < 1e-9 and d.tie_tolerance == pytest.approx(0.1)
+    assert d.chosen == "switching base -> zeta" and d.ties == ["switching base -> alpha"]
+    # the tuned version ties its default: one lever, the untuned one, and tuning did not matter
+    assert zeta.model == "zeta" and zeta.tuning_mattered is False and zeta.alternative.model == "zeta (tuned)"
+    assert d.without_tuning == d.chosen and d.tuning_changed is False
+    assert d.settled  # the tie is within one kind: more labels (1 point) are far behind
+    assert "switching base -> zeta ties switching base -> alpha (within one test example: 0.1 points)" in d.sentence
+    assert d.to_dict()["ties"] == ["switching base -> alpha"]
+
+
+def test_a_tie_across_kinds_is_listed_and_never_settled():
+    points = lever_points({("base", 1): {128: BASE_128, 256: BASE_128 + 0.05},
+                           ("strong", 3): {128: BASE_128 + 0.05 + 1e-15}})
+    d = decide(points, n_now=128)["toy"]
+    assert len(d.ties) == 1 and {d.chosen, d.ties[0]} == {"the next 128 labels", "switching base -> strong"}
+    assert not d.settled and not next(iter(d.settled_against.values())).settled
+    # smaller than one test example of 1,000 (0.1 points), a lead of 0.05 points is a tie too
+    near = lever_points({("base", 1): {128: BASE_128, 256: BASE_128 + 0.05},
+                         ("strong", 3): {128: BASE_128 + 0.0505}})
+    assert len(decide(near, n_now=128)["toy"].ties) == 1
+    # without stored test sizes (no confusion counts), only float noise ties
+    assert decide(near.assign(confusion=None), n_now=128)["toy"].ties == []

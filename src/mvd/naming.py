@@ -8,14 +8,17 @@ bars and the per-job lines of a multirun.
 
 from __future__ import annotations
 
-__all__ = ["label", "label_of", "tuned"]
+__all__ = ["label", "label_of", "tuned", "TUNED_SUFFIX"]
+
+# how a tuned curve's model is displayed ("forest (tuned)"); its id form ends in "_tuned"
+TUNED_SUFFIX = " (tuned)"
 
 
 def label(dataset: str, model: str, quality: str, rate: float, cleaning: str, *, display: bool = False,
           tuned: bool = False) -> str:
     """The curve's label from its dataset, model (tuned or not), quality kind and rate, and cleaning method."""
     if tuned:
-        model = f"{model} (tuned)" if display else f"{model}_tuned"
+        model = f"{model}{TUNED_SUFFIX}" if display else f"{model}_tuned"
     if not display:
         return f"{dataset}-{model}-{quality}{float(rate):g}-{cleaning}"
     kind = "clean" if quality == "clean" else f"{quality}={float(rate):g}"

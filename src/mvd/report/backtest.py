@@ -53,16 +53,18 @@ def decisions(decision) -> dict | None:
     trials = []
     for cut in cuts:
         guess, truth = hidden(decision, cut), revealed(decision, cut)
-        actual = {lv.name: lv.gain for lv in truth.levers}
-        common = [lv for lv in guess.levers if lv.name in actual]
+        # levers matched by their typed key: a model lever may rest on its tuned version in one and not the other
+        actual = {lv.key: lv for lv in truth.levers}
+        common = [lv for lv in guess.levers if lv.key in actual]
         if not common:
             continue
-        chosen = max(common, key=lambda lv: (lv.gain, lv.name)).name
-        best = max(actual[lv.name] for lv in common)
-        winner = max((lv.name for lv in common), key=lambda k: (actual[k], k))
-        trials.append({"n": cut, "chosen": chosen, "winner": winner, "hit": chosen == winner,
-                       "predicted_gain": next(lv.gain for lv in common if lv.name == chosen),
-                       "actual_gain": actual[chosen], "regret": best - actual[chosen]})
+        pick = max(common, key=lambda lv: (lv.gain, lv.name))
+        best = max(actual[lv.key].gain for lv in common)
+        won = max(common, key=lambda lv: (actual[lv.key].gain, lv.name))
+        chosen, winner = pick.name, won.name
+        trials.append({"n": cut, "chosen": chosen, "winner": winner, "hit": pick.key == won.key,
+                       "predicted_gain": pick.gain, "actual_gain": actual[pick.key].gain,
+                       "regret": best - actual[pick.key].gain})
     if not trials:
         return None
     return {"trials": trials, "hit_rate": float(np.mean([t["hit"] for t in trials])),

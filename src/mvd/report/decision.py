@@ -2,24 +2,30 @@
 
 A team has ``n_now`` labelled rows of some quality and a current model.  Per
 dataset, ``decide`` measures the marginal gain of every lever the study can
-speak to, from that point:
-
-- more labels: twice the data (and the user's own ``step``, e.g. +5,000 labels),
-  at the same quality, with the same model;
-- a model upgrade: the next rung of the sophistication ladder and the best
-  rung at ``n_now``, default and tuned where the study has both, and tuning
-  the current model;
-- each cleaning method the study measured, and relabelling (clean data) when
-  the current data are noisy;
-- the combinations the study measured (the best rung with each data lever).
+speak to from that point (``mvd.levers.levers_at``: more labels, the user's
+step, tuning, every other model, each cleaning method, relabelling or rows
+from the target distribution, and each data lever combined with each model).
+A model and its tuned version are one lever: the better of the two (the
+untuned one unless tuning gains at least one test example), saying whether
+tuning mattered.
 
 A gain is the primary metric's improvement (metric points: x100 for rates
 such as accuracy) with an interval from the seed resamples, paired across
 levers.  Where a lever's size was not measured, the value comes from the
 curve's family chosen by backtest (``families``): interpolated inside the
 measured range, extrapolated beyond it (and said so).  Each lever is priced
-with the business costs (new labels, cleaning per row, compute including
-tuning time) into points per unit of money and value per 1,000 decisions.
+with the business costs (new labels, reviewed rows, cleaning per row, compute
+including tuning time) into points per unit of money and value per 1,000
+decisions.
+
+Two gains that differ by less than one test example (100 / n_test points
+for a rate; float noise for other metrics) are a tie: ties are listed, and
+the chosen lever among tied ones is the cheapest (then the least compute,
+untuned before tuned), never the first name.  The chosen lever is *settled*
+when its lead over the best lever of every other kind of answer (a better
+model, more data, cleaner data, target data, both) is at least one test
+example and its interval excludes 0; a runner-up of the same kind does not
+unsettle it.
 
 ``decide(points, ...)`` is pure and fast (no fitting beyond the curves the
 levers touch): the adaptive sweeper calls it between rounds.
@@ -27,34 +33,29 @@ levers touch): the adaptive sweeper calls it between rounds.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from mvd.errors import ConfigError
+from mvd.levers import ANSWER, KINDS, LOWER_IS_BETTER, Condition, CurveKey, LeverSpec, baseline_model, \
+    condition_label, levers_at, operating_condition, tie_tolerance
 from mvd.report import families
-from mvd.report.aggregate import SeedResamples, cells, standard_error
+from mvd.report.aggregate import TEST_DRAWS, SeedResamples, cells, clip_to_range, standard_error
 from mvd.report.business import seconds_at
 from mvd.report.fits import sigma_floor
-from mvd.report.study import CURVE, LOWER_IS_BETTER, TUNED_SUFFIX, SHIFT_KINDS, check_business, clean_counterpart, mixed_pool, score_points
+from mvd.report.study import CURVE, check_business, score_points
 
-__all__ = ["Lever", "Decision", "decide", "operating_defaults", "condition_label", "hidden", "revealed",
-           "EXTRAPOLATION_RESAMPLES"]
+__all__ = ["Lever", "Decision", "Lead", "decide", "operating_defaults", "condition_label", "hidden", "revealed",
+           "test_size", "EXTRAPOLATION_RESAMPLES", "CONFIDENCE", "ANSWER"]
 
 CONFIDENCE = 0.95
-# the kind of answer a lever gives to "mind or data?"
-ROUTE = {"labels": "more data", "step": "more data", "cleaning": "cleaner data", "relabel": "cleaner data",
-         "model": "a better model", "tune": "a better model", "combined": "cleaner data and a better model"}
 EXTRAPOLATION_RESAMPLES = 100
-
-
-def condition_label(q) -> str:
-    """'clean', 'label_noise 0.4' or 'label_noise 0.4 +confident_learning'."""
-    base = "clean" if float(q[1]) == 0 else f"{q[0]} {float(q[1]):g}"
-    return base if q[2] == "none" else f"{base} +{q[2]}"
 
 
 @dataclass
@@ -62,7 +63,7 @@ class Lever:
     """One lever at the operating point: its gain with an interval, its price and its value."""
 
     name: str
-    kind: str                 # labels | step | model | tune | cleaning | relabel | combined
+    kind: str                 # labels | step | tune | model | cleaning | relabel | target | combined
     model: str
     data: tuple               # (quality, quality_rate, cleaning) after the lever
     n: float                  # training size after the lever
@@ -77,14 +78,54 @@ class Lever:
     points_per_money: float | None = None
     value_per_1000: float | None = None
     resampled: np.ndarray | None = field(default=None, repr=False)
+    spec: LeverSpec | None = field(default=None, repr=False)
+    # the model's other version (tuned or default) where the study has both, and whether tuning mattered
+    # (the tuned version leads the default by at least one test example)
+    alternative: Optional["Lever"] = field(default=None, repr=False)
+    tuning_mattered: bool | None = None
+    clipped: bool = False     # the interval was held inside the metric's range (aggregate.clip_to_range)
+
+    @property
+    def answer(self) -> str:
+        """The kind of answer the lever gives: 'a better model', 'more data', 'cleaner data', ..."""
+        return ANSWER[self.kind]
+
+    @property
+    def key(self):
+        """The lever's typed key (kind, model family, condition): the same whichever version it rests on."""
+        return self.spec.key
+
+    @property
+    def tuned(self) -> bool:
+        """Whether the lever rests on a tuned model (tuning the current one, or a tuned version)."""
+        return self.kind == "tune" or CurveKey.at("", self.model, self.data).tuned
 
     def to_dict(self) -> dict:
-        return {"lever": self.name, "kind": self.kind, "model": self.model, "quality": self.data[0],
-                "quality_rate": float(self.data[1]), "cleaning": self.data[2], "n": float(self.n),
-                "gain": self.gain, "ci_low": self.ci_low, "ci_high": self.ci_high,
+        return {"lever": self.name, "kind": self.kind, "answer": self.answer, "model": self.model,
+                "quality": self.data[0], "quality_rate": float(self.data[1]), "cleaning": self.data[2],
+                "n": float(self.n), "gain": self.gain, "ci_low": self.ci_low, "ci_high": self.ci_high,
                 "extrapolated": bool(self.extrapolated), "family": self.family, "new_labels": self.new_labels,
                 "cost": self.cost, "compute_hours": self.compute_hours,
-                "points_per_money": self.points_per_money, "value_per_1000": self.value_per_1000}
+                "points_per_money": self.points_per_money, "value_per_1000": self.value_per_1000,
+                "tuning_mattered": self.tuning_mattered, "clipped": bool(self.clipped),
+                "alternative": None if self.alternative is None else
+                {"lever": self.alternative.name, "model": self.alternative.model, "gain": self.alternative.gain,
+                 "ci_low": self.alternative.ci_low, "ci_high": self.alternative.ci_high}}
+
+
+@dataclass(frozen=True)
+class Lead:
+    """The chosen lever's lead over one rival, with its paired interval."""
+
+    lever: str
+    advantage: float
+    low: float
+    high: float
+    settled: bool             # the lead is at least one test example and its interval excludes 0
+
+    def to_dict(self) -> dict:
+        return {"lever": self.lever, "advantage": self.advantage, "ci_low": self.low, "ci_high": self.high,
+                "settled": self.settled}
 
 
 @dataclass
@@ -100,19 +141,48 @@ class Decision:
     score_now: float
     now_extrapolated: bool
     levers: list
-    chosen: str | None        # the lever that buys the most
-    advantage: float | None   # its gain minus the runner-up's, with a paired interval
+    chosen: str | None        # the lever that buys the most (the cheapest of tied ones)
+    advantage: float | None   # its lead over the best lever of another kind of answer, with a paired interval
     advantage_low: float | None
     advantage_high: float | None
-    settled: bool             # the chosen lever beats every other (interval above 0)
+    settled: bool             # the lead over the best lever of every other kind of answer excludes 0
     cheapest: str | None      # the most points per unit of money among levers that gain
     currency: str
     without_tuning: str | None = None  # the biggest gain among levers on default rungs (studies that tune)
     sentence: str = ""
+    ties: list = field(default_factory=list)            # levers whose gain ties the chosen one's
+    settled_against: dict = field(default_factory=dict)  # other answer -> Lead over its best lever
+    tie_tolerance: float = 0.0  # gains closer than this (one test example) are a tie
+    rival: str | None = None  # the best lever of another kind of answer: ``advantage`` is the lead over it
+    n_test: float | None = None
     _context: tuple | None = field(default=None, repr=False)   # what ``hidden`` and ``revealed`` re-decide from
 
     def lever(self, name: str) -> Lever | None:
-        return next((lv for lv in self.levers if lv.name == name), None)
+        """The lever of that display name, or the other version (tuned or default) of a model lever."""
+        for lv in self.levers:
+            if lv.name == name:
+                return lv
+            if lv.alternative is not None and lv.alternative.name == name:
+                return lv.alternative
+        return None
+
+    def find(self, kind: str, model: str | None = None, data=None) -> Lever | None:
+        """The lever of ``kind`` resting on ``model``'s family (tuned or not) and ``data`` (a condition), if any."""
+        for lv in self.levers:
+            if lv.kind != kind:
+                continue
+            if model is not None and lv.key.model != CurveKey.at("", model, lv.data).plain:
+                continue
+            if data is not None and Condition.of(lv.data) != Condition.of(data):
+                continue
+            return lv
+        return None
+
+    def lead(self, rival: Lever, confidence: float | None = None) -> Lead:
+        """The chosen lever's lead over ``rival``: paired over the seed resamples."""
+        rs = self._context[2]
+        conf = self._context[4].get("confidence", CONFIDENCE) if confidence is None else confidence
+        return _lead(self.lever(self.chosen), rival, rs, conf, self.tie_tolerance)
 
     def to_dict(self) -> dict:
         return {"dataset": self.dataset, "metric": self.metric, "unit": self.unit, "n_now": float(self.n_now),
@@ -121,7 +191,9 @@ class Decision:
                 "levers": [lv.to_dict() for lv in self.levers], "chosen": self.chosen,
                 "advantage": self.advantage, "advantage_ci_low": self.advantage_low,
                 "advantage_ci_high": self.advantage_high, "settled": self.settled, "cheapest": self.cheapest,
-                "currency": self.currency, "without_tuning": self.without_tuning, "sentence": self.sentence}
+                "currency": self.currency, "without_tuning": self.without_tuning, "sentence": self.sentence,
+                "ties": list(self.ties), "rival": self.rival, "tie_tolerance": self.tie_tolerance, "n_test": self.n_test,
+                "settled_against": {k: v.to_dict() for k, v in self.settled_against.items()}}
 
     @property
     def tuning_changed(self) -> bool | None:
@@ -134,7 +206,7 @@ class Decision:
         which model; None when the study tunes nothing."""
         if self.without_tuning is None:
             return None
-        return ROUTE[self.lever(self.chosen).kind] != ROUTE[self.lever(self.without_tuning).kind]
+        return self.lever(self.chosen).answer != self.lever(self.without_tuning).answer
 
 
 # ---------------------------------------------------------------- the curves the levers read
@@ -142,7 +214,7 @@ class Decision:
 
 @dataclass
 class _Curve:
-    key: tuple
+    key: CurveKey
     n: np.ndarray            # measured sizes, ascending
     wide: np.ndarray         # error per (size, seed)
     mean: np.ndarray
@@ -152,14 +224,15 @@ class _Curve:
     fit_seconds: np.ndarray
     tune_seconds: np.ndarray
     _family: tuple | None = None
+    perturbed: np.ndarray | None = None  # error per (size, seed, test-row draw) on a fixed test set
 
     @property
     def model(self):
-        return self.key[1]
+        return self.key.model
 
     @property
-    def condition(self):
-        return tuple(self.key[2:])
+    def condition(self) -> Condition:
+        return self.key.condition
 
     def family(self) -> tuple:
         """(family, runner-up, its backtest error), chosen once per curve."""
@@ -175,7 +248,7 @@ class _Curve:
 
 
 def _curves(points: pd.DataFrame) -> dict:
-    table = cells(points, ("error", "fit_seconds", "tune_seconds"))
+    table = cells(points, ("error", "fit_seconds", "tune_seconds"), per_row=True)
     idx = table.index
     ladder = points.groupby("model", sort=True)["sophistication"].max().astype(int).to_dict()
     tuned = points.groupby("model", sort=True)["tuned"].max().astype(bool).to_dict() if "tuned" in points \
@@ -183,6 +256,7 @@ def _curves(points: pd.DataFrame) -> dict:
     means = {c: (table.mean(c) if c in table.wide else np.zeros(len(idx))) for c in ("fit_seconds", "tune_seconds")}
     out = {}
     for key, rows in idx.groupby(CURVE, sort=True).indices.items():
+        key = CurveKey.of(key)
         rows = np.sort(rows)
         wide = table.wide["error"][rows]
         with np.errstate(invalid="ignore"):
@@ -191,10 +265,24 @@ def _curves(points: pd.DataFrame) -> dict:
         weight = 1.0 / sigma_floor(se, mean) ** 2
         secs = {c: means[c][rows] for c in means}
         out[key] = _Curve(key=key, n=idx["train_size"].to_numpy()[rows].astype(float), wide=wide, mean=mean,
-                          weight=weight, tuned=bool(tuned.get(key[1], False) or key[1].endswith(TUNED_SUFFIX)),
-                          sophistication=int(ladder[key[1]]), fit_seconds=np.nan_to_num(secs["fit_seconds"]),
-                          tune_seconds=np.nan_to_num(secs["tune_seconds"]))
+                          weight=weight, tuned=bool(tuned.get(key.model, False) or key.tuned),
+                          sophistication=int(ladder[key.model]), fit_seconds=np.nan_to_num(secs["fit_seconds"]),
+                          tune_seconds=np.nan_to_num(secs["tune_seconds"]), perturbed=table.rescored("error", rows))
     return out, table.seeds
+
+
+def test_size(points: pd.DataFrame) -> float | None:
+    """The test split's size as stored with the points (the sum of a point's test confusion counts; the
+    largest over the points), or None where no point stores its confusion counts (regression)."""
+    if "confusion" not in points:
+        return None
+    sizes = []
+    for text in points["confusion"].dropna().unique():
+        try:
+            sizes.append(float(np.asarray(json.loads(text), dtype=float).sum()))
+        except (TypeError, ValueError):
+            continue
+    return max(sizes) if sizes else None
 
 
 @dataclass
@@ -210,7 +298,9 @@ def _value(curve: _Curve, n: float, rs: SeedResamples, seeds) -> _Value:
     """Mean error of ``curve`` at size ``n``: measured where it was, else from its backtested family."""
     i = int(np.searchsorted(curve.n, n))
     if i < len(curve.n) and abs(curve.n[i] - n) < 1e-9:
-        return _Value(float(curve.mean[i]), rs.means(curve.wide[i:i + 1], seeds)[:, 0], 0.0, False, None)
+        rows = None if curve.perturbed is None else curve.perturbed[i:i + 1]
+        return _Value(float(curve.mean[i]), rs.means(curve.wide[i:i + 1], seeds, perturbed=rows)[:, 0], 0.0, False,
+                      None)
     name, runner, bt = curve.family()
     ex = families.predict(curve.n, curve.wide, seeds, curve.weight, [n], rs, family=name, runner_up=runner,
                           backtest_error=bt)
@@ -225,23 +315,7 @@ def _value(curve: _Curve, n: float, rs: SeedResamples, seeds) -> _Value:
 
 def operating_defaults(curves: dict, dataset: str) -> tuple:
     """The study's noisiest uncleaned condition when it varies quality, else clean data."""
-    conditions = sorted({c.condition for c in curves.values() if c.key[0] == dataset and not mixed_pool(c.condition)})
-    noisy = sorted((q for q in conditions if float(q[1]) > 0 and q[2] == "none"), key=lambda q: (-float(q[1]), q[0]))
-    if noisy:
-        return noisy[0]
-    clean = [q for q in conditions if (q[0] == "clean" or float(q[1]) == 0) and q[2] == "none"]
-    return (clean or conditions)[0]
-
-
-def _baseline(curves: dict, dataset: str, condition: tuple) -> str:
-    """The untuned model of sophistication 1 (the lowest >= 1; ties by name) on that condition."""
-    ladder = sorted({(c.sophistication, c.model) for c in curves.values()
-                     if c.key[0] == dataset and c.condition == condition and not c.tuned})
-    if not ladder:
-        ladder = sorted({(c.sophistication, c.model) for c in curves.values()
-                         if c.key[0] == dataset and c.condition == condition})
-    above = [r for r in ladder if r[0] >= 1]
-    return (above or ladder)[0][1]
+    return operating_condition(c.condition for c in curves.values() if c.key.dataset == dataset)
 
 
 def _parse_data(data, conditions: list) -> tuple | None:
@@ -254,7 +328,7 @@ def _parse_data(data, conditions: list) -> tuple | None:
         q = next((c for c in conditions if condition_label(c) == data), (data, float("nan"), "none"))
     else:
         q = (data[0], float(data[1]), data[2] if len(data) > 2 else "none")
-    return q
+    return Condition.of(q)
 
 
 def _check_price(business: dict, key: str, lever: str):
@@ -270,7 +344,8 @@ def _check_price(business: dict, key: str, lever: str):
 
 def decide(points: pd.DataFrame, *, n_now: float | None = None, data=None, model: str | None = None,
            step: float | None = None, business: dict | None = None, bootstrap: int = 200, seed: int = 0,
-           datasets=None, cleaning_cost_per_row: dict | None = None, metric: dict | None = None) -> dict:
+           datasets=None, cleaning_cost_per_row: dict | None = None, metric: dict | None = None,
+           confidence: float = CONFIDENCE) -> dict:
     """The operating-point decision per dataset: ``{dataset: Decision}``.
 
     ``points`` are a study's stored points (``store.load`` or ``study.load_points``).
@@ -281,13 +356,16 @@ def decide(points: pd.DataFrame, *, n_now: float | None = None, data=None, model
     sophistication 1) and ``step`` (extra labels, besides doubling) describe the
     operating point; ``business`` prices the levers (defaults filled in).
     ``metric`` ({dataset: primary metric}) marks ``points`` as already scored
-    (``study.score_points``), which skips scoring them again.
+    (``study.score_points``), which skips scoring them again.  ``confidence``
+    is the level of every interval (and so of "settled").
     Bad input raises ``ConfigError`` in one sentence.
     """
     if n_now is not None and not (isinstance(n_now, (int, float)) and math.isfinite(n_now) and n_now > 0):
         raise ConfigError(f"verdict.n_now={n_now!r} must be a positive number of labelled rows, e.g. 724.")
     if step is not None and not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
         raise ConfigError(f"verdict.step={step!r} must be a positive number of extra labels, e.g. 5000.")
+    if not 0 < confidence < 1:
+        raise ConfigError(f"confidence={confidence!r} must lie strictly between 0 and 1 (0.95 is usual).")
     business = check_business(business or {})
     costs = dict(cleaning_cost_per_row or {})
     if metric is None or "error" not in points:
@@ -303,11 +381,14 @@ def decide(points: pd.DataFrame, *, n_now: float | None = None, data=None, model
         rows = ok[ok["dataset"] == name]
         # the first (at most) EXTRAPOLATION_RESAMPLES draws of the report's seed resamples: every lever's
         # gain is paired over the same draws, and refitting curve families stays cheap
-        rs = SeedResamples(rows["seed"].unique(), n=min(bootstrap, EXTRAPOLATION_RESAMPLES), seed=seed)
-        out[name] = _decide_one(curves, seeds, rs, name, metric[name], n_now=n_now, data=data, model=model,
-                                step=step, business=business, costs=costs)
-        out[name]._context = (curves, seeds, rs, metric[name], dict(data=data, model=model, step=step,
-                                                                     business=business, costs=costs))
+        # (and, on a fixed test set with per-row scores, the same draws of its rows)
+        per_row = any(c.perturbed is not None for k, c in curves.items() if k.dataset == name)
+        rs = SeedResamples(rows["seed"].unique(), n=min(bootstrap, EXTRAPOLATION_RESAMPLES), seed=seed,
+                           test_draws=TEST_DRAWS if per_row else 0)
+        kw = dict(data=data, model=model, step=step, business=business, costs=costs, confidence=confidence,
+                  n_test=test_size(rows))
+        out[name] = _decide_one(curves, seeds, rs, name, metric[name], n_now=n_now, **kw)
+        out[name]._context = (curves, seeds, rs, metric[name], kw)
     return out
 
 
@@ -320,7 +401,8 @@ def hidden(decision: "Decision", cut: float) -> "Decision":
         if keep.any():
             short[key] = _Curve(key=key, n=c.n[keep], wide=c.wide[keep], mean=c.mean[keep], weight=c.weight[keep],
                                 tuned=c.tuned, sophistication=c.sophistication, fit_seconds=c.fit_seconds[keep],
-                                tune_seconds=c.tune_seconds[keep])
+                                tune_seconds=c.tune_seconds[keep],
+                                perturbed=None if c.perturbed is None else c.perturbed[keep])
     return _decide_one(short, seeds, rs, decision.dataset, metric, n_now=cut, **kw)
 
 
@@ -330,19 +412,24 @@ def revealed(decision: "Decision", cut: float) -> "Decision":
     return _decide_one(curves, seeds, rs, decision.dataset, metric, n_now=cut, **kw)
 
 
-def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, business, costs) -> Decision:
-    mine = {k: c for k, c in curves.items() if k[0] == name}
+def _t_quantile(k: int, confidence: float) -> float:
+    return float(stats.t.ppf(0.5 + confidence / 2, df=max(k, 2) - 1))
+
+
+def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, business, costs,
+                confidence=CONFIDENCE, n_test=None) -> Decision:
+    mine = {k: c for k, c in curves.items() if k.dataset == name}
     conditions = sorted({c.condition for c in mine.values()})
     q = _parse_data(data, conditions) or operating_defaults(mine, name)
     if q not in conditions:
         raise ConfigError(f"verdict.data={condition_label(q) if math.isfinite(q[1]) else q[0]!r} is not a data "
                           f"condition of dataset {name!r}; allowed: {', '.join(condition_label(c) for c in conditions)}.")
     models = sorted({c.model for c in mine.values() if c.condition == q})
-    current = model if model is not None else _baseline(mine, name, q)
+    current = model if model is not None else baseline_model(mine.values(), q)
     if current not in models:
         raise ConfigError(f"verdict.model={current!r} has no curve on {condition_label(q)} data of dataset {name!r}; "
                           f"allowed: {', '.join(models)}.")
-    base = mine[(name, current) + q]
+    base = mine[CurveKey.at(name, current, q)]
     n = float(base.n.max() if n_now is None else n_now)
     if n < base.n.min():
         raise ConfigError(f"verdict.n_now={n:g} is below the smallest measured size {base.n.min():g} of {current} on "
@@ -350,89 +437,61 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
     higher = metric not in LOWER_IS_BETTER
     scale = 100.0 if higher and metric != "r2" else 1.0
     unit = "points" if scale == 100.0 else metric
+    tol = tie_tolerance(n_test, scale)
     now = _value(base, n, rs, seeds)
+    hour_price = None
 
-    levers: list[Lever] = []
-
-    def add(lever_name, kind, curve, size, new_labels, label_price, rows_priced=0.0, row_price=0.0):
-        v = _value(curve, size, rs, seeds)
+    def measure(spec: LeverSpec, key: CurveKey) -> Lever:
+        nonlocal hour_price
+        lever_name = spec.name(key.model)
+        curve = mine[key]
+        v = _value(curve, spec.n, rs, seeds)
         gain_r = (now.resampled - v.resampled) * scale
         point = (now.point - v.point) * scale
         extra = math.hypot(now.extra, v.extra) * scale
         if v.extrapolated or now.extrapolated or extra > 0:
             k = max(len(rs.seeds), 2)
-            q_ = stats.t.ppf(0.5 + CONFIDENCE / 2, df=k - 1)
             sd = float(np.nanstd(gain_r[rs.inverse])) * math.sqrt(k / (k - 1)) if len(rs.seeds) > 1 else 0.0
-            width = q_ * math.hypot(sd, extra)
+            width = _t_quantile(k, confidence) * math.hypot(sd, extra)
             lo, hi = (point - width, point + width) if len(rs.seeds) > 1 or extra > 0 else (math.nan, math.nan)
         else:
-            low, high = rs.interval(gain_r[:, None])
+            low, high = rs.interval(gain_r[:, None], confidence)
             lo, hi = float(low[0]), float(high[0])
-        hours = (_seconds(curve, size) + _tune_seconds(curve, size)) / 3600.0
-        cost = new_labels * label_price + rows_priced * row_price
+        # no gain takes the score past the metric's range (from 98.2% accuracy, at most +1.8 points)
+        lo, hi, clipped = clip_to_range(lo, hi, metric=metric, now=1 - now.point if higher else now.point,
+                                        scale=scale)
+        hours = (_seconds(curve, spec.n) + _tune_seconds(curve, spec.n)) / 3600.0
+        price, cost = spec.price, 0.0
+        if price.new_labels:
+            cost += price.new_labels * _check_price(business, "cost_per_label", lever_name)
+        if price.reviewed_rows:
+            key_ = "cost_per_clean_label" if business.get("cost_per_clean_label") is not None else "cost_per_label"
+            cost += price.reviewed_rows * _check_price(business, key_, "relabelling")
+        if price.cleaned_rows:
+            cost += price.cleaned_rows * float(costs.get(price.method, 0.0))
         cost += hours * _check_price(business, "cost_per_compute_hour", lever_name)
-        lever = Lever(name=lever_name, kind=kind, model=curve.model, data=curve.condition, n=size, gain=point,
-                      ci_low=lo, ci_high=hi, extrapolated=bool(v.extrapolated or now.extrapolated),
-                      family=v.family, new_labels=float(new_labels), cost=cost, compute_hours=hours,
-                      resampled=gain_r)
+        lever = Lever(name=lever_name, kind=spec.kind, model=key.model, data=tuple(key.condition), n=spec.n,
+                      gain=point, ci_low=lo, ci_high=hi, extrapolated=bool(v.extrapolated or now.extrapolated),
+                      family=v.family, new_labels=float(price.new_labels), cost=cost, compute_hours=hours,
+                      resampled=gain_r, spec=spec, clipped=clipped)
         lever.points_per_money = point / cost if cost > 0 else None
         lever.value_per_1000 = _money_per_1000(point / scale, metric, business)
+        return lever
+
+    levers: list[Lever] = []
+    for spec in levers_at(mine.values(), name, q, current, n, step=step):
+        lever = measure(spec, spec.curve)
+        if spec.twin is not None:
+            other = measure(spec, spec.twin)
+            default, tuned = (lever, other) if not spec.curve.tuned else (other, lever)
+            # one lever per model: its tuned version only where tuning gains at least one test example
+            mattered = tuned.gain - default.gain >= tol
+            lever, lever.alternative = (tuned, default) if mattered else (default, tuned)
+            lever.tuning_mattered = bool(mattered)
+        elif spec.kind == "tune":
+            lever.tuning_mattered = bool(lever.gain >= tol)
         levers.append(lever)
-
-    label = lambda lever_name: _check_price(business, "cost_per_label", lever_name)  # noqa: E731
-    add(f"the next {n:,.0f} labels", "labels", base, 2 * n, n, label(f"the next {n:,.0f} labels"))
-    if step is not None:
-        add(f"+{step:,.0f} labels", "step", base, n + step, step, label(f"+{step:,.0f} labels"))
-
-    # model levers: next and best rung, default and tuned, and tuning the current model
-    here = [c for c in mine.values() if c.condition == q and c.model != current]
-    plain = current[:-len(TUNED_SUFFIX)] if current.endswith(TUNED_SUFFIX) else current
-    switch = {}
-    for tuned in (False, True):
-        group = [c for c in here if c.tuned == tuned and c.model != plain + TUNED_SUFFIX]
-        up = sorted((c for c in group if c.sophistication > base.sophistication), key=lambda c: (c.sophistication, c.model))
-        if up:
-            switch[up[0].model] = up[0]
-        if group:
-            best = min(group, key=lambda c: (_value(c, n, rs, seeds).point, c.model))
-            switch[best.model] = best
-    own = mine.get((name, plain + TUNED_SUFFIX) + q)
-    if own is not None and not base.tuned:
-        add(f"tuning {current}", "tune", own, n, 0.0, 0.0)
-    for other in sorted(switch.values(), key=lambda c: (c.sophistication, c.model)):
-        add(f"switching {current} -> {other.model}", "model", other, n, 0.0, 0.0)
-
-    # data-quality levers on the current model, and the best rung combined with each
-    noisy = float(q[1]) > 0
-    data_levers, clean = [], []
-    for c in sorted(mine.values(), key=lambda c: c.key):
-        if c.model != current or c.condition == q or mixed_pool(c.condition):
-            continue
-        if c.condition[:2] == q[:2] and c.condition[2] != "none" and q[2] == "none":
-            data_levers.append(("cleaning", c.condition))
-        elif noisy and float(c.condition[1]) == 0 and c.condition[2] == "none":
-            clean.append(c.condition)
-    if clean:  # one clean lever
-        data_levers.append(("relabel", clean_counterpart(clean, q)))
-    best_switch = min(switch.values(), key=lambda c: (_value(c, n, rs, seeds).point, c.model)) if switch else None
-    for kind, cond in data_levers:
-        method = cond[2]
-        if kind == "relabel" or method == "oracle":
-            price_key = "cost_per_clean_label" if business.get("cost_per_clean_label") is not None else "cost_per_label"
-            row_price = _check_price(business, price_key, "relabelling")
-            title = ("cleaning: oracle (every label reviewed)" if kind != "relabel" else
-                     f"{n:,.0f} rows from the target distribution instead" if q[0] in SHIFT_KINDS else
-                     "relabelling every row")
-        else:
-            row_price = float(costs.get(method, 0.0))
-            title = f"cleaning: {method}"
-        add(title, kind, mine[(name, current) + cond], n, 0.0, 0.0, rows_priced=n, row_price=row_price)
-        if best_switch is not None and (name, best_switch.model) + cond in mine:
-            add(f"{title} + switching {current} -> {best_switch.model}", "combined",
-                mine[(name, best_switch.model) + cond], n, 0.0, 0.0, rows_priced=n, row_price=row_price)
-
-    return _conclude(name, metric, unit, n, q, current, now, levers, rs, business, scale)
-
+    return _conclude(name, metric, unit, n, q, current, now, levers, rs, business, tol, confidence, n_test)
 
 def _seconds(curve: _Curve, n: float) -> float:
     """Fit time of one training run at size n."""
@@ -457,54 +516,105 @@ def _money_per_1000(gain: float, metric: str, business: dict) -> float | None:
     return None
 
 
-def _conclude(name, metric, unit, n, q, current, now, levers, rs, business, scale) -> Decision:
-    ranked = sorted(levers, key=lambda lv: (-lv.gain, lv.name))
-    chosen = ranked[0] if ranked else None
-    adv = lo = hi = None
-    settled = False
+def _lead(chosen: Lever, rival: Lever, rs: SeedResamples, confidence: float, tol: float) -> Lead:
+    """``chosen``'s lead over ``rival`` with a paired interval over the same seed resamples (a t-interval
+    widened by the part of an extrapolated gain's deviation the resamples do not carry)."""
+    diff = chosen.resampled - rival.resampled
+    adv = chosen.gain - rival.gain
+    lo = hi = math.nan
+    if len(rs.seeds) > 1:
+        k = len(rs.seeds)
+        qt = _t_quantile(k, confidence)
+        extra = 0.0
+        for lv in (chosen, rival):
+            if lv.extrapolated and math.isfinite(lv.ci_high):
+                sd = float(np.nanstd(lv.resampled[rs.inverse])) * math.sqrt(k / (k - 1))
+                extra = math.hypot(extra, math.sqrt(max(((lv.ci_high - lv.gain) / qt) ** 2 - sd**2, 0.0)))
+        if extra > 0:
+            sd = float(np.nanstd(diff[rs.inverse])) * math.sqrt(k / (k - 1))
+            lo, hi = adv - qt * math.hypot(sd, extra), adv + qt * math.hypot(sd, extra)
+        else:
+            l_, h_ = rs.interval(diff[:, None], confidence)
+            lo, hi = float(l_[0]), float(h_[0])
+    settled = bool(math.isfinite(lo) and lo > 0 and adv >= tol)
+    return Lead(lever=rival.name, advantage=float(adv), low=float(lo), high=float(hi), settled=settled)
+
+
+def _pick(levers: list, tol: float) -> tuple:
+    """The lever with the biggest gain and the levers that tie it (within ``tol``).  Among tied levers the
+    cheapest is chosen, then the one with the least compute, then an untuned one; the name decides only
+    between levers equal in all of these, and the tie is listed either way."""
+    ok = [lv for lv in levers if lv.gain is not None and math.isfinite(lv.gain)]
+    if not ok:
+        return None, []
+    top = max(lv.gain for lv in ok)
+    tied = [lv for lv in ok if top - lv.gain < tol]
+    inf = float("inf")
+    tied.sort(key=lambda lv: (inf if lv.cost is None else lv.cost, lv.compute_hours, lv.tuned,
+                              KINDS.index(lv.kind), lv.name))
+    return tied[0], tied[1:]
+
+
+def _best_of(levers: list, chosen: Lever, rs, confidence: float, tol: float) -> Lead:
+    """The lead over the best of ``levers`` (of one other answer): over each lever tied for its best, the
+    least settled one."""
+    top = max(lv.gain for lv in levers)
+    leads = [_lead(chosen, lv, rs, confidence, tol) for lv in levers if top - lv.gain < tol]
+    return min(leads, key=lambda ld: (ld.settled, ld.low if math.isfinite(ld.low) else -math.inf, ld.lever))
+
+
+def _conclude(name, metric, unit, n, q, current, now, levers, rs, business, tol, confidence, n_test) -> Decision:
+    measured = [lv for lv in levers if math.isfinite(lv.gain)]
+    chosen, ties = _pick(measured, tol)
+    adv = lo = hi = rival_name = None
+    settled, against = False, {}
     if chosen is not None:
-        if len(ranked) > 1:
-            runner = ranked[1]
-            diff = chosen.resampled - runner.resampled
-            adv = chosen.gain - runner.gain
-            extra = 0.0
-            for lv in (chosen, runner):
-                if lv.extrapolated and math.isfinite(lv.ci_high):
-                    k = max(len(rs.seeds), 2)
-                    qt = stats.t.ppf(0.5 + CONFIDENCE / 2, df=k - 1)
-                    sd = float(np.nanstd(lv.resampled[rs.inverse])) * math.sqrt(k / (k - 1))
-                    extra = math.hypot(extra, math.sqrt(max(((lv.ci_high - lv.gain) / qt) ** 2 - sd**2, 0.0)))
-            if len(rs.seeds) > 1:
-                k = len(rs.seeds)
-                qt = stats.t.ppf(0.5 + CONFIDENCE / 2, df=k - 1)
-                sd = float(np.nanstd(diff[rs.inverse])) * math.sqrt(k / (k - 1))
-                if extra > 0:
-                    lo, hi = adv - qt * math.hypot(sd, extra), adv + qt * math.hypot(sd, extra)
-                else:
-                    l_, h_ = rs.interval(diff[:, None])
-                    lo, hi = float(l_[0]), float(h_[0])
-                settled = bool(lo > 0)
+        groups: dict = {}
+        for lv in measured:
+            if lv.answer != chosen.answer:
+                groups.setdefault(lv.answer, []).append(lv)
+        against = {answer: _best_of(group, chosen, rs, confidence, tol) for answer, group in sorted(groups.items())}
+        if against:
+            # the headline lead: over the best lever of another kind of answer
+            rival = max((lv for group in groups.values() for lv in group), key=lambda lv: lv.gain)
+            closest = _best_of([lv for lv in groups[rival.answer]], chosen, rs, confidence, tol)
+            adv, lo, hi, rival_name = closest.advantage, closest.low, closest.high, closest.lever
+            settled = all(ld.settled for ld in against.values())
         else:
             adv, lo, hi = chosen.gain, chosen.ci_low, chosen.ci_high
-            settled = bool(math.isfinite(lo) and lo > 0)
-    paying = [lv for lv in levers if lv.gain > 0 and lv.cost is not None]
+            settled = bool(math.isfinite(lo) and lo > 0 and adv >= tol)
+    paying = [lv for lv in measured if lv.gain > 0 and lv.cost is not None]
     free = [lv for lv in paying if lv.cost == 0]
-    cheapest = (max(free, key=lambda lv: (lv.gain, lv.name)) if free else
-                max(paying, key=lambda lv: (lv.points_per_money, lv.name)) if paying else None)
-    untuned = [lv for lv in ranked if not _tuned(lv)]
-    d = Decision(dataset=name, metric=metric, unit=unit, n_now=n, data=q, model=current,
+    if free:
+        cheapest, _ = _pick(free, tol)
+    elif paying:
+        cheapest = max(paying, key=lambda lv: (lv.points_per_money, -lv.compute_hours, not lv.tuned, lv.name))
+    else:
+        cheapest = None
+    d = Decision(dataset=name, metric=metric, unit=unit, n_now=n, data=tuple(q), model=current,
                  score_now=(1 - now.point) if metric not in LOWER_IS_BETTER else now.point,
                  now_extrapolated=now.extrapolated, levers=levers, chosen=chosen.name if chosen else None,
                  advantage=adv, advantage_low=lo, advantage_high=hi, settled=settled,
                  cheapest=cheapest.name if cheapest else None, currency=str(business.get("currency", "")),
-                 without_tuning=untuned[0].name if untuned and len(untuned) < len(ranked) else None)
+                 without_tuning=_without_tuning(measured, tol), ties=[lv.name for lv in ties],
+                 settled_against=against, tie_tolerance=tol, n_test=n_test, rival=rival_name)
     d.sentence = sentence(d)
     return d
 
 
-def _tuned(lv: Lever) -> bool:
-    """A lever that rests on a tuned model: tuning the current one, or a switch to a tuned rung."""
-    return lv.kind == "tune" or lv.model.endswith(TUNED_SUFFIX)
+def _without_tuning(levers: list, tol: float) -> str | None:
+    """The biggest gain among levers on default rungs, or None when the study tunes nothing here."""
+    if not any(lv.tuned or (lv.alternative is not None and lv.alternative.tuned) for lv in levers):
+        return None
+    plain = []
+    for lv in levers:
+        if lv.kind == "tune":
+            continue
+        version = lv if not lv.tuned else lv.alternative
+        if version is not None and not version.tuned and math.isfinite(version.gain):
+            plain.append(version)
+    best, _ = _pick(plain, tol)
+    return best.name if best is not None else None
 
 
 def _signed(v: float, digits: int = 1) -> str:
@@ -519,18 +629,20 @@ def _interval(lv: Lever, digits: int = 1) -> str:
 
 def _headline(d: Decision) -> list:
     """The levers a reader weighs first: more labels, the user's step, the best model switch, the best
-    data-quality lever and the best measured combination (each the biggest gain of its kind)."""
+    data-quality lever, rows from the target distribution and the best measured combination (each the
+    biggest gain of its kind; of tied ones, the lever chosen or the first in the study's order)."""
     shown = []
-    for kinds in (("labels",), ("step",), ("model", "tune"), ("cleaning", "relabel"), ("combined",)):
-        group = [lv for lv in d.levers if lv.kind in kinds]
+    for kinds in (("labels",), ("step",), ("model", "tune"), ("cleaning", "relabel"), ("target",), ("combined",)):
+        group = [lv for lv in d.levers if lv.kind in kinds and math.isfinite(lv.gain)]
         if group:
-            shown.append(max(group, key=lambda lv: (lv.gain, lv.name)))
+            best, tied = _pick(group, d.tie_tolerance)
+            shown.append(next((lv for lv in [best] + tied if lv.name == d.chosen), best))
     return shown
 
 
 def sentence(d: Decision) -> str:
     """The decision as one sentence: what each kind of lever buys, with intervals, the cheapest per point,
-    and whether the biggest gain is settled."""
+    the chosen lever and any lever tied with it, and whether it is settled against every other kind."""
     digits = 1 if d.unit == "points" else 3
     unit = "points" if d.unit == "points" else d.metric
     where = f"At n = {d.n_now:,.0f} on {d.dataset} ({d.model}, {condition_label(d.data)} data"
@@ -553,11 +665,21 @@ def sentence(d: Decision) -> str:
         price = "no new cost" if cheap.cost == 0 else \
             f"{cheap.cost / cheap.gain:.3g} {d.currency} per {unit[:-1] if unit == 'points' else unit}"
         out += f"; cheapest per point: {cheap.name} ({bought}, {price})"
+    if d.ties:
+        example = "one test example" if d.n_test else "float precision"
+        out += (f"; {d.chosen} ties {' and '.join(d.ties)} (within {example}: "
+                f"{d.tie_tolerance:.{max(digits, 2)}g} {unit})")
     if d.chosen is not None and len(d.levers) > 1:
         ci = ("" if d.advantage_low is None or not math.isfinite(d.advantage_low) else
               f" [{d.advantage_low:.{digits}f}, {d.advantage_high:.{digits}f}]".replace("-", "−"))
-        out += (f"; the biggest gain, {d.chosen}, is {'settled' if d.settled else 'not settled'} "
-                f"(ahead of the next lever by {_signed(d.advantage, digits)}{ci})")
+        if d.settled_against:
+            open_ = [a for a, ld in d.settled_against.items() if not ld.settled]
+            state = "settled" if d.settled else f"not settled (open against {', '.join(open_)})"
+            out += (f"; the biggest gain, {d.chosen}, is {state}: ahead of the best lever of another kind, "
+                    f"{d.rival}, by {_signed(d.advantage, digits)}{ci}")
+        else:
+            out += (f"; the biggest gain, {d.chosen}, is {'settled' if d.settled else 'not settled'} "
+                    f"(every lever is of its kind; its own gain {_signed(d.advantage, digits)}{ci})")
     if d.tuning_changed:
         alt = d.lever(d.without_tuning)
         what = "the answer" if d.tuning_changed_route else "the model, not the answer"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 
-from mvd.report.decision import ROUTE, _signed, condition_label
+from mvd.levers import ANSWER, condition_label
+from mvd.report.decision import _signed
 from mvd.report.summary import _pct, upgrade_row
 
 __all__ = ["rows", "table", "COLUMNS"]
@@ -73,7 +74,7 @@ def _tuning(entry: dict) -> str:
     if d["without_tuning"] == d["chosen"]:
         return "no"
     kinds = {lv["lever"]: lv["kind"] for lv in d["levers"]}
-    same = ROUTE[kinds[d["chosen"]]] == ROUTE[kinds[d["without_tuning"]]]
+    same = ANSWER[kinds[d["chosen"]]] == ANSWER[kinds[d["without_tuning"]]]
     return f"{'the model only' if same else 'yes'} (default rungs: {d['without_tuning']})"
 
 

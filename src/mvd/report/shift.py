@@ -35,13 +35,12 @@ import pandas as pd
 
 from mvd.report.aggregate import SeedResamples, standard_error
 from mvd.report.fits import fit_many, invert, sigma_floor
-from mvd.report.study import SHIFT_KINDS
+from mvd.report.study import LOWER_IS_BETTER, SHIFT_KINDS
 
 __all__ = ["source_multiplier", "flip_rate", "shift_section", "blocks", "render_markdown", "headline"]
 
 # extrapolation limit, as a factor of the reference curve's largest observed size
 REACH_UP = 2.0
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 _KEYS = ("dataset", "model", "quality", "quality_rate", "cleaning")
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from mvd.config import BusinessConfig, ReportConfig
+from mvd.levers import TUNED_SUFFIX
 from mvd.store import COLUMNS, points_dir
 
 __all__ = ["write_study", "family_curves", "true_curve", "SIZES"]
@@ -42,10 +43,10 @@ def write_study(path, *, models: dict, sizes=(16, 32, 64, 128, 256, 512), seeds=
         for model, spec in sorted(models.items()):
             level, a, b, c = spec[:4]
             own_effect = spec[4] if len(spec) > 4 else noise_effect
-            tuned = model.endswith(" (tuned)")
+            tuned = model.endswith(TUNED_SUFFIX)
             for rate, cleaning in ((r, k) for r in rates for k in cleanings):
                 quality = "clean" if rate == 0 else kind
-                run_id = f"{dataset}-{model.replace(' (tuned)', '-tuned')}-{quality}{rate:g}-{cleaning}"
+                run_id = f"{dataset}-{model.replace(TUNED_SUFFIX, '-tuned')}-{quality}{rate:g}-{cleaning}"
                 effect = own_effect * rate * (1.0 if cleaning == "none" else 0.5)
                 n = np.repeat(sizes, len(seeds))
                 s = np.tile(np.asarray(seeds, dtype=int), len(sizes))
