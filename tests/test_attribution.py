@@ -1,7 +1,8 @@
 """The Shapley split of a gain into mind, quantity and quality, on curves whose effects add up exactly.
 
 error(model, n, rate) = 2 n^-0.5 + 0.05 - mind[model] + 0.3 rate: with no interaction every player's
-Shapley value is its own main effect, whatever the order in which the players join.
+Shapley value is its own main effect, whatever the order in which the players join.  The quality
+player is label noise at 0.2 whenever the study has it; the range starts where every rung can fit.
 """
 
 from __future__ import annotations
@@ -46,11 +47,13 @@ def test_each_players_value_is_its_main_effect_and_the_values_add_up():
     assert out["players"] == ["mind", "quantity", "quality"]
     assert out["baseline"] == "linear" and out["best_model"] == "forest"
     assert (out["small_size"], out["large_size"]) == (16, 256)
-    assert out["reference_quality"] == {"quality": "label_noise", "quality_rate": 0.4, "cleaning": "none"}
-    expected = {"mind": 0.04, "quantity": 2.0 * (16**-0.5 - 256**-0.5), "quality": 0.3 * 0.4}
+    # label noise at 0.2, not the noisiest (0.4): one kind at one rate on every dataset
+    assert out["reference_quality"] == {"quality": "label_noise", "quality_rate": 0.2, "cleaning": "none"}
+    assert out["quality_rule"].startswith("label_noise at rate 0.2, the same kind and rate on every dataset")
+    expected = {"mind": 0.04, "quantity": 2.0 * (16**-0.5 - 256**-0.5), "quality": 0.3 * 0.2}
     total = sum(expected.values())
     assert out["gain"] == pytest.approx(total, abs=1e-3)
-    assert out["error_from"] == pytest.approx(_err("linear", 16, 0.4), abs=1e-3)
+    assert out["error_from"] == pytest.approx(_err("linear", 16, 0.2), abs=1e-3)
     assert out["error_to"] == pytest.approx(_err("forest", 256, 0.0), abs=1e-3)
     assert out["score_from"] == pytest.approx(1 - out["error_from"], abs=1e-9)
     assert out["score_to"] == pytest.approx(1 - out["error_to"], abs=1e-9)
@@ -72,7 +75,7 @@ def test_the_split_from_every_start_shrinks_quantitys_share_as_the_start_grows()
     quantity = [row["shares"]["quantity"] for row in by_start]
     assert quantity == sorted(quantity, reverse=True) and quantity[-1] < quantity[0]
     for row, start in zip(by_start, SIZES):
-        gain = 0.04 + 2.0 * (start**-0.5 - 256**-0.5) + 0.12
+        gain = 0.04 + 2.0 * (start**-0.5 - 256**-0.5) + 0.06
         assert row["gain"] == pytest.approx(gain, abs=1e-3)
         assert sum(row["shares"].values()) == pytest.approx(1.0, abs=1e-9)
 
@@ -88,7 +91,7 @@ def test_clean_studies_have_two_players_and_a_missing_baseline_has_no_split():
 
 def test_a_baseline_without_the_noisy_condition_falls_back_to_clean_data():
     points = _points(cleaned=False)
-    points = points[~((points["model"] == "linear") & (points["quality_rate"] == 0.4))]
+    points = points[~((points["model"] == "linear") & (points["quality_rate"] == 0.2))]
     curves, rs = curves_of(points, LADDER)
     out = attribution(curves, "linear", rs, {"toy": "accuracy"})["toy"]
     assert out["players"] == ["mind", "quantity"]
@@ -108,5 +111,53 @@ def test_mixed_pool_curves_are_no_corner():
     mixed_clean = points[points["quality_rate"] == 0].assign(quality="a_mixed")  # sorts before the clean one
     curves, rs = curves_of(pd.concat([points, mixed, mixed_clean], ignore_index=True), LADDER)
     out = attribution(curves, "linear", rs, {"toy": "accuracy"})["toy"]
-    assert out["reference_quality"] == {"quality": "label_noise", "quality_rate": 0.4, "cleaning": "none"}
-    assert out["shares"]["quality"]["value"] == pytest.approx(0.3 * 0.4, abs=1e-3)
+    assert out["reference_quality"] == {"quality": "label_noise", "quality_rate": 0.2, "cleaning": "none"}
+    assert out["shares"]["quality"]["value"] == pytest.approx(0.3 * 0.2, abs=1e-3)
+
+
+def test_without_label_noise_at_02_the_noisiest_condition_is_used_and_the_rule_says_so():
+    points = _points(cleaned=False).replace({"quality": {"label_noise": "feature_noise"}})
+    curves, rs = curves_of(points, LADDER)
+    out = attribution(curves, "linear", rs, {"toy": "accuracy"})["toy"]
+    assert out["reference_quality"] == {"quality": "feature_noise", "quality_rate": 0.4, "cleaning": "none"}
+    assert out["quality_rule"].startswith("the noisiest condition (feature_noise at rate 0.4)")
+    assert "compares with no other dataset's" in out["quality_rule"]
+
+
+def _constant_below(points, model, size):
+    """``model`` predicts as the dummy at sizes <= ``size``: the same error on every seed and condition."""
+    points = points.copy()
+    key = ["quality", "quality_rate", "cleaning", "train_size", "seed"]
+    dummy = points[points["model"] == "dummy"].set_index(key)["error"]
+    rows = (points["model"] == model) & (points["train_size"] <= size)
+    same = dummy.loc[list(points.loc[rows, key].itertuples(index=False, name=None))].to_numpy()
+    points.loc[rows, "error"] = same
+    points.loc[rows, "score"] = 1 - same
+    return points
+
+
+def test_the_range_starts_where_every_rung_can_fit_and_says_so():
+    # boost (rung 4) predicts as the dummy up to 32 rows: a split from 16 would price its failure to fit
+    points = _constant_below(_points(cleaned=False), "boost", 32)
+    curves, rs = curves_of(points, LADDER)
+    out = attribution(curves, "linear", rs, {"toy": "accuracy"})["toy"]
+    assert out["small_size"] == 64 and out["large_size"] == 256
+    assert out["cannot_fit"] == [{"model": "boost", "quality": q, "quality_rate": r, "cleaning": "none",
+                                  "sizes": [16, 32]} for q, r in (("label_noise", 0.0), ("label_noise", 0.2))]
+    assert out["start_rule"].startswith("from n = 64, the smallest shared size above every size where a rung "
+                                        "predicts as the constant (dummy) does: boost on clean data up to n = 32")
+    assert [row["start"] for row in out["by_start"]] == [64, 128]
+    expected = {"mind": 0.04, "quantity": 2.0 * (64**-0.5 - 256**-0.5), "quality": 0.3 * 0.2}
+    for p, value in expected.items():
+        assert out["shares"][p]["value"] == pytest.approx(value, abs=1e-3)
+    # the same study without the constant stretch starts at the smallest size and says why
+    clean = attribution(curves_of(_points(cleaned=False), LADDER)[0], "linear", rs, {"toy": "accuracy"})["toy"]
+    assert clean["small_size"] == 16 and clean["cannot_fit"] == []
+    assert clean["start_rule"] == "from n = 16, the smallest shared size: no rung predicts as the constant (dummy) does at any size"
+
+
+def test_a_start_with_no_dummy_to_compare_says_it_cannot_tell():
+    points = _points(cleaned=False)
+    curves, rs = curves_of(points[points["model"] != "dummy"], LADDER)
+    out = attribution(curves, "linear", rs, {"toy": "accuracy"})["toy"]
+    assert out["small_size"] == 16 and out["start_rule"].endswith("(no dummy was run to tell)")
