@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import re
 
 import numpy as np
 import pandas as pd
@@ -188,3 +189,23 @@ def test_a_new_weight_needs_no_refit_and_equals_a_study_run_with_it_from_the_sta
     b = json.loads((out.parent / "summary.json").read_text())
     a.pop("study"), b.pop("study")
     assert a == b
+
+
+def test_the_report_compares_objectives_and_draws_the_latency_front(slow_but_better):
+    ok, metric = score_points(load_points(slow_but_better))
+    current = decide(ok, n_now=256, metric=metric)["synth"]
+    entry = objectives.evaluate(ok, lambda s, m: decide(s, n_now=256, metric=m)["synth"], primary="accuracy",
+                                current=current)
+    rows = {r["objective"]: r for r in entry["rows"]}
+    assert list(rows)[0] == "accuracy" and rows["accuracy"]["chosen"] == "switching a -> b"
+    assert rows["accuracy - 0.1*predict_ms_per_1000"]["kind"] != "model"
+    assert rows["log_loss"]["chosen"] is None and "store no log_loss" in rows["log_loss"]["note"]
+    flip = [f for f in entry["flips"] if f["before"] == "switching a -> b"]
+    assert len(flip) == 1 and flip[0]["weight"] == pytest.approx(2 / 49, rel=0.15)
+    front = {p["lever"]: p["front"] for p in entry["pareto"]}
+    assert front["switching a -> b"] and front["the next 256 labels"]    # faster-and-worse vs slower-and-better
+    text = "\n".join(b[1] for b in objectives.blocks(entry, "accuracy") if b[0] == "p")
+    table = next(b for b in objectives.blocks(entry, "accuracy") if b[0] == "table")
+    assert table[2][0][:2] == ["accuracy", "switching a -> b"] and re.match(r"\+[12]\.\d points \[", table[2][0][2])
+    assert re.search(r"below w = 0\.0[34]\d* \[0\.0\d+, 0\.0\d+\] points per ms per 1,000 rows, switching a -> b; "
+                     r"above, keep the current model", text)

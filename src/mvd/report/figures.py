@@ -22,7 +22,8 @@ from mvd.report.workers import fork_map  # noqa: E402
 
 __all__ = ["draw_all", "FIGURES"]
 
-FIGURES = ("decision", "learning_curves", "heatmap", "quality", "attribution", "attribution_range", "iso_performance")
+FIGURES = ("decision", "learning_curves", "heatmap", "quality", "attribution", "attribution_range", "iso_performance",
+           "objective_front")
 PLAYER_COLORS = {"mind": "#4C72B0", "quantity": "#DD8452", "quality": "#55A868"}
 # deterministic files: no dates or random ids in the SVG/PNG metadata
 _SVG_META = {"Date": None, "Creator": None}
@@ -305,6 +306,36 @@ def iso_performance(analysis):
         ax.set_xlabel("training examples needed (log; shaded: measured range)")
         where = "clean" if iso["quality_rate"] == 0 else f"{iso['quality']} {iso['quality_rate']:g}"
         ax.set_title(f"{name}: data to reach {ds['metric']} {iso['target']:.3g} ({where})")
+    fig.tight_layout()
+    return fig
+
+
+def objective_front(analysis):
+    """Per dataset whose points store inference cost: each lever's gain against the inference cost it adds,
+    with 95% intervals on both; the levers no other beats on both (the Pareto front) joined by a line."""
+    s = analysis.summary["datasets"]
+    names = [n for n, ds in s.items() if (ds.get("objectives") or {}).get("pareto")]
+    if not names:
+        return None
+    fig, axes = _grid(len(names))
+    for ax, name in zip(axes, names):
+        entry, ds = s[name]["objectives"], s[name]
+        pts = entry["pareto"]
+        for p in pts:
+            color = "#4C72B0" if p["front"] else "#999999"
+            x, y = p["added_cost"], p["gain"]
+            xerr = [[max(x - p["cost_low"], 0)], [max(p["cost_high"] - x, 0)]] if p["cost_low"] is not None else None
+            yerr = [[max(y - p["ci_low"], 0)], [max(p["ci_high"] - y, 0)]] if p["ci_low"] is not None else None
+            ax.errorbar([x], [y], xerr=xerr, yerr=yerr, fmt="o", color=color, ms=4, lw=0.8, capsize=2)
+            ax.annotate(p["lever"], (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        front = sorted((p for p in pts if p["front"]), key=lambda p: p["added_cost"])
+        ax.plot([p["added_cost"] for p in front], [p["gain"] for p in front], color="#4C72B0", lw=1, alpha=0.6)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_xlabel("added inference cost (ms per 1,000 rows)")
+        ax.set_ylabel(f"gain ({'points' if ds['decision']['unit'] == 'points' else ds['metric']})")
+        ax.set_title(f"{name}: gain against inference cost")
+        ax.grid(True, alpha=0.25)
     fig.tight_layout()
     return fig
 

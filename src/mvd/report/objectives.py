@@ -34,11 +34,14 @@ import pandas as pd
 from mvd.errors import ConfigError
 from mvd.metrics import LOWER_IS_BETTER
 
-__all__ = ["Objective", "parse", "apply", "allowed", "COSTS", "flip_weights", "compare", "STANDARD"]
+__all__ = ["Objective", "parse", "apply", "allowed", "COSTS", "flip_weights", "evaluate", "blocks", "standard",
+           "folder_name", "STANDARD"]
 
 # deployment costs a weighted objective can charge for, and the stored columns they come from
 COSTS = {"predict_ms_per_1000": "ms to predict 1,000 rows (warm, one thread)",
          "model_mb": "fitted model size in MB", "train_seconds": "fit plus tuning seconds"}
+# a cost's unit, as a weight's sentence says it ("0.1 points per ms per 1,000 rows")
+UNITS = {"predict_ms_per_1000": "ms per 1,000 rows", "model_mb": "MB", "train_seconds": "s of training"}
 # metrics a study may store; a study's own test_* columns are allowed too
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "log_loss", "roc_auc", "brier", "ece", "rmse", "mae", "r2")
 _RATES = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "brier", "ece")
@@ -254,29 +257,93 @@ def flip_weights(base, cost, *, confidence: float = 0.95) -> list[dict]:
     return out
 
 
-def compare(points: pd.DataFrame, decide, objectives=STANDARD, **kw) -> dict:
-    """The chosen lever per dataset under each objective the points can evaluate.
+def _row(objective: Objective, d, notes: list[str]) -> dict:
+    note = "; ".join(n.split(": ", 1)[1] for n in notes)
+    lv = d.lever(d.chosen) if d is not None and d.chosen else None
+    if lv is None:
+        return {"objective": objective.text, "chosen": None, "note": note or "nothing to decide on"}
+    return {"objective": objective.text, "unit": d.unit, "chosen": d.chosen, "kind": lv.kind, "gain": lv.gain,
+            "ci_low": lv.ci_low, "ci_high": lv.ci_high, "settled": bool(d.settled), "note": note}
 
-    ``decide(scored_points, metric=...) -> {dataset: Decision}`` is the report's decision with the study's
-    operating point bound.  Returns ``{dataset: [row, ...]}``, a row per objective, and the objectives
-    the study cannot evaluate with why.
+
+def standard(task: str, primary: str) -> list[str]:
+    """The objectives a report compares for a task, its primary metric first."""
+    rest = STANDARD if task == "classification" else ("rmse", "mae", "r2")
+    return list(dict.fromkeys([primary, *rest]))
+
+
+def evaluate(points: pd.DataFrame, decide, *, primary: str, current=None, objectives=None,
+             cost: str = "predict_ms_per_1000") -> dict:
+    """One dataset's decision under each objective its points can evaluate, and what a latency weight does.
+
+    ``points``: the dataset's scored points; ``decide(scored, metric) -> Decision`` is the report's decision
+    at the study's operating point; ``current`` is its decision under ``primary`` (reused, not remade).
+    Returns ``{"rows": [...], "flips": [...], "pareto": [...]}``: a row per objective (chosen lever, gain,
+    interval, settled, what was left out); where ``cost`` was stored, the weights of ``primary - w*cost``
+    at which the chosen lever changes, and each lever's gain against its added cost.
     """
+    task = str(points["task"].iloc[0]) if "task" in points and len(points) else "classification"
     names = allowed(points)
-    rows: dict = {}
-    for text in objectives:
+    rows, base = [], current
+    for text in objectives or standard(task, primary):
         objective = parse(text, names)
+        if objective.text == primary and current is not None:
+            rows.append(_row(objective, current, []))
+            continue
         scored, metric, notes = apply(points, objective)
-        decisions = decide(scored, metric=metric, **kw) if len(scored) else {}
-        for dataset in sorted(points["dataset"].unique()):
-            d = decisions.get(dataset)
-            note = "; ".join(n.split(": ", 1)[1] for n in notes if n.startswith(f"{dataset}: "))
-            if d is None:
-                rows.setdefault(dataset, []).append({"objective": objective.text, "chosen": None, "note": note})
-                continue
-            lv = d.lever(d.chosen) if d.chosen else None
-            rows.setdefault(dataset, []).append({
-                "objective": objective.text, "unit": d.unit, "chosen": d.chosen,
-                "kind": lv.kind if lv else None, "gain": lv.gain if lv else None,
-                "ci_low": lv.ci_low if lv else None, "ci_high": lv.ci_high if lv else None,
-                "settled": bool(d.settled), "note": note})
-    return rows
+        d = decide(scored, metric) if len(scored) else None
+        rows.append(_row(objective, d, notes))
+        if objective.text == primary:
+            base = d
+    out = {"rows": rows, "flips": [], "pareto": [], "cost": cost}
+    scored, metric, _ = apply(points, parse(cost, names))
+    if base is None or scored.empty or primary in LOWER_IS_BETTER:
+        return out
+    by_cost = decide(scored, metric)
+    out["flips"] = flip_weights(base, by_cost)
+    spent = _gains(by_cost)
+    out["pareto"] = [{"lever": lv.name, "kind": lv.kind, "gain": lv.gain, "ci_low": lv.ci_low, "ci_high": lv.ci_high,
+                      "added_cost": -spent[lv.name].gain, "cost_low": -spent[lv.name].ci_high,
+                      "cost_high": -spent[lv.name].ci_low}
+                     for lv in base.levers if lv.name in spent]
+    front, best = set(), -math.inf
+    for p in sorted(out["pareto"], key=lambda p: (p["added_cost"], -p["gain"])):
+        if p["gain"] > best:
+            front.add(p["lever"])
+            best = p["gain"]
+    for p in out["pareto"]:
+        p["front"] = p["lever"] in front
+    return out
+
+
+def _num(v, digits: int = 1) -> str:
+    return "?" if v is None or not math.isfinite(v) else f"{v:+.{digits}f}".replace("-", "−")
+
+
+def blocks(entry: dict, primary: str) -> list[tuple]:
+    """The report's blocks for one dataset's objectives: the table, then where a latency weight flips it."""
+    rows = []
+    for r in entry["rows"]:
+        if r["chosen"] is None:
+            rows.append([r["objective"], "—", "—", "—", r["note"]])
+            continue
+        digits = 1 if r["unit"] == "points" else 3
+        ci = "" if r["ci_low"] is None or not math.isfinite(r["ci_low"]) else \
+            f" [{r['ci_low']:.{digits}f}, {r['ci_high']:.{digits}f}]".replace("-", "−")
+        unit = "points" if r["unit"] == "points" else r["unit"]
+        rows.append([r["objective"], r["chosen"], f"{_num(r['gain'], digits)} {unit}{ci}",
+                     "settled" if r["settled"] else "open", r["note"] or "—"])
+    out = [("h3", "The decision under each objective"),
+           ("p", "Remade from the stored points for each objective the study can evaluate, at the same operating "
+                 "point; mvd-report STUDY --objective TEXT writes a whole report under one."),
+           ("table", ["objective", "chosen lever", "gain [95% CI]", "settled", "left out"], rows)]
+    cost = entry.get("cost", "predict_ms_per_1000")
+    said = []
+    for f in entry.get("flips", []):
+        ci = "" if not math.isfinite(f["low"]) else f" [{f['low']:.3g}, {f['high']:.3g}]"
+        said.append(f"below w = {f['weight']:.3g}{ci} points per {UNITS.get(cost, cost)}, "
+                    f"{f['before'] or 'keep the current model'}; above, {f['after'] or 'keep the current model'}")
+    if said:
+        out.append(("p", f"Weighing inference cost ({primary} − w × {cost}): " + "; ".join(said)
+                    + " (measured levers; 95% interval over seed resamples)."))
+    return out

@@ -12,6 +12,7 @@ import html
 from pathlib import Path
 
 from mvd.report.study import LOWER_IS_BETTER
+from mvd.report import objectives
 from mvd.report.attribution import LABELS
 from mvd.report.shift import blocks as shift_blocks
 
@@ -25,6 +26,7 @@ TITLES = {
     "attribution": "Attribution of the gain over the measured range",
     "attribution_range": "Shapley shares of the gain as a function of where the range starts",
     "iso_performance": "Data needed per model to reach the target",
+    "objective_front": "Each lever's gain against the inference cost it adds (the Pareto front joined)",
 }
 _MAX_SIZES = 8  # columns of the equivalence table in the report (all of them are in summary.json)
 
@@ -60,11 +62,19 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
     out: list[tuple] = [("h1", f"mvd report: {summary['study']}")]
     # the decision comes first: what the next unit of effort buys where the user stands
     out.append(("p", " ".join(ds["decision"]["sentence"] for ds in summary["datasets"].values())))
+    if summary.get("objective"):
+        o = summary["objective"]
+        out.append(("p", f"Objective: {o['text']}, remade from the stored points without refitting"
+                         + (f"; left out: {'; '.join(o['notes'])}." if o["notes"] else ".")))
     if summary["question"]:
         out.append(("quote", summary["question"]))
     out.append(("p", f"{summary['n_points']:,} points over {len(summary['datasets'])} dataset(s). Baseline model "
-                     f"for data-equivalents: {summary['baseline']}. Intervals: 95% percentile bootstrap over "
-                     f"{summary['bootstrap']['resamples']} seed resamples (seeded; the seed fixes each test split)."))
+                     f"for data-equivalents: {summary['baseline']}. Intervals: 95%, Student's t over the seeds "
+                     f"(statistics computed on {summary['bootstrap']['resamples']} seeded seed resamples)."))
+    covers = [f"{name}: {ds['interval_covers']['phrase']}" for name, ds in summary["datasets"].items()
+              if ds.get("interval_covers")]
+    if covers:
+        out.append(("p", "Sources of variance: " + "; ".join(covers) + "."))
     fewest = min(len(ds["seeds"]) for ds in summary["datasets"].values())
     if fewest < 5:
         out.append(("p", f"Caution: {fewest} seed(s) per point. A bootstrap over so few seeds gives intervals that "
@@ -84,6 +94,8 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
         err = metric if metric in LOWER_IS_BETTER else f"1 - {metric}"
         out.append(("p", f"{ds['task']}, primary metric {metric}; {ds['n_points']:,} points, seeds {ds['seeds']}."))
         out += _decision_blocks(ds, currency)
+        if ds.get("objectives"):
+            out += objectives.blocks(ds["objectives"], metric)
         out.append(("h3", "Curve fits"))
         out.append(("p", f"err(n) = a·n^(-b) + c with err = {err}; weighted by the standard errors over seeds. "
                          "Shapes in LCDB's vocabulary; a fit with R² below 0.9 is not trusted."))
@@ -111,6 +123,8 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
         attr = ds["attribution"]
         if attr:
             out.append(("h3", f"Attribution over n = {attr['small_size']:,} -> {attr['large_size']:,} (Shapley values)"))
+            if attr.get("start_rule"):  # where the range starts and which data the quality player is
+                out.append(("p", f"The range starts {attr['start_rule']}. Quality player: {attr['quality_rule']}."))
             q = attr["reference_quality"]
             ref = "clean data" if q["quality_rate"] == 0 else f"{q['quality']} {q['quality_rate']:g}"
             if attr.get("by_start"):

@@ -18,15 +18,15 @@ import pandas as pd
 from mvd.errors import ConfigError
 from mvd.report.study import LOWER_IS_BETTER
 from mvd.report import business as money
-from mvd.report.aggregate import CONFIDENCE, Cells, SeedResamples, aggregate, cells
-from mvd.report import backtest
+from mvd.report.aggregate import CONFIDENCE, SeedResamples, aggregate, cells, interval_covers
+from mvd.report import backtest, objectives
 from mvd.report.attribution import LABELS, attribution
 from mvd.report.backtest import MIN_SIZES, check_sizes
 from mvd.report.decision import EXTRAPOLATION_RESAMPLES, decide
 from mvd.report.exponent import describe as describe_exponent, exponent_test
 from mvd.report.flips import ranking_flips
 from mvd.report.curves import Curve, build_curves
-from mvd.report.equivalence import equivalence, pick_baseline
+from mvd.report.equivalence import equivalence, headline, operating_row, pick_baseline
 from mvd.report.fits import FIT_OK_R2
 from mvd.report.study import CELL, Study
 from mvd.report.shift import shift_section
@@ -55,7 +55,7 @@ def analyse(study: Study, *, workers: int | None = None) -> Analysis:
     points = study.points
     resamples = {d: SeedResamples(rows["seed"].unique(), n=study.bootstrap, seed=SEED)
                  for d, rows in points.groupby("dataset", sort=True)}
-    table = cells(points, ("score", "error", "fit_seconds", "n_fit", "tune_seconds"))
+    table = cells(points, ("score", "error", "fit_seconds", "n_fit", "tune_seconds"), per_row=True)
     sophistication = points.groupby("model", sort=True)["sophistication"].max().astype(int).to_dict()
     settings = study.verdict
     kw = dict(data=settings["data"], model=settings["model"] if settings["model"] is not None else study.baseline,
@@ -87,13 +87,16 @@ def analyse(study: Study, *, workers: int | None = None) -> Analysis:
         "study": study.name, "question": study.question, "n_points": int(len(points)),
         "baseline": baseline,
         "bootstrap": {"resamples": study.bootstrap, "confidence": CONFIDENCE, "seed": SEED,
-                      "method": "percentile over seed resamples"},
+                      "method": "t over seeds (jackknife standard error), plus a paired bootstrap over a "
+                                "fixed test set's rows where points store per-row scores"},
         "business": {**{k: v for k, v in sorted(study.business.items())}, "notes": notes},
         "datasets": {},
         "verdict": [d["verdict"] for d in datasets.values()],
         "operating_point": {k: settings[k] for k in ("n_now", "data", "model", "step", "backtest",
                                                      "cleaning_cost_per_row")},
     }
+    if study.objective is not None:
+        summary["objective"] = {"text": study.objective, "notes": list(study.objective_notes)}
     shift = shift_section(points, study.metric, n_resamples=study.bootstrap, seed=SEED, baseline=baseline)
     if shift:  # only studies with shift kinds or test-label noise carry the section
         summary["shift"] = shift
@@ -111,8 +114,7 @@ def _dataset_part(name: str) -> tuple[pd.DataFrame, dict, dict]:
     settings, kw = _SHARED["settings"], _SHARED["kw"]
     rows = points[points["dataset"] == name]
     mine_rows = table.rows(name)
-    sub = Cells(index=table.index.iloc[mine_rows].reset_index(drop=True), seeds=table.seeds,
-                wide={c: m[mine_rows] for c, m in table.wide.items()})
+    sub = table.subset(mine_rows)
     agg = aggregate(sub, {name: resamples[name]})
     mine = build_curves(sub, agg, _SHARED["sophistication"])
     # each dataset prices against its own sophistication-1 rung (ridge for a regression beside
@@ -134,6 +136,7 @@ def _dataset_part(name: str) -> tuple[pd.DataFrame, dict, dict]:
         "task": str(rows["task"].iloc[0]), "metric": metric,
         "higher_is_better": metric not in LOWER_IS_BETTER,
         "n_points": int(len(rows)), "seeds": sorted(int(s) for s in rows["seed"].unique()),
+        "interval_covers": interval_covers(rows),
         "models": _models(mine),
         "fits": [_fit_row(c) for c in sorted(mine.values(), key=lambda c: c.key)],
         "curves": _table(agg, ["score", "error", "se", "ci_low", "ci_high", "n_seeds"]),
@@ -152,6 +155,7 @@ def _dataset_part(name: str) -> tuple[pd.DataFrame, dict, dict]:
     }
     decision = _SHARED["decisions"][name]
     entry["decision"] = decision.to_dict()
+    entry["objectives"] = _objectives(rows, name, metric, decision, study, settings, kw)
     entry["backtest"] = _backtest(rows, name, decision, mine, resamples[name], settings, kw)
     best = (attr or {}).get("best_model")
     test = exponent_test(mine.get((name, own) + main), mine.get((name, best) + main) if best else None,
@@ -160,6 +164,18 @@ def _dataset_part(name: str) -> tuple[pd.DataFrame, dict, dict]:
     entry["ranking_flips"] = ranking_flips(mine, name, resamples[name])
     entry["verdict"] = decision.sentence + " " + verdict(name, entry, own)
     return agg, mine, _clean(entry)
+
+
+def _objectives(rows, name, metric, decision, study, settings, kw) -> dict | None:
+    """The decision remade under each objective the dataset's points can evaluate (none for a study decided on
+    several targets' curves at once, whose rows are no one target's)."""
+    if study.objective is not None and objectives.parse(study.objective, objectives.allowed(rows)).qualified:
+        return None
+
+    def decide_one(scored, metric_of):
+        return decide(scored, n_now=settings["n_now"], **{**kw, "metric": metric_of, "datasets": [name]})[name]
+
+    return objectives.evaluate(rows, decide_one, primary=metric, current=decision)
 
 
 def _values(points: pd.DataFrame, agg: pd.DataFrame, study: Study,
@@ -257,13 +273,8 @@ def _pct(v) -> str:
 
 def upgrade_row(entry: dict, model: str) -> dict | None:
     """The equivalence row that prices ``model`` against the baseline in data: clean, uncleaned data, at
-    the largest size measured inside the baseline's range (else the largest); None without one."""
-    rows = [r for r in entry["equivalence"] if r["model"] == model and r["cleaning"] == "none"
-            and (r["quality_rate"] == 0 or r["quality"] == "clean")]
-    if not rows:
-        return None
-    inside = [r for r in rows if r["relation"] == "="]
-    return max(inside or rows, key=lambda r: r["train_size"])
+    the operating point's size (equivalence.operating_row); None without one."""
+    return operating_row(entry["equivalence"], model, (entry.get("decision") or {}).get("n_now"))
 
 
 def verdict(name: str, entry: dict, baseline: str) -> str:
@@ -297,10 +308,8 @@ def verdict(name: str, entry: dict, baseline: str) -> str:
     if row is None:
         return text + (f"; {best} beats {baseline}, but the curves are too short (fewer than 3 sizes) "
                        "to price the upgrade in data.")
-    if row["relation"] == "never":
-        return text + (f"; {best} at n={row['train_size']} reaches an error that {baseline}'s fitted curve "
-                       "never reaches, at any amount of data.")
-    return text + f"; a model upgrade from {baseline} to {best} is worth {row['display']} more data at n={row['train_size']}."
+    # measured on the curves, a bound in words past them (equivalence.headline)
+    return text + "; " + headline(entry["equivalence"], best, (entry.get("decision") or {}).get("n_now")) + "."
 
 
 def _clean(obj):
