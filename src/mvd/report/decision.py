@@ -46,7 +46,7 @@ from mvd.errors import ConfigError
 from mvd.levers import ANSWER, KINDS, LOWER_IS_BETTER, Condition, CurveKey, LeverSpec, baseline_model, \
     condition_label, levers_at, operating_condition, tie_tolerance
 from mvd.report import families
-from mvd.report.aggregate import SeedResamples, cells, standard_error
+from mvd.report.aggregate import TEST_DRAWS, SeedResamples, cells, clip_to_range, standard_error
 from mvd.report.business import seconds_at
 from mvd.report.fits import sigma_floor
 from mvd.report.study import CURVE, check_business, score_points
@@ -83,6 +83,7 @@ class Lever:
     # (the tuned version leads the default by at least one test example)
     alternative: Optional["Lever"] = field(default=None, repr=False)
     tuning_mattered: bool | None = None
+    clipped: bool = False     # the interval was held inside the metric's range (aggregate.clip_to_range)
 
     @property
     def answer(self) -> str:
@@ -106,7 +107,7 @@ class Lever:
                 "extrapolated": bool(self.extrapolated), "family": self.family, "new_labels": self.new_labels,
                 "cost": self.cost, "compute_hours": self.compute_hours,
                 "points_per_money": self.points_per_money, "value_per_1000": self.value_per_1000,
-                "tuning_mattered": self.tuning_mattered,
+                "tuning_mattered": self.tuning_mattered, "clipped": bool(self.clipped),
                 "alternative": None if self.alternative is None else
                 {"lever": self.alternative.name, "model": self.alternative.model, "gain": self.alternative.gain,
                  "ci_low": self.alternative.ci_low, "ci_high": self.alternative.ci_high}}
@@ -223,6 +224,7 @@ class _Curve:
     fit_seconds: np.ndarray
     tune_seconds: np.ndarray
     _family: tuple | None = None
+    perturbed: np.ndarray | None = None  # error per (size, seed, test-row draw) on a fixed test set
 
     @property
     def model(self):
@@ -246,7 +248,7 @@ class _Curve:
 
 
 def _curves(points: pd.DataFrame) -> dict:
-    table = cells(points, ("error", "fit_seconds", "tune_seconds"))
+    table = cells(points, ("error", "fit_seconds", "tune_seconds"), per_row=True)
     idx = table.index
     ladder = points.groupby("model", sort=True)["sophistication"].max().astype(int).to_dict()
     tuned = points.groupby("model", sort=True)["tuned"].max().astype(bool).to_dict() if "tuned" in points \
@@ -265,7 +267,7 @@ def _curves(points: pd.DataFrame) -> dict:
         out[key] = _Curve(key=key, n=idx["train_size"].to_numpy()[rows].astype(float), wide=wide, mean=mean,
                           weight=weight, tuned=bool(tuned.get(key.model, False) or key.tuned),
                           sophistication=int(ladder[key.model]), fit_seconds=np.nan_to_num(secs["fit_seconds"]),
-                          tune_seconds=np.nan_to_num(secs["tune_seconds"]))
+                          tune_seconds=np.nan_to_num(secs["tune_seconds"]), perturbed=table.rescored("error", rows))
     return out, table.seeds
 
 
@@ -296,7 +298,9 @@ def _value(curve: _Curve, n: float, rs: SeedResamples, seeds) -> _Value:
     """Mean error of ``curve`` at size ``n``: measured where it was, else from its backtested family."""
     i = int(np.searchsorted(curve.n, n))
     if i < len(curve.n) and abs(curve.n[i] - n) < 1e-9:
-        return _Value(float(curve.mean[i]), rs.means(curve.wide[i:i + 1], seeds)[:, 0], 0.0, False, None)
+        rows = None if curve.perturbed is None else curve.perturbed[i:i + 1]
+        return _Value(float(curve.mean[i]), rs.means(curve.wide[i:i + 1], seeds, perturbed=rows)[:, 0], 0.0, False,
+                      None)
     name, runner, bt = curve.family()
     ex = families.predict(curve.n, curve.wide, seeds, curve.weight, [n], rs, family=name, runner_up=runner,
                           backtest_error=bt)
@@ -377,7 +381,10 @@ def decide(points: pd.DataFrame, *, n_now: float | None = None, data=None, model
         rows = ok[ok["dataset"] == name]
         # the first (at most) EXTRAPOLATION_RESAMPLES draws of the report's seed resamples: every lever's
         # gain is paired over the same draws, and refitting curve families stays cheap
-        rs = SeedResamples(rows["seed"].unique(), n=min(bootstrap, EXTRAPOLATION_RESAMPLES), seed=seed)
+        # (and, on a fixed test set with per-row scores, the same draws of its rows)
+        per_row = any(c.perturbed is not None for k, c in curves.items() if k.dataset == name)
+        rs = SeedResamples(rows["seed"].unique(), n=min(bootstrap, EXTRAPOLATION_RESAMPLES), seed=seed,
+                           test_draws=TEST_DRAWS if per_row else 0)
         kw = dict(data=data, model=model, step=step, business=business, costs=costs, confidence=confidence,
                   n_test=test_size(rows))
         out[name] = _decide_one(curves, seeds, rs, name, metric[name], n_now=n_now, **kw)
@@ -394,7 +401,8 @@ def hidden(decision: "Decision", cut: float) -> "Decision":
         if keep.any():
             short[key] = _Curve(key=key, n=c.n[keep], wide=c.wide[keep], mean=c.mean[keep], weight=c.weight[keep],
                                 tuned=c.tuned, sophistication=c.sophistication, fit_seconds=c.fit_seconds[keep],
-                                tune_seconds=c.tune_seconds[keep])
+                                tune_seconds=c.tune_seconds[keep],
+                                perturbed=None if c.perturbed is None else c.perturbed[keep])
     return _decide_one(short, seeds, rs, decision.dataset, metric, n_now=cut, **kw)
 
 
@@ -449,6 +457,9 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
         else:
             low, high = rs.interval(gain_r[:, None], confidence)
             lo, hi = float(low[0]), float(high[0])
+        # no gain takes the score past the metric's range (from 98.2% accuracy, at most +1.8 points)
+        lo, hi, clipped = clip_to_range(lo, hi, metric=metric, now=1 - now.point if higher else now.point,
+                                        scale=scale)
         hours = (_seconds(curve, spec.n) + _tune_seconds(curve, spec.n)) / 3600.0
         price, cost = spec.price, 0.0
         if price.new_labels:
@@ -462,7 +473,7 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
         lever = Lever(name=lever_name, kind=spec.kind, model=key.model, data=tuple(key.condition), n=spec.n,
                       gain=point, ci_low=lo, ci_high=hi, extrapolated=bool(v.extrapolated or now.extrapolated),
                       family=v.family, new_labels=float(price.new_labels), cost=cost, compute_hours=hours,
-                      resampled=gain_r, spec=spec)
+                      resampled=gain_r, spec=spec, clipped=clipped)
         lever.points_per_money = point / cost if cost > 0 else None
         lever.value_per_1000 = _money_per_1000(point / scale, metric, business)
         return lever
