@@ -82,7 +82,7 @@ def bench_overhead(repeats: int = 5) -> None:
         ops = adaptive.operating_points(grid)
         settings = adaptive.Settings()
         asked = {(c.run_id, s, n) for c in grid for s in c.seeds for n in c.sizes}
-        adaptive.report_decide(store.load(folder), ops, settings)  # imports (scipy.stats) once per sweep
+        adaptive.decisions(store.load(folder), ops, settings)  # imports (scipy.stats) once per sweep
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
@@ -90,7 +90,7 @@ def bench_overhead(repeats: int = 5) -> None:
             index = pd.MultiIndex.from_arrays([points["run_id"].astype(str), points["seed"].astype(int),
                                                points["train_size"].astype(int)])
             points = points[index.isin(list(asked))]
-            decisions = adaptive.report_decide(points, ops, settings)
+            decisions = adaptive.decisions(points, ops, settings)
             adaptive.next_round(grid, ops, asked, decisions)
             times.append(time.perf_counter() - start)
         print(f"overhead between rounds, {len(points)} stored points, {len(grid)} curves: "
@@ -119,7 +119,7 @@ def bench_live() -> None:
         adaptive_wall, adaptive_out = _run(["hydra/sweeper=adaptive"], adaptive_dir)
         points = store.load(full_dir / "quickstart")
         grid = adaptive.grid_from_points(points)
-        full = adaptive.report_decide(points, adaptive.operating_points(grid), adaptive.Settings())
+        full = adaptive.decisions(points, adaptive.operating_points(grid), adaptive.Settings())
         record = json.loads((adaptive_dir / "quickstart" / adaptive.RECORD_FILE).read_text())
         print(f"full grid: {full_wall:.1f} s wall, {len(points)} points; "
               f"adaptive: {adaptive_wall:.1f} s wall ({adaptive_wall / full_wall:.0%}), {record['used_points']} points")

@@ -13,6 +13,7 @@ import pytest
 
 from mvd import adaptive
 from mvd.errors import ConfigError
+from mvd.report import sweep
 
 SIZES = (16, 32, 64, 128, 256, 512)
 SEEDS = (0, 1, 2, 3, 4)
@@ -47,9 +48,10 @@ def synthetic_points(*, gaps=None, noise=0.002, sizes=SIZES, seeds=SEEDS, datase
 
 
 def contested() -> pd.DataFrame:
-    """Two equally strong levers whose per-seed differences alternate in sign: never settled."""
+    """Two models as good as the next 512 labels (+0.65 points) whose per-seed gains swing by a point: the
+    model and the data levers are never told apart, so the decision is never settled."""
     flip = [0.01, -0.01, 0.01, -0.01, 0.01]
-    return synthetic_points(gaps={"base": 0.0, "strong": 0.03, "rival": 0.03, "weak": -0.2},
+    return synthetic_points(gaps={"base": 0.0, "strong": 0.0065, "rival": 0.0065, "weak": -0.2},
                             shifts={"strong": flip, "rival": [-x for x in flip]})
 
 
@@ -106,8 +108,11 @@ def test_budget_of_exactly_one_round_is_accepted():
 def test_operating_point_and_levers():
     grid = adaptive.grid_from_points(synthetic_points())
     op = adaptive.operating_points(grid)["toy"]
-    assert op.current == "toy-base" and op.n_now == 512 and op.n_half == 256
-    assert set(op.levers) == {"model dummy", "model weak", "model strong", adaptive.MORE_LABELS}
+    assert op.current == "toy-base" and op.n_now == 512
+    # the report's levers (mvd.levers): more labels on the user's own curve, and every other model
+    assert [(s.kind, s.curve.model) for s in op.specs] == [("labels", "base"), ("model", "dummy"), ("model", "weak"),
+                                                          ("model", "strong")]
+    assert op.runs_of(op.specs[0].key) == ("toy-base",) and op.runs_of(op.specs[-1].key) == ("toy-strong",)
 
 
 def test_levers_stay_on_the_users_data_condition():
@@ -124,22 +129,24 @@ def test_levers_stay_on_the_users_data_condition():
     grid = adaptive.grid_from_points(points)
     op = adaptive.operating_points(grid)["toy"]
     assert op.current == "toy-base-0.4-none"
-    assert set(op.levers) == {"model strong", "cleaning oracle", "model strong + cleaning oracle",
-                              "relabelling", "relabelling + model strong", adaptive.MORE_LABELS}
+    assert {(s.kind, s.curve.model, s.curve.rate, s.curve.cleaning) for s in op.specs} == {
+        ("labels", "base", 0.4, "none"), ("model", "strong", 0.4, "none"), ("cleaning", "base", 0.4, "oracle"),
+        ("relabel", "base", 0.0, "none"), ("combined", "strong", 0.4, "oracle"), ("combined", "strong", 0.0, "none")}
     record = adaptive.run(grid, reveal_from(points), adaptive.Settings())
     reasons = {(s["run_id"], s["reason"]) for s in record.skipped}
     assert all((f"toy-{m}-0.0-oracle", "not a lever at the operating point (another data condition "
                 "than the user's)") in reasons for m in ("base", "strong"))
 
 
-def test_a_tuned_curve_is_a_lever_of_its_own():
+def test_a_model_and_its_tuned_curve_are_one_lever_measured_on_both():
     points = synthetic_points(gaps={"base": 0.0, "strong": 0.05})
     tuned = points[points["model"] == "strong"].assign(run_id="toy-strong-tuned", tuned=True,
                                                         test_accuracy=lambda f: f["test_accuracy"] + 0.02)
     points = pd.concat([points.assign(tuned=False), tuned], ignore_index=True)
     grid = adaptive.grid_from_points(points)
     op = adaptive.operating_points(grid)["toy"]
-    assert {"model strong", "model strong (tuned)"} <= set(op.levers)
+    (switch,) = [s for s in op.specs if s.kind == "model" and s.curve.plain == "strong"]
+    assert op.runs_of(switch.key) == ("toy-strong", "toy-strong-tuned")
     record = adaptive.run(grid, reveal_from(points), adaptive.Settings())
     assert record.decisions["toy"]["chosen"] == "switching base -> strong (tuned)"
 
@@ -236,8 +243,22 @@ def test_lower_is_better_metrics_are_turned_into_gains():
     points["primary_metric"] = "rmse"
     points["test_rmse"] = 1 - points["test_accuracy"]
     grid = adaptive.grid_from_points(points)
-    decisions = adaptive.decide(points, adaptive.operating_points(grid), adaptive.Settings())
-    assert decisions["toy"].chosen == "model strong" and decisions["toy"].gains["model strong"] > 0
+    decisions = adaptive.decisions(points, adaptive.operating_points(grid), adaptive.Settings())
+    assert decisions["toy"].chosen == "switching base -> strong" and decisions["toy"].gains["switching base -> strong"] > 0
+
+
+def test_the_sweeper_stops_on_the_reports_decision():
+    """The sweeper has no decision engine of its own: its standing is the report's decision at its point."""
+    from mvd.report.decision import decide
+
+    for points in (synthetic_points(), contested()):
+        standing = adaptive.decisions(points, adaptive.operating_points(adaptive.grid_from_points(points)),
+                                      adaptive.Settings())["toy"]
+        d = decide(points, n_now=512, bootstrap=1000)["toy"]
+        assert (standing.chosen, standing.settled, standing.runner_up) == (d.chosen, d.settled, d.rival)
+        assert standing.advantage == d.advantage and (standing.low, standing.high) == (d.advantage_low,
+                                                                                     d.advantage_high)
+    assert not d.settled and not hasattr(adaptive, "decide") and not hasattr(adaptive, "report_decide")
 
 
 def test_record_is_written_atomically_as_json(tmp_path):
@@ -255,7 +276,7 @@ def test_report_section_says_adaptive_budget_and_skips(tmp_path):
     record = adaptive.run(adaptive.grid_from_points(points), reveal_from(points), adaptive.Settings())
     adaptive.write_record(tmp_path, record)
     items = [("h1", "report"), ("h2", "Verdict"), ("ul", ["v"]), ("h2", "Figures"), ("figure", "x", "x")]
-    merged = adaptive.with_report_section(items, tmp_path, n_points=record.used_points + 5)
+    merged = sweep.with_section(items, tmp_path, n_points=record.used_points + 5)
     at = merged.index(("h2", "Adaptive sweep"))
     assert merged[:at] == items[:3] and merged[-2:] == items[-2:]
     text = " ".join(str(block) for block in merged[at:-2])
@@ -264,7 +285,7 @@ def test_report_section_says_adaptive_budget_and_skips(tmp_path):
     assert "5 point(s) the adaptive sweep did not ask for" in text
     table = next(block for block in merged[at:] if block[0] == "table")
     assert sum(int(row[1]) for row in table[2]) == record.grid_points - record.asked_points
-    assert adaptive.with_report_section(items, tmp_path / "elsewhere") == items
+    assert sweep.with_section(items, tmp_path / "elsewhere") == items
 
 
 # ----------------------------------------------------------------------------- through the mvd command

@@ -4,30 +4,33 @@ A full grid (curves x sizes x seeds) spends most of its CPU on points that do
 not change the answer.  The policy here runs a study in rounds and reads only
 the store:
 
-1. **Round 1, coarse:** every curve that is a lever of the decision gets the
-   size the decision reads, the operating point ``n_now`` (the user's own
-   curve: every size, since more labels are extrapolated from it), plus grid
-   sizes about ``coarse_factor`` times apart below it (a sketch of the curve
-   for the report), for its first ``initial_seeds`` seeds.  Curves that are
-   no lever at the operating point (a noise rate that is neither the user's
-   nor clean) are never fitted.
-2. **Each later round:** the decision is rebuilt from the points asked so far;
-   every lever still open (the chosen one, and every lever whose gap to it
-   has an interval containing 0) gets its next seed at the sizes the decision
-   reads ("add seeds where intervals overlap"); levers dominated with
-   confidence get nothing more.  Sizes the decision does not read are never
-   added: at ``n_now`` it compares measured points, it does not extrapolate.
-3. **Stop** when every dataset's decision is settled (the chosen lever's
-   advantage over each other lever excludes 0 at ``confidence``), when the
-   budget (points or CPU-seconds) is spent, or when nothing the decision could
-   use is left to measure; the record says which.
+1. **Round 1, coarse:** every curve that measures a lever of the decision
+   (``mvd.levers.levers_at``, the report's own levers) gets the size the
+   decision reads, the operating point ``n_now`` (the user's own curve: every
+   size, since more labels are extrapolated from it), plus grid sizes about
+   ``coarse_factor`` times apart below it (a sketch of the curve for the
+   report), for its first ``initial_seeds`` seeds.  Curves that are no lever
+   at the operating point (a noise rate that is neither the user's nor clean)
+   are never fitted.
+2. **Each later round:** the report's decision (``mvd.report.decision.decide``)
+   is rebuilt from the points asked so far; every lever still open (the
+   chosen one, the levers tied with it, and every lever whose lead interval
+   against it contains 0) gets its next seed at the sizes the decision reads
+   ("add seeds where intervals overlap"); levers behind with confidence get
+   nothing more.
+3. **Stop** when every dataset's decision is settled (the report's rule: the
+   chosen lever leads the best lever of every other kind of answer, its
+   interval at ``confidence`` excluding 0), when the budget (points or
+   CPU-seconds) is spent, or when nothing the decision could use is left to
+   measure; the record says which.
 
 The decision after a round is computed from the points *asked* up to that
 round only (never from whatever else the store holds), so a rerun with the
 same settings makes the same choices, and a round killed half way reruns
 without fitting any stored point twice.  ``run`` drives the rounds through a
 ``fetch`` callable: the Hydra sweeper launches jobs, ``mvd.replay`` reveals
-stored points.
+stored points.  The report's "Adaptive sweep" section lives in
+``mvd.report.sweep``.
 """
 
 from __future__ import annotations
@@ -36,28 +39,23 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-import warnings
 from typing import Callable, Iterable, Optional
 
 import numpy as np
 import pandas as pd
 
 from mvd.errors import ConfigError
+from mvd.levers import CurveKey, baseline_model, levers_at, operating_condition, tuned_name
+from mvd.report.sweep import RECORD_FILE
 
 __all__ = [
-    "Curve", "Settings", "OperatingPoint", "Decision", "Record",
-    "check", "check_settings", "grid_from_points", "operating_points", "decide", "report_decide",
-    "first_round", "next_round", "model_name",
-    "run", "point_cost", "load_curves", "write_record", "report_blocks", "with_report_section", "RECORD_FILE", "UNITS",
+    "Curve", "Settings", "OperatingPoint", "Standing", "Record",
+    "check", "check_settings", "grid_from_points", "operating_points", "decisions",
+    "first_round", "next_round", "run", "point_cost", "load_curves", "write_record", "RECORD_FILE", "UNITS",
 ]
 
-RECORD_FILE = "adaptive.json"
 UNITS = ("points", "cpu_seconds")
-MORE_LABELS = "more labels"
-TUNED_SUFFIX = " (tuned)"
 STAY = "keep as is"
-# metrics where lower is better (the decision compares gains, higher = better)
-_LOWER_IS_BETTER = {"rmse", "mae", "log_loss"}
 
 Key = tuple  # (run_id, seed, train_size)
 
@@ -68,7 +66,7 @@ class Curve:
 
     run_id: str
     dataset: str
-    model: str
+    model: str  # the report's name: a tuned curve's ends in " (tuned)" (mvd.levers.tuned_name)
     sophistication: int
     quality: str
     quality_rate: float
@@ -77,10 +75,14 @@ class Curve:
     seeds: tuple
     overrides: tuple = ()
 
+    @property
+    def key(self) -> CurveKey:
+        return CurveKey(self.dataset, self.model, self.quality, float(self.quality_rate), self.cleaning)
+
 
 @dataclass(frozen=True)
 class Settings:
-    # the advantage's interval level; settled when it excludes 0
+    # the decision's interval level; settled when the leads' intervals exclude 0
     confidence: float = 0.95
     # points or CPU-seconds (fit + predict + tune, as stored) for the whole study; None: no cap
     budget: Optional[float] = None
@@ -100,32 +102,42 @@ class OperatingPoint:
     dataset: str
     current: str  # run_id of the user's model on the user's data
     n_now: int
-    n_half: Optional[int]  # the grid size nearest n_now / 2 (for the "more labels" lever)
-    levers: dict  # lever name -> run_id of the curve that measures it
+    levers: dict  # lever name (its default version's) -> run_ids of the curves that measure it
     model: str = ""  # the user's model and data (quality, rate, cleaning)
     data: tuple = ()
-    curves: dict = field(default_factory=dict)  # (model, quality, rate, cleaning) -> run_id, on this dataset
+    specs: tuple = ()  # the levers as mvd.levers lists them (LeverSpec)
+
+    def runs_of(self, key) -> tuple:
+        """The run_ids of the lever with that typed key (``Lever.key`` of the report's decision)."""
+        return self.levers.get(self.name_of(key), ())
+
+    def name_of(self, key) -> str | None:
+        """The name this operating point gives the lever with that typed key."""
+        return next((spec.name() for spec in self.specs if spec.key == key), None)
 
 
 @dataclass
-class Decision:
+class Standing:
+    """Where one dataset's decision (the report's) stands after a round, in the policy's terms."""
+
     dataset: str
     chosen: str
-    advantage: float  # chosen lever's gain minus the runner-up's, in metric points
+    advantage: float  # the chosen lever's lead over the best lever of another kind, in metric points
     low: float
     high: float
     settled: bool
-    runner_up: str = ""
+    runner_up: str = ""  # that lever
     gains: dict = field(default_factory=dict)  # lever -> mean gain over the current setup
+    ties: list = field(default_factory=list)  # levers tied with the chosen one
     dominated: list = field(default_factory=list)  # levers behind the chosen one with confidence
-    keep_open: list = field(default_factory=list)  # run_ids the decision rests on (its chosen lever, runner-up)
-    leader: str = ""  # the lever that the dominated ones trail (the chosen one unless said otherwise)
+    keep_open: list = field(default_factory=list)  # run_ids of the levers still in the running
 
     def sentence(self, n_now: int) -> str:
         state = "settled" if self.settled else "open"
+        tie = f", tied with {' and '.join(self.ties)}" if self.ties else ""
         if not self.runner_up:
-            return f"on {self.dataset} at n={n_now}: {self.chosen} ({state})"
-        return (f"on {self.dataset} at n={n_now}: {self.chosen} (gain {self.gains[self.chosen]:+.3f}), "
+            return f"on {self.dataset} at n={n_now}: {self.chosen}{tie} ({state})"
+        return (f"on {self.dataset} at n={n_now}: {self.chosen} (gain {self.gains[self.chosen]:+.3f}){tie}, "
                 f"ahead of {self.runner_up} by {self.advantage:+.3f} [{self.low:+.3f}, {self.high:+.3f}] ({state})")
 
 
@@ -205,7 +217,7 @@ def grid_from_points(points: pd.DataFrame) -> list[Curve]:
     for run_id, rows in points.groupby("run_id", sort=True):
         first = rows.iloc[0]
         grid.append(Curve(run_id=str(run_id), dataset=str(first["dataset"]),
-                          model=model_name(str(first["model"]), _flag(first.get("tuned"))),
+                          model=tuned_name(str(first["model"]), _flag(first.get("tuned"))),
                           sophistication=int(first["sophistication"]), quality=str(first["quality"]),
                           quality_rate=float(first["quality_rate"]), cleaning=str(first["cleaning"]),
                           sizes=tuple(sorted(int(n) for n in rows["train_size"].unique())),
@@ -217,58 +229,31 @@ def _flag(value) -> bool:
     return value is not None and not pd.isna(value) and bool(value)
 
 
-def model_name(model: str, tuned: bool) -> str:
-    """A tuned curve's model as the report names it ("forest (tuned)"): a lever of its own."""
-    return f"{model}{TUNED_SUFFIX}" if tuned and not model.endswith(TUNED_SUFFIX) else model
-
-
-def _lever_name(current: Curve, other: Curve) -> str:
-    parts = []
-    if other.model != current.model:
-        parts.append(f"model {other.model}")
-    if other.cleaning != current.cleaning:
-        parts.append(f"cleaning {other.cleaning}")
-    return " + ".join(parts) or other.run_id
-
-
 def operating_points(grid: list[Curve]) -> dict[str, OperatingPoint]:
-    """Per dataset: the user's current curve and the levers measured at its data condition.
+    """Per dataset: the user's current curve and the levers the report's decision compares from it.
 
-    The user's model is the least sophisticated model above sophistication 0 (the
-    report's default baseline); their data is the noisiest uncleaned
-    condition of the study (clean when quality does not vary); ``n_now`` is
-    the largest size of that curve's grid.  Levers: every other model,
-    cleaning and combination measured on the same data condition,
-    relabelling (clean data, with each model) when the user's data are
-    noisy, and more labels (the last doubling's gain, ``n_now / 2 -> n_now``).
+    The user's data is the noisiest uncleaned condition of the study (clean
+    when quality does not vary) and their model the least sophisticated
+    untuned model above sophistication 0 (the report's defaults,
+    ``mvd.levers``); ``n_now`` is the largest size of that curve's grid.  The
+    levers are ``mvd.levers.levers_at``'s: more labels (the user's own curve),
+    tuning, every other model (default and tuned versions), each cleaning,
+    relabelling (or target rows under a shift) and their combinations.
     """
     out = {}
     for dataset in sorted({c.dataset for c in grid}):
         curves = [c for c in grid if c.dataset == dataset]
-        ranks = sorted({c.sophistication for c in curves})
-        base_rank = next((r for r in ranks if r >= 1), ranks[0])
-        base_model = sorted(c.model for c in curves if c.sophistication == base_rank)[0]
-        mine = [c for c in curves if c.model == base_model]
-        current = sorted(mine, key=lambda c: (c.cleaning != "none", -c.quality_rate, c.quality, c.cleaning))[0]
+        by_key = {c.key: c for c in curves}
+        q = operating_condition(c.key.condition for c in curves)
+        model = baseline_model(curves, q)
+        current = by_key[CurveKey.at(dataset, model, q)]
         n_now = max(current.sizes)
-        below = [n for n in current.sizes if n < n_now]
-        n_half = min(below, key=lambda n: (abs(math.log(n / (n_now / 2))), n)) if below else None
         levers = {}
-        for c in sorted(curves, key=lambda c: (c.quality_rate != current.quality_rate, c.sophistication,
-                                                c.model, c.cleaning)):
-            if c is current:
-                continue
-            if (c.quality, c.quality_rate) == (current.quality, current.quality_rate):
-                levers[_lever_name(current, c)] = c.run_id
-            elif current.quality_rate > 0 and c.quality_rate == 0 and c.cleaning == "none":
-                name = "relabelling" + (f" + model {c.model}" if c.model != current.model else "")
-                levers[name] = c.run_id
-        if n_half is not None:
-            levers[MORE_LABELS] = current.run_id
-        out[dataset] = OperatingPoint(
-            dataset, current.run_id, n_now, n_half, levers, model=current.model,
-            data=(current.quality, current.quality_rate, current.cleaning),
-            curves={(c.model, c.quality, c.quality_rate, c.cleaning): c.run_id for c in curves})
+        specs = tuple(levers_at(curves, dataset, q, model, n_now))
+        for spec in specs:
+            levers[spec.name()] = tuple(by_key[k].run_id for k in (spec.curve, spec.twin) if k is not None)
+        out[dataset] = OperatingPoint(dataset, current.run_id, n_now, levers, model=model, data=tuple(q),
+                                      specs=specs)
     return out
 
 
@@ -276,167 +261,44 @@ def reads(op: OperatingPoint, run_id: str, grid_sizes: tuple = ()) -> list[int]:
     """Sizes of a curve the decision reads: every size of the user's own curve (the report extrapolates
     more labels from its fitted curve), ``n_now`` of every other lever's curve."""
     if run_id == op.current:
-        return sorted(set(grid_sizes) | {op.n_now} | ({op.n_half} if op.n_half is not None else set()))
-    return [op.n_now] if run_id in op.levers.values() else []
+        return sorted(set(grid_sizes) | {op.n_now})
+    return [op.n_now] if any(run_id in runs for runs in op.levers.values()) else []
 
 
-def _scores(points: pd.DataFrame) -> pd.DataFrame:
-    """(run_id, train_size, seed, score) with higher = better, ok points only."""
-    ok = points[points["status"] == "ok"]
-    if ok.empty:
-        return pd.DataFrame(columns=["run_id", "train_size", "seed", "score"])
-    primary = ok["primary_metric"].astype(str)
-    frames = []
-    for metric, rows in ok.groupby(primary, sort=True):
-        score = rows[f"test_{metric}"].astype(float)
-        frames.append(rows[["run_id", "train_size", "seed"]].assign(
-            score=-score if metric in _LOWER_IS_BETTER else score))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _score_table(points: pd.DataFrame, scores: Optional[pd.DataFrame] = None) -> pd.Series:
-    """Scores (higher = better) indexed by (run_id, train_size, seed)."""
-    scores = _scores(points) if scores is None else scores
-    table = scores.set_index(["run_id", "train_size", "seed"])["score"]
-    return table[~table.index.duplicated()]
-
-
-def _interval(diffs: np.ndarray, confidence: float, *, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of each row's mean over seed resamples (rows x seeds, NaN = not measured).
-
-    The same resamples (multinomial counts over the seeds) serve every row, so
-    intervals of different levers pair the same seeds, as the report's do.
-    """
-    rows, k = diffs.shape
-    nan = np.full(rows, np.nan)
-    if k < 2:
-        return nan, nan.copy()
-    counts = np.random.default_rng(seed).multinomial(k, np.full(k, 1.0 / k), size=n).astype(float)
-    present = np.isfinite(diffs)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = (counts @ np.where(present, diffs, 0.0).T) / (counts @ present.T.astype(float))
-    enough = present.sum(axis=1) >= 2
-    alpha = (1 - confidence) / 2
-    low, high = nan.copy(), nan.copy()
-    if enough.any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            q = np.nanquantile(means[:, enough], [alpha, 1 - alpha], axis=0, method="inverted_cdf")
-        low[enough], high[enough] = q[0], q[1]
-    return low, high
-
-
-def decide(points: pd.DataFrame, ops: dict[str, OperatingPoint], settings: Settings) -> dict[str, Decision]:
-    """Per dataset: the lever with the largest mean gain at ``n_now``, and how sure that choice is.
-
-    Gains are paired by seed (a seed fixes the test split): a lever's gain on
-    seed s is its score minus the current setup's score on s.  The chosen
-    lever is settled when, for every other lever, the interval of the paired
-    difference (chosen minus other) lies above 0.
-    """
-    scores = _scores(points)
-    table = _score_table(points, scores)
-    out = {}
-    for dataset, op in ops.items():
-        seeds = sorted({int(s) for s in scores.loc[scores["run_id"] == op.current, "seed"]}) or [0]
-
-        def row(run_id: str, n: Optional[int]) -> np.ndarray:
-            return np.array([table.get((run_id, n, s), np.nan) for s in seeds], dtype=float)
-
-        now = row(op.current, op.n_now)
-        gains = {STAY: np.zeros(len(seeds))}
-        for lever, run_id in op.levers.items():
-            gains[lever] = now - row(op.current, op.n_half) if lever == MORE_LABELS else row(run_id, op.n_now) - now
-        names = list(gains)
-        matrix = np.vstack([gains[name] for name in names])
-        measured = np.isfinite(matrix).any(axis=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a lever not measured yet: mean of nothing
-            means = np.where(measured, np.nanmean(np.where(measured[:, None], matrix, 0.0), axis=1), -np.inf)
-        best = int(np.argmax(means))  # first of equals, in lever order
-        others = [i for i in range(len(names)) if i != best]
-        diffs = matrix[best][None, :] - matrix[others]
-        low, high = _interval(diffs, settings.confidence, n=settings.n_resamples, seed=settings.seed)
-        dominated = [names[i] for i, lo in zip(others, low) if np.isfinite(lo) and lo > 0]
-        runner = others[int(np.argmax([means[i] for i in others]))] if others else None
-        j = others.index(runner) if runner is not None else None
-        adv = float(np.nanmean(diffs[j])) if j is not None and np.isfinite(diffs[j]).any() else float("nan")
-        out[dataset] = Decision(
-            dataset=dataset, chosen=names[best], advantage=adv,
-            low=float(low[j]) if j is not None else float("nan"),
-            high=float(high[j]) if j is not None else float("nan"),
-            settled=len(dominated) == len(others),
-            runner_up=names[runner] if runner is not None else "",
-            gains={n: float(m) for n, m in zip(names, means) if np.isfinite(m)},
-            dominated=dominated,
-        )
-    return out
-
-
-def report_decide(points: pd.DataFrame, ops: dict[str, OperatingPoint], settings: Settings) -> dict[str, Decision]:
-    """The report's operating-point decision (``mvd.report.decision``), in the policy's terms.
-
-    The chosen lever, its advantage over the runner-up with its interval, and
-    whether it is settled are the report's own, at the same operating point,
-    so the sweeper stops on the decision the report prints.  Which other
-    curves still deserve seeds comes from :func:`decide`'s paired per-seed
-    comparisons at ``n_now`` (the report names only some rungs as levers),
-    plus the curves of the report's chosen lever and runner-up.
-    """
+def decisions(points: pd.DataFrame, ops: dict[str, OperatingPoint], settings: Settings) -> dict[str, Standing]:
+    """The report's decision (``mvd.report.decision.decide``) per dataset, at its operating point, in the policy's
+    terms: the chosen lever, its lead over the best lever of another kind with its interval, whether it is
+    settled, and which levers are behind it with confidence (their curves get no more seeds)."""
     from mvd.report import decision as report
-    from mvd.report.aggregate import SeedResamples
 
-    simple = decide(points, ops, settings)
-    table = _score_table(points)
+    ok = points[points["status"] == "ok"] if "status" in points else points
     out = {}
     for dataset, op in ops.items():
-        rows = points[points["run_id"].isin([op.current, *op.levers.values()])]  # the curves it compares
+        runs = {op.current} | {r for rs in op.levers.values() for r in rs}
+        rows = ok[ok["run_id"].isin(runs)]  # the curves it compares, as asked so far
         d = report.decide(rows, n_now=op.n_now, data=op.data, model=op.model, bootstrap=settings.n_resamples,
-                          seed=settings.seed, datasets=[dataset])[dataset]
-        ranked = sorted(d.levers, key=lambda lv: (-lv.gain, lv.name))
-        runner = ranked[1] if len(ranked) > 1 else None
-        low, high, settled = d.advantage_low, d.advantage_high, bool(d.settled)
-        if runner is not None and not math.isclose(settings.confidence, report.CONFIDENCE):
-            rs = SeedResamples(rows.loc[rows["status"] == "ok", "seed"].unique(), n=settings.n_resamples,
-                               seed=settings.seed)
-            diff = (ranked[0].resampled - runner.resampled)[rs.inverse]
-            alpha = (1 - settings.confidence) / 2
-            low, high = (float(x) for x in np.nanquantile(diff, [alpha, 1 - alpha], method="inverted_cdf"))
-            settled = low > 0
-        keep = [op.curves.get((lv.model, *lv.data)) for lv in ranked[:2]]
-        rivals = _rivals_of_best_model(table, op, d, settings)
-        settled = settled and not rivals
-        out[dataset] = Decision(
-            dataset=dataset, chosen=d.chosen or STAY,
-            advantage=float("nan") if d.advantage is None else float(d.advantage),
-            low=float("nan") if low is None else float(low), high=float("nan") if high is None else float(high),
-            settled=settled, runner_up=runner.name if runner is not None else "",
-            gains={lv.name: float(lv.gain) for lv in d.levers}, dominated=simple[dataset].dominated,
-            leader=simple[dataset].chosen,
-            keep_open=[k for k in keep + rivals if k is not None])
+                          seed=settings.seed, datasets=[dataset], confidence=settings.confidence)[dataset]
+        if d.chosen is None:
+            out[dataset] = Standing(dataset, STAY, math.nan, math.nan, math.nan, False,
+                                    keep_open=[op.current])
+            continue
+        chosen = d.lever(d.chosen)
+        dominated, keep = [], [op.current, *op.runs_of(chosen.key)]
+        for lv in d.levers:
+            if lv is chosen:
+                continue
+            if d.lead(lv).settled:
+                dominated.append(op.name_of(lv.key) or lv.name)
+            else:
+                keep += op.runs_of(lv.key)
+        nan = float("nan")
+        out[dataset] = Standing(
+            dataset=dataset, chosen=d.chosen, advantage=nan if d.advantage is None else float(d.advantage),
+            low=nan if d.advantage_low is None else float(d.advantage_low),
+            high=nan if d.advantage_high is None else float(d.advantage_high), settled=bool(d.settled),
+            runner_up=d.rival or "", gains={lv.name: float(lv.gain) for lv in d.levers}, ties=list(d.ties),
+            dominated=dominated, keep_open=list(dict.fromkeys(keep)))
     return out
-
-
-def _rivals_of_best_model(table: pd.Series, op: OperatingPoint, d, settings: Settings) -> list[str]:
-    """Models on the user's data that the report left out as levers but that its best model switch does not
-    beat with confidence at ``n_now`` (paired by seed): with more seeds either could be the best rung."""
-    switches = [lv for lv in d.levers if lv.kind == "model"]
-    if not switches:
-        return []
-    best = op.curves.get((max(switches, key=lambda lv: (lv.gain, lv.name)).model, *op.data))
-    listed = {op.curves.get((lv.model, *lv.data)) for lv in d.levers}
-    others = [run_id for (model, *data), run_id in sorted(op.curves.items())
-              if tuple(data) == tuple(op.data) and run_id not in listed and run_id != op.current]
-    if best is None or not others:
-        return []
-    at = table.xs(op.n_now, level="train_size") if op.n_now in table.index.get_level_values("train_size") else None
-    if at is None:
-        return others
-    seeds = sorted({s for (_, s) in at.index})
-    mine = np.array([at.get((best, s), np.nan) for s in seeds])
-    diffs = np.vstack([mine - np.array([at.get((r, s), np.nan) for s in seeds]) for r in others])
-    low, _ = _interval(diffs, settings.confidence, n=settings.n_resamples, seed=settings.seed)
-    return [r for r, lo in zip(others, low) if not (np.isfinite(lo) and lo > 0)]
 
 
 # ----------------------------------------------------------------------------- the policy
@@ -459,7 +321,7 @@ def first_round(grid: list[Curve], ops: dict[str, OperatingPoint], settings: Set
     by_id = {c.run_id: c for c in grid}
     keys: list[Key] = []
     for op in ops.values():
-        for run_id in dict.fromkeys([op.current, *op.levers.values()]):
+        for run_id in dict.fromkeys([op.current, *(r for runs in op.levers.values() for r in runs)]):
             curve = by_id[run_id]
             sizes = [n for n in reads(op, run_id, curve.sizes) if n in curve.sizes]
             if not sizes:
@@ -469,15 +331,8 @@ def first_round(grid: list[Curve], ops: dict[str, OperatingPoint], settings: Set
     return list(dict.fromkeys(keys))
 
 
-def _open_curves(op: OperatingPoint, decision: Decision) -> list[str]:
-    """Curves of the levers still in the running (chosen first), and the current curve."""
-    open_levers = [decision.chosen] + [l for l in op.levers if l != decision.chosen and l not in decision.dominated]
-    run_ids = [op.current] + [op.levers[l] for l in open_levers if l in op.levers] + list(decision.keep_open)
-    return list(dict.fromkeys(run_ids))
-
-
 def next_round(grid: list[Curve], ops: dict[str, OperatingPoint], asked: set,
-               decisions: dict[str, Decision]) -> list[Key]:
+               decisions: dict[str, Standing]) -> list[Key]:
     """The next batch: one more seed for each open curve at the sizes the decision reads; then its sizes."""
     by_id = {c.run_id: c for c in grid}
     keys: list[Key] = []
@@ -485,7 +340,7 @@ def next_round(grid: list[Curve], ops: dict[str, OperatingPoint], asked: set,
         decision = decisions[dataset]
         if decision.settled:
             continue
-        for run_id in _open_curves(op, decision):
+        for run_id in decision.keep_open:  # the current curve and the levers still in the running
             curve = by_id[run_id]
             sizes = [n for n in reads(op, run_id, curve.sizes) if n in curve.sizes]
             missing = [s for s in curve.seeds if any((run_id, s, n) not in asked for n in sizes)]
@@ -560,29 +415,29 @@ def run(grid: list[Curve], fetch: Callable[[list[Key]], pd.DataFrame], settings:
         max_rounds: int = 100) -> Record:
     """Run the rounds: ``fetch(keys)`` measures (or reveals) the keys and returns the points of all asked keys.
 
-    ``decide_fn`` rebuilds the decision after each round: the report's (:func:`report_decide`) by default.
+    ``decide_fn`` rebuilds the decision after each round: the report's (:func:`decisions`) by default.
     """
-    decide_fn = decide_fn or report_decide
+    decide_fn = decide_fn or decisions
     check(settings, grid)
     ops = operating_points(grid)
     record = Record(settings=asdict(settings), grid_points=sum(len(c.sizes) * len(c.seeds) for c in grid))
     asked: set = set()
     batch = first_round(grid, ops, settings)
-    points, decisions, stop = pd.DataFrame(), {}, "rounds"
+    points, standing, stop = pd.DataFrame(), {}, "rounds"
     for number in range(1, max_rounds + 1):
         asked.update(batch)
         points = fetch(sorted(asked))
-        decisions = decide_fn(points, ops, settings)
+        standing = decide_fn(points, ops, settings)
         known = _known(points)
         summary = {"round": number, "asked": len(batch), "points": len(known),
                    "cpu_seconds": round(float(known["cost"].sum()), 4),
-                   "decisions": {d: _decision_json(dec, ops[d]) for d, dec in decisions.items()}}
+                   "decisions": {d: _decision_json(dec, ops[d]) for d, dec in standing.items()}}
         record.rounds.append(summary)
         on_round and on_round(summary)
-        if all(d.settled for d in decisions.values()):
+        if all(d.settled for d in standing.values()):
             stop = "settled"
             break
-        wanted = [k for k in next_round(grid, ops, asked, decisions) if k not in asked]
+        wanted = [k for k in next_round(grid, ops, asked, standing) if k not in asked]
         if not wanted:
             stop = "exhausted"
             break
@@ -595,15 +450,10 @@ def run(grid: list[Curve], fetch: Callable[[list[Key]], pd.DataFrame], settings:
     record.asked_points = len(asked)
     record.used_points = len(known)
     record.used_cpu_seconds = round(float(known["cost"].sum()), 4)
-    record.decisions = {d: _decision_json(dec, ops[d]) for d, dec in decisions.items()}
+    record.decisions = {d: _decision_json(dec, ops[d]) for d, dec in standing.items()}
     record.stop_sentence = _stop_sentence(stop, record, settings)
-    record.skipped = _skipped(grid, ops, asked, decisions, stop, settings)
+    record.skipped = _skipped(grid, ops, asked, standing, stop, settings)
     return record
-
-
-def _over(settings: Settings, known: pd.DataFrame) -> bool:
-    used = len(known) if settings.budget_unit == "points" else float(known["cost"].sum())
-    return used >= settings.budget
 
 
 def _known(points: pd.DataFrame) -> pd.DataFrame:
@@ -612,13 +462,13 @@ def _known(points: pd.DataFrame) -> pd.DataFrame:
     return points.assign(cost=point_cost(points))
 
 
-def _decision_json(dec: Decision, op: OperatingPoint) -> dict:
+def _decision_json(dec: Standing, op: OperatingPoint) -> dict:
     def num(x):
         return None if x is None or not np.isfinite(x) else round(float(x), 6)
 
     return {"n_now": op.n_now, "current": op.current, "chosen": dec.chosen, "runner_up": dec.runner_up,
             "advantage": num(dec.advantage), "low": num(dec.low), "high": num(dec.high),
-            "settled": bool(dec.settled), "sentence": dec.sentence(op.n_now)}
+            "settled": bool(dec.settled), "ties": list(dec.ties), "sentence": dec.sentence(op.n_now)}
 
 
 def _stop_sentence(stop: str, record: Record, settings: Settings) -> str:
@@ -638,8 +488,9 @@ def _skipped(grid: list[Curve], ops: dict[str, OperatingPoint], asked: set, deci
     lever_of = {}
     for dataset, op in ops.items():
         lever_of[op.current] = (dataset, None)
-        for lever, run_id in op.levers.items():
-            lever_of.setdefault(run_id, (dataset, lever))
+        for lever, runs in op.levers.items():
+            for run_id in runs:
+                lever_of.setdefault(run_id, (dataset, lever))
     out = []
     for curve in grid:
         missing = [(s, n) for s in curve.seeds for n in curve.sizes if (curve.run_id, s, n) not in asked]
@@ -662,7 +513,7 @@ def _reason(curve: Curve, n: int, lever_of: dict, ops: dict, decisions: dict, st
     if n not in reads(op, curve.run_id, curve.sizes):
         return f"size not read by the decision (it compares levers at n={op.n_now})"
     if dec is not None and lever in dec.dominated:
-        return f"dominated: {lever} trails {dec.leader or dec.chosen} with {settings.confidence:.0%} confidence"
+        return f"dominated: {lever} trails {dec.chosen} with {settings.confidence:.0%} confidence"
     if dec is not None and dec.settled:
         return f"the decision on {dataset} was settled without it"
     return {"budget": "budget spent", "rounds": "round limit reached"}.get(stop, "not needed by the decision")
@@ -682,56 +533,3 @@ def _plain(value):
     if isinstance(value, (np.floating,)):
         return float(value)
     raise TypeError(f"not JSON: {type(value).__name__}")
-
-
-def keys_of(points: pd.DataFrame) -> Iterable[Key]:
-    return zip(points["run_id"].astype(str), points["seed"].astype(int), points["train_size"].astype(int))
-
-
-_WHY = {
-    "settled": "It stopped because every decision was settled.",
-    "budget": "It stopped because the budget was spent.",
-    "exhausted": "It stopped with a decision still open: every point the decision reads was measured.",
-    "rounds": "It stopped at the round limit.",
-}
-
-
-def report_blocks(study_dir, n_points: Optional[int] = None) -> list[tuple]:
-    """The report's "Adaptive sweep" section (blocks as ``mvd.report.render`` draws them), or [] if not adaptive.
-
-    It says that the study was adaptive, why it stopped, the budget used,
-    and how many grid points were skipped for which reason.
-    """
-    path = Path(study_dir) / RECORD_FILE
-    if not path.exists():
-        return []
-    rec = json.loads(path.read_text())
-    share = rec["used_points"] / rec["grid_points"] if rec["grid_points"] else float("nan")
-    budget = rec["settings"].get("budget")
-    limit = "no cap" if budget is None else f"{budget:g} {rec['settings']['budget_unit']}"
-    out = [("h2", "Adaptive sweep"),
-           ("p", f"This study ran adaptively (hydra/sweeper=adaptive) in {len(rec['rounds'])} round(s): "
-                 f"{rec['used_points']:,} of the grid's {rec['grid_points']:,} points ({share:.0%}), "
-                 f"{rec['used_cpu_seconds']:.1f} CPU-seconds of fit and predict (budget: {limit}). {_WHY[rec['stop']]} "
-                 f"Intervals at {rec['settings']['confidence']:g}; choices seeded by {rec['settings']['seed']}.")]
-    if n_points is not None and n_points > rec["used_points"]:
-        out.append(("p", f"The study also holds {n_points - rec['used_points']:,} point(s) the adaptive sweep did "
-                         f"not ask for (another run); the sections below use every stored point."))
-    out.append(("ul", [d["sentence"] for d in rec["decisions"].values()]))
-    counts: dict = {}
-    for s in rec["skipped"]:
-        key = (s["dataset"], s["reason"])
-        counts[key] = counts.get(key, 0) + s["points"]
-    if counts:
-        out.append(("table", ["dataset", "skipped points", "why"],
-                    [[d, f"{n:,}", r] for (d, r), n in sorted(counts.items())]))
-    return out
-
-
-def with_report_section(items: list[tuple], study_dir, n_points: Optional[int] = None) -> list[tuple]:
-    """``items`` with the adaptive section right after the verdict (before the figures)."""
-    extra = report_blocks(study_dir, n_points)
-    if not extra:
-        return items
-    at = next((i for i, item in enumerate(items) if item[:2] == ("h2", "Figures")), len(items))
-    return items[:at] + extra + items[at:]

@@ -25,7 +25,7 @@ __all__ = ["replay", "main"]
 
 def replay(points: pd.DataFrame, settings: adaptive.Settings, *, decide_fn=None) -> dict:
     """Replay the policy on ``points`` (a full grid); the record, the full grid's decisions and the scores."""
-    decide_fn = decide_fn or adaptive.report_decide
+    decide_fn = decide_fn or adaptive.decisions
     points = points.reset_index(drop=True)
     grid = adaptive.grid_from_points(points)
     index = pd.MultiIndex.from_arrays([points["run_id"].astype(str), points["seed"].astype(int),

@@ -6,7 +6,7 @@ launcher.  One job is still one learning curve: a round launches, per curve,
 jobs whose ``curve.sizes`` and ``curve.seeds`` are the points the policy asks
 for.  A curve's run id leaves sizes and seeds out, so every round appends to
 the same points file and resumes like any mvd job.  The policy itself,
-its decision and its record live in ``mvd.adaptive``.
+its record live in ``mvd.adaptive``; the decision is the report's.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ class AdaptiveSweeper(Sweeper):
     def _grid(self, jobs: List[List[str]]):
         from mvd import adaptive, job
         from mvd.errors import ConfigError
+        from mvd.levers import tuned_name
 
         grid, self._dirs = [], {}
         for overrides in jobs:
@@ -78,7 +79,7 @@ class AdaptiveSweeper(Sweeper):
             kept = tuple(o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in _SET_PER_JOB)
             grid.append(adaptive.Curve(
                 run_id=plan.run_id, dataset=str(plan.dataset.name),
-                model=adaptive.model_name(str(cfg.model.name), _tuned(cfg)),
+                model=tuned_name(str(cfg.model.name), _tuned(cfg)),
                 sophistication=int(cfg.model.sophistication), quality=str(cfg.quality.name),
                 quality_rate=float(cfg.quality.rate), cleaning=str(cfg.cleaning.name),
                 sizes=tuple(int(n) for n in plan.sizes), seeds=tuple(int(s) for s in plan.seeds), overrides=kept))

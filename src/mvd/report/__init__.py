@@ -39,7 +39,7 @@ def build(study_dir, *, baseline: Optional[str] = None, target: Optional[float] 
     """
     import jsonschema
 
-    from mvd.report import figures, render
+    from mvd.report import figures, render, sweep
     from mvd.report.study import read_study
     from mvd.report.summary import analyse, schema, to_json
 
@@ -55,9 +55,8 @@ def build(study_dir, *, baseline: Optional[str] = None, target: Optional[float] 
         folder.mkdir(exist_ok=True)
     drawn = figures.draw_all(analysis, folder / "figures")
     items = render.blocks(analysis.summary, drawn)
-    from mvd.adaptive import with_report_section  # an adaptive study says so, with its budget and skips
-
-    items = with_report_section(items, Path(study_dir), n_points=analysis.summary["n_points"])
+    # an adaptive study says so, with its budget and skips (from its record: the report never imports the sweeper)
+    items = sweep.with_section(items, Path(study_dir), n_points=analysis.summary["n_points"])
     _write_atomic(folder / "summary.json", to_json(analysis.summary))
     _write_atomic(folder / "report.md", render.to_markdown(items, drawn, folder))
     out = folder / "report.html"
