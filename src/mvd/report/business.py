@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mvd.errors import ConfigError
-from mvd.report.study import LOWER_IS_BETTER, SHIFT_KINDS, clean_counterpart, mixed_pool
+from mvd.levers import LOWER_IS_BETTER, levers_at
 from mvd.report.equivalence import REACH_UP
 from mvd.report.fits import FIT_OK_R2, invert
 
@@ -97,34 +97,36 @@ def _seconds_at(curve, n: float, fit_seconds: dict) -> float:
 
 def routes(curves: dict, dataset: str, *, baseline: str, start: tuple, target: float, metric: str,
            business: dict, fit_seconds: dict) -> list[dict]:
-    """Every route from the start point (baseline, start condition, its largest size) to ``target``."""
+    """Every route from the start point (baseline, start condition, its largest size) to ``target``: the levers
+    of ``mvd.levers.levers_at`` from there, each model lever on its default and its tuned curve."""
     target_error = target if metric in LOWER_IS_BETTER else 1.0 - target
     base = curves[(dataset, baseline) + tuple(start)]
     n0 = float(base.n.max())
     label, clean_label = float(business["cost_per_label"]), business.get("cost_per_clean_label")
     clean_label = label if clean_label is None else float(clean_label)
     hour = float(business["cost_per_compute_hour"])
+    # the routes are the decision's levers from the start point (mvd.levers), each on every version of its model
     candidates = []
-    clean = clean_counterpart({c.condition for c in curves.values() if c.dataset == dataset}, tuple(start))
-    for c in sorted(curves.values(), key=lambda c: c.key):
-        if c.dataset != dataset or mixed_pool(c.condition):
+    for spec in levers_at(curves.values(), dataset, start, baseline, n0):
+        if spec.kind == "step":
             continue
-        if c.condition == tuple(start):
+        keys = [spec.curve] + ([spec.twin] if spec.twin is not None else [])
+        kind = _data_kind(spec) if spec.kind == "combined" else spec.kind
+        if kind in ("labels", "tune", "model"):
             data, price, relabel = None, label, False
-        elif start[1] > 0 and c.condition == clean:  # under a shift: the same number of rows, drawn unshifted
-            data = "rows from the target distribution" if start[0] in SHIFT_KINDS else "cleaner labels"
-            price, relabel = clean_label, True
-        elif c.condition[:2] == tuple(start[:2]) and c.condition[2] == "oracle":
-            # the oracle knows which labels are wrong: in practice, an expert reviews every label
+        elif kind == "relabel":
+            data, price, relabel = "cleaner labels", clean_label, True
+        elif kind == "target":  # under a shift: the same number of rows, drawn unshifted
+            data, price, relabel = "rows from the target distribution", clean_label, True
+        elif spec.curve.cleaning == "oracle":  # the oracle knows which labels are wrong: an expert reviews each
             data, price, relabel = "cleaning: oracle (every label reviewed)", clean_label, True
-        elif c.condition[:2] == tuple(start[:2]) and c.condition[2] != "none":
-            data, price, relabel = f"cleaning: {c.condition[2]}", label, False
         else:
-            continue
-        lever = [data] if data else []
-        if c.model != baseline:
-            lever.append("switch model")
-        candidates.append((" + ".join(lever) or "more labels", c, price, relabel))
+            data, price, relabel = f"cleaning: {spec.curve.cleaning}", label, False
+        for key in keys:
+            lever = [data] if data else []
+            if key.model != baseline:
+                lever.append("switch model")
+            candidates.append((" + ".join(lever) or "more labels", curves[key], price, relabel))
     rows = []
     for route, c, price, relabel in candidates:
         if c.fit is None:
@@ -158,6 +160,14 @@ def routes(curves: dict, dataset: str, *, baseline: str, start: tuple, target: f
     big = float("inf")
     return sorted(rows, key=lambda r: (r["relation"] == "never", r["relation"] != "=",
                                        big if r["total_cost"] is None else r["total_cost"], r["route"], r["model"]))
+
+
+def _data_kind(spec) -> str:
+    """The kind of data lever a combined lever pairs with another model: relabel, target or cleaning."""
+    q = spec.curve.condition
+    if q.rate == 0 and q.cleaning == "none":
+        return "target" if spec.price.method == "target" else "relabel"
+    return "cleaning"
 
 
 def iso_performance(curves: dict, dataset: str, condition: tuple, *, target: float, metric: str) -> list[dict]:

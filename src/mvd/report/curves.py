@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mvd.levers import CurveKey
 from mvd.report.aggregate import Cells
 from mvd.report.fits import fit_curves, shape
 from mvd.report.study import CURVE
@@ -22,7 +23,7 @@ __all__ = ["Curve", "build_curves", "curve_key"]
 
 @dataclass
 class Curve:
-    key: tuple            # (dataset, model, quality, quality_rate, cleaning)
+    key: CurveKey         # (dataset, model, quality, quality_rate, cleaning)
     sophistication: int
     n: np.ndarray         # sizes, ascending
     err: np.ndarray       # mean error per size
@@ -68,7 +69,7 @@ def build_curves(table: Cells, agg: pd.DataFrame, sophistication: dict) -> dict[
         rows = np.sort(rows)
         n = agg["train_size"].to_numpy()[rows].astype(float)
         err, se = agg["error"].to_numpy()[rows], agg["se"].to_numpy()[rows]  # se of the score = se of the error
-        curve = Curve(key=key, sophistication=sophistication[key[1]], n=n, err=err, se=se,
+        curve = Curve(key=CurveKey.of(key), sophistication=sophistication[key[1]], n=n, err=err, se=se,
                       score=agg["score"].to_numpy()[rows], wide=matrix[rows], seeds=table.seeds,
                       fit=None, shape=shape(n, err, se))
         pending.append(curve)
