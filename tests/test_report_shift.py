@@ -133,3 +133,48 @@ def test_the_report_knows_every_shift_kind_of_the_engine():
     from mvd.shift import KINDS
 
     assert SHIFT_KINDS == KINDS
+
+
+def _dipped_reference():
+    """A reference curve with one low point (256 rows: 0.095) below the floor its fit finds (about 0.1)."""
+    ref = np.tile(_err(np.array(SIZES, dtype=float))[:, None], (1, len(SEEDS)))
+    ref[SIZES.index(256)] = 0.095
+    return ref
+
+
+def test_a_fitted_floor_below_a_measured_point_is_not_never():
+    """The mixed pool (0.098) lies below the fit's floor but above the reference's measured 0.095 at 256:
+    its n* is read off the measured points, between 128 and 256."""
+    rs = SeedResamples(SEEDS, n=200, seed=0)
+    row = section.source_multiplier(SIZES, _dipped_reference(), 128, [64], np.full((1, 5), 0.098), SEEDS, rs)[0]
+    assert row["relation"] == "=" and row["basis"] == "measured"
+    assert 128 < row["n_needed"] <= 256 and row["multiplier"] == pytest.approx((row["n_needed"] - 128) / 64, rel=1e-4)
+    assert section.describe_multiplier(row) != "more than any amount of"
+
+
+def test_a_floor_that_contradicts_a_point_gives_a_bound_not_never():
+    """Below every measured reference error and below the fitted floor, but the floor lies above a measured
+    point: the fit is not believed, the worth is a bound at the reference's largest size."""
+    rs = SeedResamples(SEEDS, n=200, seed=0)
+    row = section.source_multiplier(SIZES, _dipped_reference(), 128, [64], np.full((1, 5), 0.09), SEEDS, rs)[0]
+    assert row["relation"] == ">=" and row["basis"] == "bound"
+    assert row["multiplier"] == pytest.approx((4096 - 128) / 64) and row["ci_low"] is None
+    assert section.describe_multiplier(row) == f"≥ {row['multiplier']:.3g}×"
+
+
+def test_a_mixed_pool_no_better_than_its_base_has_no_worth_and_the_headline_says_why():
+    rs = SeedResamples(SEEDS, n=200, seed=0)
+    ref = np.tile(_err(np.array(SIZES, dtype=float))[:, None], (1, len(SEEDS)))
+    worse = _err(512) + 0.002  # 512 shifted rows plus 64 target rows: worse than the 512 alone
+    row = section.source_multiplier(SIZES, ref, 512, [64], np.full((1, 5), worse), SEEDS, rs)[0]
+    assert row["relation"] == "no_gain" and row["multiplier"] is None and row["ci_low"] is None
+    assert row["error_mixed"] == pytest.approx(worse) and row["error_base"] == pytest.approx(_err(512))
+    assert section.describe_multiplier(row) == "none: no better than the base rows alone"
+    # in a study: the headline explains instead of printing a negative worth
+    points = _points(np.random.default_rng(1))
+    mixed = points["quality"] == "covariate_shift_mixed"
+    points.loc[mixed, "test_accuracy"] = 1 - (_err(512, c=0.1 + 0.1 * 0.5) + 0.01)  # every mix hurts
+    toy = section.shift_section(points, {"toy": "accuracy"}, n_resamples=50)["toy"]
+    assert {r["relation"] for r in toy["mixed"]} == {"no_gain"}
+    assert "did not beat the 512 shifted ones alone" in toy["headline"]
+    assert "no worth per label is given" in toy["headline"] and "one target label is worth" not in toy["headline"]

@@ -11,7 +11,13 @@ sources are paired exactly).
   ``(n* - m) / k`` base rows: the data-equivalent multiplier between sources.
   Beyond twice the reference's largest size it is a lower bound; when the
   mixed error lies below the reference's fitted floor no amount of base data
-  matches it ("never").
+  matches it ("never").  The fit never overrules a measured point: where
+  the reference's measured curve (its running best from m on) reaches the
+  mixed error, n* is read off it when the fit says "never", a bound, or
+  fewer than m rows; a fitted floor above a measured error is no ground for
+  "never" (a bound at the largest size instead); and where the mixed pool
+  scores no better than the m base rows alone, the worth is withheld
+  ("no gain", said in words) rather than printed as a negative multiplier.
 - **The decision at the operating point** (the base budget m): error cut by
   adding k target labels (relabel), by k more shifted labels (collect: the
   shifted curve's fit at m + k), and by the best model on the same m shifted
@@ -34,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from mvd.report.aggregate import SeedResamples, standard_error
+from mvd.report.equivalence import reach
 from mvd.report.fits import fit_many, invert, sigma_floor
 from mvd.report.study import LOWER_IS_BETTER, SHIFT_KINDS
 
@@ -82,26 +89,51 @@ def source_multiplier(n_ref, ref_wide, m: int, k, mix_wide, seeds, resamples: Se
     """
     n_ref, k = np.asarray(n_ref, dtype=float), np.asarray(k, dtype=float)
     w = _fit_weights(ref_wide)
-    a, b, c, _ = fit_many(n_ref, np.nanmean(ref_wide, axis=1)[None, :], w)
-    needed = invert(np.nanmean(mix_wide, axis=1), a[0], b[0], c[0])
+    ref_mean, mix_mean = np.nanmean(ref_wide, axis=1), np.nanmean(mix_wide, axis=1)
+    a, b, c, _ = fit_many(n_ref, ref_mean[None, :], w)
+    needed = invert(mix_mean, a[0], b[0], c[0])
     ar, br, cr, _ = fit_many(n_ref, resamples.means(ref_wide, seeds), w)
     needed_r = invert(resamples.means(mix_wide, seeds), ar[:, None], br[:, None], cr[:, None])
     low, high = resamples.interval((needed_r - m) / k)
     top = REACH_UP * n_ref.max()
+    # what the measured reference says: its error at m (measured there, else the fit's) and where its
+    # running best from m on reaches each mixed error (inf: not by its largest size)
+    at_m = ref_mean[n_ref == m][0] if (n_ref == m).any() else float(a[0] * m ** -b[0] + c[0])
+    onward = n_ref >= m
+    measured = reach(n_ref[onward], ref_mean[onward], mix_mean)[0] if onward.any() else np.full(len(k), np.inf)
+    if onward.any():  # the same reading on every seed resample, for the interval of a measured n*
+        measured_r = reach(n_ref[onward], resamples.means(ref_wide, seeds)[:, onward], resamples.means(mix_wide, seeds))
+        m_low, m_high = resamples.interval((np.maximum(measured_r, m) - m) / k)
+    floor_below_a_point = bool(c[0] > np.nanmin(ref_mean))  # the fitted floor lies above a measured error
     rows = []
     for i, added in enumerate(k):
-        n_star = float(needed[i])
-        relation = "never" if not np.isfinite(n_star) else (">=" if n_star > top else "=")
-        bound = {"never": np.inf, ">=": top, "=": n_star}[relation]
+        n_star, basis = float(needed[i]), "fit"
+        if not mix_mean[i] < at_m:  # the added rows did not help: no worth to print
+            relation = "no_gain"
+        else:
+            if np.isfinite(measured[i]) and (not np.isfinite(n_star) or n_star > top or n_star <= m):
+                n_star, basis = float(max(measured[i], m)), "measured"   # the points overrule the fit
+            elif (not np.isfinite(n_star) and floor_below_a_point) or n_star <= m:
+                n_star, basis = np.inf, "bound"          # the fit contradicts a point and no point reaches it
+            relation = ("=" if np.isfinite(n_star) and n_star <= top else
+                        ">=" if np.isfinite(n_star) or basis == "bound" else "never")
+        bound = {"never": np.inf, ">=": top if basis != "bound" else n_ref.max(), "=": n_star, "no_gain": np.nan}[relation]
+        ci = {"fit": (low[i], high[i]), "measured": (m_low[i], m_high[i]) if basis == "measured" else None,
+              "bound": (None, None)}[basis] if relation != "no_gain" else (None, None)
         rows.append({
-            "base": int(m), "added": int(added), "n_needed": _r(n_star),
-            "multiplier": _r((bound - m) / added), "ci_low": _r(low[i]), "ci_high": _r(high[i]),
-            "relation": relation,
+            "base": int(m), "added": int(added), "n_needed": _r(n_star) if relation == "=" or basis == "fit" else None,
+            "multiplier": _r((bound - m) / added) if relation in ("=", ">=") else None,
+            "ci_low": _r(ci[0]), "ci_high": _r(ci[1]),
+            "relation": relation, "basis": basis,
+            "error_mixed": _r(mix_mean[i]), "error_base": _r(at_m),
         })
     return rows
 
 
 def describe_multiplier(row: dict) -> str:
+    """How many base labels one added label is worth, as the headline reads it ("... shifted ones")."""
+    if row["relation"] == "no_gain":
+        return "none: no better than the base rows alone"
     if row["relation"] == "never":
         return "more than any amount of"
     if row["relation"] == ">=":
@@ -368,6 +400,10 @@ def headline(name: str, section: dict, baseline: Optional[str] = None) -> str:
                 and r["quality_rate"] == d["quality_rate"] and r["base"] == d["base"] and r["added"] == d["added"]
                 and r["add"] == "target"]
         worth = f"; one target label is worth {mult[0]['display']} shifted ones" if mult else ""
+        if mult and mult[0]["relation"] == "no_gain":  # a negative worth is explained, never printed
+            worth = (f"; the {d['added']:,} target labels did not beat the {d['base']:,} shifted ones alone "
+                     f"(error {_pts(mult[0]['error_mixed'])}% against {_pts(mult[0]['error_base'])}%), so no "
+                     "worth per label is given")
         return (f"{name} ({d['quality']} at rate {d['quality_rate']:g}, {d['model']} on {d['base']:,} shifted "
                 f"labels): {verb} — {phrase[d['choice']]}; {'; '.join(others)}{worth}.")
     costs = [c for c in section["conditions"] if c["cleaning"] == "none"]
@@ -414,7 +450,8 @@ def blocks(section: dict) -> list[tuple]:
                          for d in s["decisions"]]))
         if s["mixed"]:
             out.append(("p", "Mixed pools: one added label is worth this many labels of the base source (from the "
-                             "base source's fitted curve; ≥: beyond twice its largest size)."))
+                             "base source's fitted curve, or from its measured points where the fit contradicts them; "
+                             "≥: a bound past its sizes; none: the mixed pool is no better than its base rows alone)."))
             out.append(("table", ["shift", "rate", "model", "base", "added", "source added", "worth"],
                         [[r["quality"], f"{r['quality_rate']:g}", r["model"], f"{r['base']:,}", f"{r['added']:,}",
                           r["add"], r["display"]] for r in s["mixed"]]))
