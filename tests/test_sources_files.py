@@ -158,8 +158,9 @@ def test_a_csv_never_seen_runs_end_to_end_with_one_command(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     from mvd import store
 
-    points = store.load(tmp_path / "results" / "default")
-    assert (points["status"] == "ok").all() and points["dataset"].tolist() == ["file", "file"]
+    (study,) = (tmp_path / "results").iterdir()  # a study of its own, named after the command
+    points = store.load(study)
+    assert (points["status"] == "ok").all() and points["dataset"].tolist() == ["mine", "mine"]  # the file's name
 
 
 @pytest.mark.slow
@@ -209,7 +210,7 @@ def test_rows_with_an_empty_target_are_said_once_and_recorded_on_the_points(make
     points = curve.run_curve(cfg)
     curve.run_curve(cfg)  # a second job of the same process: said once
     said = [line for line in capsys.readouterr().err.splitlines() if "left out" in line]
-    assert said == ["mvd: dataset 'file': left out 3 rows because their target 'label' is empty."]
+    assert said == ["mvd: dataset 't': left out 3 rows because their target 'label' is empty."]
     assert (points["rows_dropped"] == 3).all()
     assert (points["rows_dropped_reason"] == "their target 'label' is empty").all()
 
@@ -326,6 +327,6 @@ def test_concurrent_writers_never_expose_a_half_written_entry(tmp_path):
 def test_an_unwritable_cache_warns_and_still_loads(make_cfg, tmp_path, monkeypatch):
     _table().to_csv(tmp_path / "t.csv", index=False)
     (tmp_path / "cache").write_text("a file where the cache folder should be")
-    with pytest.warns(UserWarning, match="could not cache 'file'"):
+    with pytest.warns(UserWarning, match="could not cache 't'"):
         ds = _load(make_cfg, f"dataset.path={tmp_path / 't.csv'}", "dataset.target=label")
     assert len(ds) == 60

@@ -11,6 +11,12 @@ its name and options.  An option added later enters the view only when it
 is set (not null, not empty), so points stored before it existed keep their
 ids.  (:func:`mvd.data.load` turns an old flat dataset record back into a
 ``_target_`` node, so configs saved before the change still run.)
+
+What the data *is* belongs to a curve too.  A named dataset is fixed by its
+name; a user's file (``dataset=file``) can change under the same path, so its
+view holds ``content``, the files' fingerprint (:mod:`mvd.fingerprint`):
+``conf/dataset/file.yaml`` resolves it, and a file node without one gets it
+computed here.  Only the file source has it, so every other curve keeps its id.
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ from typing import Any
 
 from mvd import cleaning, naming, quality
 from mvd.data import IN_PARAMS, PARAM_DEFAULTS, SOURCES
+from mvd.fingerprint import fingerprint, register_resolver
 from mvd.parts import plain
+
+register_resolver()  # a job config that travelled to a worker resolves ${mvd.fingerprint:...} there
 
 __all__ = ["config_hash", "run_id_of", "canonical"]
 
@@ -45,7 +54,7 @@ _CLEANING = {"name": "none", "folds": 5, "params": {}}
 _MODEL = ("name", "sophistication", "modalities", "scale", "categorical", "text", "classification",
           "regression", "per_modality", "tune")
 # tuning options added after tuned curves were stored: in the view only when set
-_TUNING_ADDED = ("keep_default_within",)
+_TUNING_ADDED = ("keep_default_within", "small_n")
 _CURVE = ("sizes", "fractions", "start", "growth", "max_size", "seeds", "test_fraction", "primary")
 
 
@@ -96,10 +105,19 @@ def _group_view(node: dict, keys: tuple) -> dict:
     return {k: v for k, v in node.items() if k in keys or not _unset(v)}
 
 
-def canonical(cfg) -> dict:
-    """The measured groups of a config in the view its hashes are computed from."""
+def canonical(cfg, *, content: bool = True) -> dict:
+    """The measured groups of a config in the view its hashes are computed from.
+
+    ``content=False``: a user file's fingerprint is not computed where the config lacks one (the report
+    compares saved configs without reading the files again).
+    """
     node = {k: plain(cfg[k]) for k in MEASURED}
     node["dataset"] = _dataset_view(node["dataset"])
+    data = node["dataset"]
+    if content and data["source"] == "file" and _unset(data.get("content")):
+        found = fingerprint(data.get("path"), data.get("test_path"))
+        if found is not None:
+            data["content"] = found
     node["quality"] = _part_view(node["quality"], _QUALITY, quality.BUILTIN)
     node["quality"]["rate"] = _as(float, node["quality"]["rate"])
     node["cleaning"] = _part_view(node["cleaning"], _CLEANING, cleaning.BUILTIN)

@@ -8,7 +8,10 @@ bars and the per-job lines of a multirun.
 
 from __future__ import annotations
 
-__all__ = ["label", "label_of", "tuned", "TUNED_SUFFIX"]
+import re
+from pathlib import PurePath
+
+__all__ = ["label", "label_of", "tuned", "TUNED_SUFFIX", "dataset_name", "FILE_LOADER"]
 
 # how a tuned curve's model is displayed ("forest (tuned)"); its id form ends in "_tuned"
 TUNED_SUFFIX = " (tuned)"
@@ -26,9 +29,33 @@ def label(dataset: str, model: str, quality: str, rate: float, cleaning: str, *,
     return f"{dataset} · {model} · {kind}{clean}"
 
 
+# a user's own file (conf/dataset/file.yaml), and the name it has when dataset.name is left alone
+FILE_LOADER = "mvd.sources.files.load"
+FILE_NAME = "file"
+# suffixes a file name loses when it names a dataset (data.csv.gz: data)
+_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".gz", ".bz2", ".xz", ".zst", ".zip")
+
+
+def dataset_name(name: str, path=None) -> str:
+    """The name a dataset's curves carry: ``name``, except that a user's file left at the default name
+    ``file`` is named after the file (``data/churn.csv`` -> ``churn``), so two files are told apart."""
+    if name != FILE_NAME or not path:
+        return name
+    stem = PurePath(str(path)).name
+    while PurePath(stem).suffix.lower() in _SUFFIXES and PurePath(stem).stem:
+        stem = PurePath(stem).stem
+    return re.sub(r"[^\w.]+", "_", stem).strip("_.") or name
+
+
+def _dataset_name_of(node) -> str:
+    if node.get("_target_") == FILE_LOADER or node.get("source") == FILE_NAME:
+        return dataset_name(node.name, node.get("path"))
+    return node.name
+
+
 def label_of(cfg, *, display: bool = False) -> str:
     """:func:`label` of a job's config."""
-    return label(cfg.dataset.name, cfg.model.name, cfg.quality.name, cfg.quality.rate, cfg.cleaning.name,
+    return label(_dataset_name_of(cfg.dataset), cfg.model.name, cfg.quality.name, cfg.quality.rate, cfg.cleaning.name,
                  display=display, tuned=tuned(cfg))
 
 

@@ -13,6 +13,11 @@ file, when given, is the official test split.  Rows whose target is empty
 are left out; the dataset records how many (``rows_dropped``) and the job
 says so.
 
+The curves are labelled with the file's name (``churn.csv``: ``churn``) unless
+``dataset.name`` names them.  ``content`` is the files' fingerprint
+(:mod:`mvd.fingerprint`) that the curve's identity holds; a saved config whose
+file has changed since is refused in one sentence instead of measuring other data.
+
 :func:`from_frames` turns any pair of frames into a :class:`~mvd.data.Dataset`
 and is shared with the ``hf`` and ``openml`` sources.
 """
@@ -27,6 +32,8 @@ import pandas as pd
 
 from mvd.data import Dataset, Meta, encode_labels
 from mvd.errors import ConfigError
+from mvd.fingerprint import fingerprint
+from mvd.naming import dataset_name
 from mvd.sources import cache as cache_
 from mvd.sources.download import md5sum
 
@@ -198,7 +205,7 @@ def load(name: str = "file", *, task: str = "classification", modality: str = "t
          image_shape: Optional[Sequence[int]] = None, path: Optional[str] = None,
          test_path: Optional[str] = None, target: Optional[str] = None, columns: Optional[dict] = None,
          categorical: Optional[Sequence[str]] = None, numeric: Optional[Sequence[str]] = None,
-         format: Optional[str] = None, cache: bool = True) -> Dataset:
+         format: Optional[str] = None, cache: bool = True, content: Optional[str] = None) -> Dataset:
     """Your own table: ``path`` (and an optional official ``test_path``) with a ``target`` column."""
     if not path:
         raise ConfigError(
@@ -212,6 +219,13 @@ def load(name: str = "file", *, task: str = "classification", modality: str = "t
     for key, p in paths.items():
         if not p.is_file():
             raise ConfigError(f"{key}={str(p)!r} does not exist or is not a file.")
+    if content and content != fingerprint(*paths.values()):
+        raise ConfigError(
+            f"dataset.content={content!r} is not the fingerprint of dataset.path={path!r}"
+            f"{f' and dataset.test_path={test_path!r}' if test_path else ''} any more: the file changed since "
+            "this curve was configured; rerun the curve on today's file (drop dataset.content) or restore the file."
+        )
+    name = dataset_name(name, path)
     checksums = {str(p.resolve()): md5sum(p) for p in paths.values()}
     meta = Meta(name, task, modality, tuple(image_shape) if image_shape else None)
     options = dict(target=target, columns=dict(columns or {}), categorical=categorical, numeric=numeric)
