@@ -23,6 +23,7 @@ from mvd.errors import ConfigError
 # the condition's vocabulary lives with the levers; re-exported for the report's modules
 from mvd.levers import SHIFT_KINDS, TUNED_SUFFIX, clean_counterpart, mixed_pool
 from mvd.metrics import LOWER_IS_BETTER
+from mvd.report.pooling import separate
 
 __all__ = ["Study", "read_study", "load_points", "check_business", "CURVE", "CELL", "LOWER_IS_BETTER",
            "REQUIRED", "DEFAULTS", "VERDICT_DEFAULTS", "TUNED_SUFFIX", "score_points", "mixed_pool",
@@ -83,7 +84,7 @@ def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] 
     if ok.empty:
         raise ConfigError(f"study_dir={str(path)!r} holds no successful points in {store.points_dir(path)}; "
                           "run a study first, e.g. mvd experiment=quickstart.")
-    ok, metric = score_points(ok)
+    ok, metric = score_points(separate(ok, path))  # one name, one config: curves that differ are named apart
     saved = _saved_config(path)
     report = {**vars(ReportConfig()), **(saved.get("report") or {})}
     objective = objective if objective is not None else report.get("objective")
@@ -119,7 +120,7 @@ def read_study(path, *, baseline: Optional[str] = None, target: Optional[float] 
                  bootstrap=bootstrap, metric=metric, verdict=settings, objective=objective, objective_notes=notes)
 
 
-_READ = ("study", "dataset", "task", "model", "sophistication", "quality", "quality_rate", "cleaning",
+_READ = ("study", "run_id", "dataset", "task", "model", "sophistication", "quality", "quality_rate", "cleaning",
          "train_size", "n_fit", "seed", "primary_metric", "status", "fit_seconds", "confusion",
          "tuned", "tune_seconds",
          "mix_base", "mix_add", "noisy_test_scores",  # the shift section's (mvd.report.shift)
