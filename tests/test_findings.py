@@ -96,3 +96,27 @@ def test_a_study_mixing_tasks_prices_each_dataset_against_its_own_linear_rung(tm
     assert summary["datasets"]["cls"]["attribution"]["baseline"] == "logreg"
     row = {r["dataset"]: r for r in findings.rows(summary)}["reg"]
     assert row["best model vs the baseline, in data"].startswith("gbm: ") and row["shares of the gain"] != "–"
+
+
+def test_the_decision_cell_lists_ties_and_the_kind_of_answer_it_is_open_against():
+    import numpy as np
+
+    from mvd.report.decision import decide
+    from tests.report_helpers import lever_points
+
+    base = np.array([0.800, 0.801, 0.799, 0.800, 0.800])
+    swing = np.array([0.01, -0.01, 0.01, -0.01, 0.01])
+    tied = lever_points({("base", 1): {128: base, 256: base + 0.01}, ("zeta", 3): {128: base + 0.18},
+                         ("alpha", 2): {128: base + 0.18 + 1e-15}})
+    d = decide(tied, n_now=128)["toy"].to_dict()
+    cell = findings._decision({"decision": d})
+    assert cell.startswith("n = 128, clean: switching base -> ")
+    assert "; ties switching base -> " in cell and cell.endswith("; settled)")
+    close = lever_points({("base", 1): {128: base, 256: base + 0.10 + swing}, ("strong", 3): {128: base + 0.10 - swing}})
+    d = decide(close, n_now=128)["toy"].to_dict()
+    assert "(+10.2 [8.8, 11.6]; open against a better model)" in findings._decision({"decision": d})
+    # the tuning cell finds a model lever's default version, which is no lever of its own
+    tuned = lever_points({("base", 1): {128: base, 256: base + 0.01}, ("strong", 3): {128: base + 0.05},
+                          ("strong (tuned)", 3): {128: base + 0.10}})
+    d = decide(tuned, n_now=128)["toy"].to_dict()
+    assert findings._tuning({"decision": d}) == "the model only (default rungs: switching base -> strong)"

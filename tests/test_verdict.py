@@ -307,3 +307,18 @@ def test_a_tie_across_kinds_is_listed_and_never_settled():
     assert len(decide(near, n_now=128)["toy"].ties) == 1
     # without stored test sizes (no confusion counts), only float noise ties
     assert decide(near.assign(confusion=None), n_now=128)["toy"].ties == []
+
+
+def test_the_report_says_what_settled_means_and_shows_each_lead():
+    from mvd.report.render import _settled_blocks
+
+    points = lever_points({("base", 1): {128: BASE_128, 256: BASE_128 + 0.01},
+                           ("zeta", 3): {128: BASE_128 + 0.18}, ("alpha", 2): {128: BASE_128 + 0.18 + 1e-15}})
+    d = decide(points, n_now=128)["toy"].to_dict()
+    (text, table) = _settled_blocks(d, 1)
+    assert text[1].startswith(f"{d['chosen']} is settled: settled means its lead over the best lever of every "
+                              "other kind of answer")
+    assert "at least one test example of 1,000 (0.1 points)" in text[1] and f"It ties {d['ties'][0]}" in text[1]
+    assert table[1] == ["other kind", "its best lever", "lead (points)", "95% CI", "settled"]
+    assert [row[0] for row in table[2]] == ["more data"] and table[2][0][1] == "the next 128 labels"
+    assert table[2][0][-1] == "yes"

@@ -280,7 +280,7 @@ def levers_at(curves: Iterable, dataset: str, condition, model: str, n: float, *
         cond = key.condition
         if key.model != model or cond == q:
             continue
-        if cond[:2] == q[:2] and cond.cleaning != "none" and q.cleaning == "none":
+        if (cond.quality, cond.rate) == (q.quality, q.rate) and cond.cleaning != "none" and q.cleaning == "none":
             method = cond.cleaning
             price = Price(reviewed_rows=n) if method == "oracle" else Price(cleaned_rows=n, method=method)
             data.append(("cleaning", cond, price))

@@ -139,8 +139,8 @@ def routes(curves: dict, dataset: str, *, baseline: str, start: tuple, target: f
         # beyond twice the measured range the fit is only a lower bound: cost that bound
         total_n = {"=": needed, ">=": hi, "never": np.inf}[relation]
         new = total_n if relabel else max(total_n - n0, 0.0)
-        row = {"route": route, "model": c.model, "quality": c.condition[0], "quality_rate": float(c.condition[1]),
-               "cleaning": c.condition[2], "relation": relation,
+        row = {"route": route, "model": c.model, "quality": c.key.quality, "quality_rate": float(c.key.rate),
+               "cleaning": c.key.cleaning, "relation": relation,
                "n_needed": float(np.ceil(total_n)) if np.isfinite(total_n) else None,
                "new_labels": float(np.ceil(new)) if np.isfinite(new) else None}
         if np.isfinite(new):

@@ -422,7 +422,7 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
     conditions = sorted({c.condition for c in mine.values()})
     q = _parse_data(data, conditions) or operating_defaults(mine, name)
     if q not in conditions:
-        raise ConfigError(f"verdict.data={condition_label(q) if math.isfinite(q[1]) else q[0]!r} is not a data "
+        raise ConfigError(f"verdict.data={condition_label(q) if math.isfinite(q.rate) else q.quality!r} is not a data "
                           f"condition of dataset {name!r}; allowed: {', '.join(condition_label(c) for c in conditions)}.")
     models = sorted({c.model for c in mine.values() if c.condition == q})
     current = model if model is not None else baseline_model(mine.values(), q)

@@ -32,7 +32,12 @@ def _decision(entry: dict) -> str:
     if not d or d["chosen"] is None:
         return "no lever measured"
     levers = {lv["lever"]: lv for lv in d["levers"]}
-    out = f"{d['chosen']} ({_gain(levers[d['chosen']], d['unit'])}; {'settled' if d['settled'] else 'open'})"
+    state = "settled" if d["settled"] else "open"
+    against = [answer for answer, lead in (d.get("settled_against") or {}).items() if not lead["settled"]]
+    if against:
+        state += f" against {', '.join(against)}"
+    ties = f"; ties {' and '.join(d['ties'])}" if d.get("ties") else ""
+    out = f"{d['chosen']} ({_gain(levers[d['chosen']], d['unit'])}{ties}; {state})"
     if d["cheapest"] and d["cheapest"] != d["chosen"]:
         out += f"; cheapest per point: {d['cheapest']}"
     data = d["data"]
@@ -73,7 +78,9 @@ def _tuning(entry: dict) -> str:
         return "not tuned"
     if d["without_tuning"] == d["chosen"]:
         return "no"
+    # a model lever's other version (tuned or default) carries its kind
     kinds = {lv["lever"]: lv["kind"] for lv in d["levers"]}
+    kinds.update({lv["alternative"]["lever"]: lv["kind"] for lv in d["levers"] if lv.get("alternative")})
     same = ANSWER[kinds[d["chosen"]]] == ANSWER[kinds[d["without_tuning"]]]
     return f"{'the model only' if same else 'yes'} (default rungs: {d['without_tuning']})"
 

@@ -179,6 +179,26 @@ def _ci(lo, hi, digits: int = 1) -> str:
     return "–" if lo is None or hi is None else f"[{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
+def _settled_blocks(d: dict, digits: int) -> list[tuple]:
+    """Whether the chosen lever is settled: its lead over the best lever of each other kind of answer, and the
+    levers it ties."""
+    against = d.get("settled_against") or {}
+    if not d.get("chosen") or not against:
+        return []
+    unit = d["unit"]
+    tol = d.get("tie_tolerance") or 0.0
+    size = (f"one test example of {d['n_test']:,.0f}" if d.get("n_test") else "float precision")
+    text = (f"{d['chosen']} is {'settled' if d['settled'] else 'open'}: settled means its lead over the best lever "
+            f"of every other kind of answer (a better model, more data, cleaner data, target data, both) is at "
+            f"least {size} ({tol:.{max(digits, 2)}g} {unit}) and its 95% interval excludes 0; a runner-up of its "
+            f"own kind does not unsettle it.")
+    if d.get("ties"):
+        text += f" It ties {' and '.join(d['ties'])}: gains closer than {size} are not told apart."
+    rows = [[answer, lead["lever"], f"{lead['advantage']:+.{digits}f}", _ci(lead["ci_low"], lead["ci_high"], digits),
+             "yes" if lead["settled"] else "no"] for answer, lead in against.items()]
+    return [("p", text), ("table", ["other kind", "its best lever", f"lead ({unit})", "95% CI", "settled"], rows)]
+
+
 def _decision_blocks(ds: dict, currency: str) -> list[tuple]:
     """The operating-point decision, its backtest, the exponent test and ranking flips of one dataset."""
     d = ds["decision"]
@@ -195,13 +215,16 @@ def _decision_blocks(ds: dict, currency: str) -> list[tuple]:
     for lv in sorted(d["levers"], key=lambda r: -r["gain"]):
         per = "–" if not lv["gain"] or lv["gain"] <= 0 or lv["cost"] is None else (
             "free" if lv["cost"] == 0 else f"{lv['cost'] / lv['gain']:.3g}")
-        rows.append([lv["lever"], f"{lv['gain']:+.{digits}f}", _ci(lv["ci_low"], lv["ci_high"], digits),
+        alt = lv.get("alternative")
+        name = lv["lever"] if not alt else f"{lv['lever']} ({alt['model']}: {alt['gain']:+.{digits}f})"
+        rows.append([name, f"{lv['gain']:+.{digits}f}", _ci(lv["ci_low"], lv["ci_high"], digits),
                      ("yes, " + str(lv["family"])) if lv["extrapolated"] else ("fitted, " + lv["family"]
                                                                                if lv["family"] else "measured"),
                      _num(lv["new_labels"], 6), _money(lv["cost"], currency), per,
                      "–" if lv["value_per_1000"] is None else _money(lv["value_per_1000"], currency)])
     out.append(("table", ["lever", f"gain ({unit})", "95% CI", "extrapolated", "new labels", "cost",
                           f"{currency} per {unit.rstrip('s')}", "value per 1,000 decisions"], rows))
+    out += _settled_blocks(d, digits)
     bt = ds["backtest"]
     out.append(("h3", "Backtest on this study's own data"))
     hidden, cover = bt["decisions"], bt["intervals"]

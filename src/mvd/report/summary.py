@@ -216,7 +216,7 @@ def _backtest(rows, name, decision, curves, rs, settings, kw) -> dict:
 
 def _main_condition(curves: dict) -> tuple:
     """Clean, uncleaned data when the study has it: the condition of the headline figures."""
-    return sorted({c.condition for c in curves.values()}, key=lambda q: (q[1] != 0, q[2] != "none", q))[0]
+    return sorted({c.key.condition for c in curves.values()}, key=lambda q: (q.rate != 0, q.cleaning != "none", q))[0]
 
 
 def _models(curves: dict) -> list[dict]:
@@ -225,8 +225,8 @@ def _models(curves: dict) -> list[dict]:
 
 
 def _fit_row(c: Curve) -> dict:
-    row = {"model": c.model, "quality": c.condition[0], "quality_rate": float(c.condition[1]),
-           "cleaning": c.condition[2], "sophistication": int(c.sophistication), **c.shape}
+    row = {"model": c.model, "quality": c.key.quality, "quality_rate": float(c.key.rate),
+           "cleaning": c.key.cleaning, "sophistication": int(c.sophistication), **c.shape}
     fit = dict(c.fit or {})
     fit.pop("sigma", None)
     for k in ("a", "b", "c", "a_se", "b_se", "c_se", "r2", "rmse", "chi2_dof"):
