@@ -241,6 +241,69 @@ def test_the_models_own_values_are_kept_unless_the_best_trial_leads_by_more_than
     assert tuning._and("", "kept") == "kept" and tuning._and("2 folds", "kept") == "2 folds; kept"
 
 
+class Leafy(BaseEstimator, ClassifierMixin):
+    """Boosting's small-n trap in one rule: with ``leaf`` rows per leaf it splits only on >= 2 * leaf rows.
+
+    Split with the default (leaf >= 20) it predicts the label hidden in column 0 exactly; with a smaller
+    leaf it splits at any size but overfits (every fifth prediction wrong); unsplit it predicts class 0.
+    """
+
+    sizes: list = []
+
+    def __init__(self, leaf=20):
+        self.leaf = leaf
+
+    def fit(self, X, y):
+        Leafy.sizes.append(len(y))
+        self.classes_ = np.unique(y)
+        self.split_ = len(y) >= 2 * self.leaf
+        return self
+
+    def predict(self, X):
+        label = np.asarray(X)[:, 0].astype(int)
+        if not self.split_:
+            return np.zeros(len(label), dtype=int)
+        if self.leaf >= 20:
+            return label
+        return np.where(np.arange(len(label)) % 5 == 0, 1 - label, label)
+
+
+def test_small_subsets_are_tuned_on_ten_folds_so_the_default_is_judged_as_it_will_be_fitted():
+    """45 rows, 2 inner folds: the default is judged on 22-row fits where it cannot split and loses to an
+    overfitting leaf; with tuning.small_n the folds fit 40-41 rows, the default splits and is kept."""
+    X, y = _data(45)
+    space = {"leaf": {"low": 1, "high": 40}}
+    Leafy.sizes = []
+    params, info = tuning.tune(Leafy(), space, X, y, trials=6, folds=2, seed=0, keep_default_within=1.0)
+    assert params["leaf"] < 20 and info["folds"] == 2 and set(Leafy.sizes) == {22, 23}
+    assert (Leafy(**params).fit(X, y).predict(X) == y).mean() == pytest.approx(0.8, abs=0.03)  # worse than the default
+    Leafy.sizes = []
+    params, info = tuning.tune(Leafy(), space, X, y, trials=6, folds=2, seed=0, keep_default_within=1.0, small_n=64)
+    assert params == {"leaf": 20} and info["folds"] == 10 and set(Leafy.sizes) == {40, 41}
+    assert info["folds_note"].startswith("small subset: 10 inner folds (stratified), each fit on at least 40 of 45 rows")
+    assert len(Leafy.sizes) <= 6 * 10  # the cost, in fits: 10 / 2 times the 2-fold search's
+    # above small_n the study's folds stand
+    Leafy.sizes = []
+    _, info = tuning.tune(Leafy(), space, X, y, trials=2, folds=2, seed=0, small_n=44)
+    assert info["folds"] == 2 and set(Leafy.sizes) == {22, 23}
+
+
+def test_small_subset_folds_leave_stratification_rather_than_fit_too_few_rows():
+    y = np.repeat(np.arange(10), [5, 5, 5, 5, 5, 4, 4, 4, 4, 4])  # digits at 45 rows: 4-5 per class
+    assert tuning.small_n_folds(y, "classification") == (
+        10, False, "small subset: 10 inner folds (not stratified: the smallest class has 4 row(s)), "
+                   "each fit on at least 40 of 45 rows")
+    assert tuning.small_n_folds(np.arange(200) % 2, "classification")[:2] == (10, True)
+    assert tuning.small_n_folds(np.arange(12, dtype=float), "regression")[:2] == (6, False)  # n // 2: 2-row folds
+    with pytest.raises(ValueError, match="needs two classes"):
+        tuning.small_n_folds(np.zeros(20), "classification")
+    for bad in (0, -3, 2.5, True, "64"):
+        with pytest.raises(ConfigError, match=r"tuning\.small_n=.* must be a positive number of rows"):
+            tuning.check_small_n(bad)
+    tuning.check_small_n(None)
+    tuning.check_small_n(256)
+
+
 from mvd import curve, identity, store  # noqa: E402
 
 _TINY = ("dataset=breast_cancer", "model=logreg", "curve.sizes=[16,32]", "curve.seeds=[0]")
@@ -282,6 +345,10 @@ def test_a_search_space_does_not_move_a_default_curves_id(make_cfg):
     del tuned.tuning["keep_default_within"]
     assert identity.run_id_of(make_cfg(*_TINY, *_TUNED)) == identity.run_id_of(tuned)
     assert identity.run_id_of(make_cfg(*_TINY, *_TUNED, "tuning.keep_default_within=1.0")) != identity.run_id_of(tuned)
+    # so did the small-subset folds
+    del tuned.tuning["small_n"]
+    assert identity.run_id_of(make_cfg(*_TINY, *_TUNED)) == identity.run_id_of(tuned)
+    assert identity.run_id_of(make_cfg(*_TINY, *_TUNED, "tuning.small_n=256")) != identity.run_id_of(tuned)
 
 
 def test_a_tuned_curve_reruns_to_the_same_numbers(make_cfg, tmp_path):
@@ -328,6 +395,7 @@ def test_tuning_never_sees_the_test_split(make_cfg, test_set_digests, monkeypatc
     (("curve.sizes=[3,32]",), r"tuning\.folds=2 cannot split the smallest training subset \(3 rows\)"),
     (("tuning.untunable=skip",), r"tuning\.untunable='skip' is unknown; allowed: refuse, default"),
     (("tuning.keep_default_within=-0.5",), r"tuning\.keep_default_within=-0\.5 must be a number of standard errors"),
+    (("tuning.small_n=0",), r"tuning\.small_n=0 must be a positive number of rows"),
 ])
 @pytest.mark.slow
 def test_bad_tuning_input_is_refused_before_any_work(make_cfg, overrides, match, tmp_path):

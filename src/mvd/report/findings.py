@@ -12,6 +12,7 @@ import math
 
 from mvd.levers import ANSWER, condition_label
 from mvd.report.decision import _signed
+from mvd.report.equivalence import cell
 from mvd.report.summary import _pct, upgrade_row
 
 __all__ = ["rows", "table", "COLUMNS"]
@@ -52,12 +53,10 @@ def _upgrade(entry: dict) -> str:
     baseline = attr["baseline"]  # the dataset's own, when the study mixes tasks
     if best == baseline:
         return f"none beats {baseline}"
-    row = upgrade_row(entry, best)
-    if row is None:
+    if upgrade_row(entry, best) is None:
         return f"{best}: too few sizes to price"
-    if row["relation"] == "never":
-        return f"{best}: {baseline} never reaches it (n = {row['train_size']:,})"
-    return f"{best}: {row['display']} at n = {row['train_size']:,}"
+    # measured on the curves, a bound in words past them
+    return f"{best}: " + cell(entry["equivalence"], best, (entry.get("decision") or {}).get("n_now"))
 
 
 def _shares(entry: dict) -> str:
@@ -68,7 +67,9 @@ def _shares(entry: dict) -> str:
     for p in attr["players"]:
         s = attr["shares"][p]
         ci = "" if s["ci_low"] is None or not math.isfinite(s["ci_low"]) else f" [{_pct(s['ci_low'])}, {_pct(s['ci_high'])}]"
-        parts.append(f"{p} {_pct(s['share'])}%{ci}")
+        q = attr["reference_quality"]  # one corruption kind at one rate: named, so datasets compare
+        name = f"quality ({q['quality']} {q['quality_rate']:g})" if p == "quality" else p
+        parts.append(f"{name} {_pct(s['share'])}%{ci}")
     return ", ".join(parts) + f" (n {attr['small_size']:,}→{attr['large_size']:,})"
 
 
