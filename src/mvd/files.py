@@ -5,6 +5,9 @@ reports) goes through :func:`write_atomic`: the bytes go to a hidden
 temporary file in the same folder (so the rename stays on one filesystem),
 are flushed to disk, and the temporary file is renamed over the target.
 A writer killed half-way leaves only a hidden ``.<name>.*.tmp`` file.
+The file gets the mode any new file gets (``0o666`` less the umask), not the
+private ``0o600`` of a temporary file, so teammates on a shared filesystem
+can read results written under their usual umask.
 """
 
 from __future__ import annotations
@@ -14,7 +17,22 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Union
 
-__all__ = ["write_atomic", "temporaries"]
+__all__ = ["write_atomic", "temporaries", "umask"]
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (``os.umask`` sets it to read it,
+    and a thread creating a file in that instant would get the wrong mode)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: Union[str, Path], content: Union[bytes, str, Callable[[BinaryIO], None]], *,
@@ -24,6 +42,7 @@ def write_atomic(path: Union[str, Path], content: Union[bytes, str, Callable[[Bi
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     try:
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp's 0o600 would make results private to their writer
         with os.fdopen(fd, "wb") as handle:
             if callable(content):
                 content(handle)
