@@ -13,7 +13,8 @@ the same points twice, and every write re-reads the file under a short
 per-file lock and merges, so no writer drops another's points.  The OS
 releases a lock when its process dies, so a killed job never leaves a stale
 claim.  The holder of a claim writes who it is beside the lock
-(``<lock>.holder``), so a waiter can say whom it waits for.  ``flock`` works
+(``<lock>.holder``, removed on release, Ctrl-C included), so a waiter can
+say whom it waits for.  ``flock`` works
 on local disks and on NFSv4 (Linux emulates it with POSIX locks there); on
 other shared filesystems run one launch at a time.
 """
@@ -112,6 +113,8 @@ def _locked(path: Path, *, note: str = "", notify: Callable[[str], None] | None 
             holder.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {stamp}")
         yield
     finally:
+        if note:  # removed while still held, so it never deletes the next holder's note
+            holder.unlink(missing_ok=True)
         lock.release()
 
 
