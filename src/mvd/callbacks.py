@@ -6,6 +6,11 @@ anything failed.
 It uses Hydra's public callback hooks only, so it works with any sweeper and
 launcher:
 
+- a single run is checked before Hydra creates its output folder, so a
+  refused run leaves nothing behind;
+- a sweeper or launcher whose plugin package is missing is refused before
+  any job, naming the mvd extra to install (``mvd.extras``);
+
 - planning: when the sweep is known up front (Hydra's basic sweeper: the
   grid of ``hydra.sweeper.params`` and the command line, expanded with
   Hydra's public override parser), every job is composed and checked
@@ -32,6 +37,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from mvd import outcome
 from mvd.outcome import EXIT_FAILED, JOB_FILE, fail, read_statuses
 
 __all__ = ["MvdCallback", "check_direction", "sweep_overrides", "EXIT_FAILED"]
@@ -100,17 +106,49 @@ class MvdCallback(Callback):
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_progress": None, "_cluster": None}  # a thread does not travel to workers
 
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        """Check a single run before Hydra creates its output folder: a refused run writes nothing."""
+        import copy
+
+        from omegaconf import open_dict, read_write
+
+        from mvd.errors import ConfigError
+        from mvd.job import check
+
+        outcome.composed()
+        job_cfg = copy.deepcopy(config)
+        with read_write(job_cfg), open_dict(job_cfg):
+            del job_cfg["hydra"]  # the config the job gets (Hydra's run_job does the same)
+        try:
+            plan = check(job_cfg)
+        except ConfigError as exc:
+            fail(str(exc))
+        outcome.watch(files=[points_file_of(plan)])
+
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         """Check every job of a sweep known up front (data loads, all input checks) before any work."""
         from hydra import compose
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
 
-        from mvd import cluster, launchers
+        from mvd import cluster, extras, launchers
         from mvd.errors import ConfigError
         from mvd.job import check, reads_return_value
-        from mvd.store import points_dir
         from mvd.sweep_progress import JobPlan, SweepProgress
 
+        outcome.composed()
         self._started = time.time()
+        outcome.watch(study_dir=Path(config.results_dir) / config.study)
+        choices = config.hydra.runtime.choices
+        for group in ("hydra/sweeper", "hydra/launcher"):  # a plugin whose package is not installed
+            node = config.hydra.get(group.partition("/")[2])
+            if node is not None and node.get("_target_"):
+                choice = choices.get(group)
+                try:
+                    extras.load(str(node._target_), key=group.replace("/", "."),
+                                what=f"{group}={choice}" if choice else None)
+                except ConfigError as exc:
+                    fail(str(exc))
         if reads_return_value(config.hydra.sweeper):
             check_direction(config.hydra.sweeper)
         sweep = sweep_overrides(config)
@@ -121,13 +159,16 @@ class MvdCallback(Callback):
         join_workers = launchers.warm_joblib_workers(config.hydra)  # overlaps the checks below
         plans = []
         for num, overrides in enumerate(sweep or []):
-            cfg = compose(config_name=config.hydra.job.config_name, overrides=overrides)
             try:
+                cfg = compose(config_name=config.hydra.job.config_name, overrides=overrides)
                 plan = check(cfg)
             except ConfigError as exc:
                 fail(f"{exc} (job: {' '.join(overrides)})")
+            except (HydraException, OmegaConfBaseException) as exc:  # a value of the sweep Hydra refuses
+                fail(f"{outcome.usage_sentence(exc)} (job: {' '.join(overrides)})")
             keys = frozenset((seed, n) for seed in plan.seeds for n in plan.sizes)
-            plans.append(JobPlan(num, points_dir(plan.study_dir) / f"{plan.run_id}.parquet", keys))
+            plans.append(JobPlan(num, points_file_of(plan), keys))
+        outcome.watch(files=[p.points_file for p in plans])
         join_workers()
         launcher = cluster.launcher_values(config.hydra)
         try:  # no sbatch, unknown partition, time limit too short, Ray address unreachable: before any job
@@ -166,6 +207,13 @@ class MvdCallback(Callback):
             print(f"mvd: {len(failed_jobs)} job(s) and {failed_points} point(s) failed (listed above); "
                   f"rerun the same command to retry them, stored points are kept.", file=sys.stderr, flush=True)
             raise SystemExit(EXIT_FAILED)
+
+
+def points_file_of(plan) -> Path:
+    """The points file of a planned curve."""
+    from mvd.store import points_dir
+
+    return points_dir(plan.study_dir) / f"{plan.run_id}.parquet"
 
 
 def build_report(study_dir: Path) -> None:

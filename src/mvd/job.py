@@ -24,7 +24,7 @@ import math
 import sys
 import traceback
 
-__all__ = ["BASIC_SWEEPER", "GRIDS_SWEEPER", "JobFailed", "check", "run", "task", "reads_return_value"]
+__all__ = ["BASIC_SWEEPER", "GRIDS_SWEEPER", "JobFailed", "check", "fixed_keys", "run", "task", "reads_return_value"]
 
 # the sweepers whose jobs are known up front (a grid, or a union of grids: mvd.grid); neither reads return values
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
@@ -36,16 +36,83 @@ class JobFailed(RuntimeError):
 
 
 def check(cfg):
-    """Every input check of one job, before any work; the job's plan (``curve.Plan``)."""
-    from mvd import curve, store
+    """Every input check of one job, before any work; the job's plan (``curve.Plan``).
+
+    Keys outside mvd's schemas (even added with ``+``), a model or logger whose optional package is not
+    installed, and everything ``curve.plan`` checks.  The last config checked keeps its plan, so a single
+    run checked before Hydra creates its folder (``MvdCallback.on_run_start``) is not planned twice.
+    """
+    global _planned
+    from omegaconf import OmegaConf
+
+    from mvd import curve, extras, loggers, store
     from mvd.errors import ConfigError
 
-    prepared = curve.plan(cfg)
+    key = OmegaConf.to_yaml(cfg)
+    if _planned is not None and _planned[0] == key:
+        return _planned[1]
+    fixed_keys(cfg)
+    model = cfg.model
+    nodes = {f"model.{task}": model.get(task) for task in ("classification", "regression")}
+    for modality, by_task in (model.get("per_modality") or {}).items():
+        nodes.update({f"model.per_modality.{modality}.{task}": node for task, node in (by_task or {}).items()})
+    for place, node in nodes.items():  # an optional package (torch, lightgbm) named before the data loads
+        if node is not None and node.get("_target_"):
+            extras.load(str(node["_target_"]), key=place, what=f"model={model.get('name')!r}")
+    try:
+        prepared = curve.plan(cfg)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        from hydra.errors import InstantiationException
+
+        module = extras.missing_module(exc)
+        if module is not None:  # a part that imports an optional package only when it runs
+            raise ConfigError(extras.missing_sentence("this job", module)) from None
+        if isinstance(exc, InstantiationException):  # e.g. an estimator argument the estimator does not take
+            raise ConfigError(f"a part of this job cannot be built: {' '.join(str(exc).split())}.") from None
+        raise
+    loggers.make(cfg)  # logger=wandb without wandb
     try:
         store.CurveFile(prepared.study_dir, prepared.run_id)  # reads the curve's stored points
     except store.StoreError as exc:
         raise ConfigError(str(exc)) from None
+    _planned = (key, prepared)
     return prepared
+
+
+# the last config ``check`` accepted (its YAML) and its plan
+_planned = None
+
+
+def fixed_keys(cfg) -> None:
+    """Refuse a key that mvd's typed groups do not have, even one added with ``+`` (Hydra's hint for a
+    typo): it would be ignored, and would only change the curve's id.  Estimator arguments
+    (``model.classification``, ``model.regression``) and parts' keyword arguments (``dataset``,
+    ``quality``, ``cleaning``, ``logger``: checked against their ``_target_``) stay open."""
+    import dataclasses
+    import typing
+
+    from omegaconf import DictConfig
+
+    from mvd.config import Config
+    from mvd.errors import ConfigError
+
+    def walk(node, schema, path: str) -> None:
+        types = typing.get_type_hints(schema)
+        allowed = [f.name for f in dataclasses.fields(schema)]
+        for name in node.keys():
+            full = f"{path}.{name}" if path else str(name)
+            if name not in allowed:
+                hint = (" (estimator arguments go under model.classification or model.regression)"
+                        if path == "model" else "")
+                raise ConfigError(f"{full} is not a key of {path or 'the config'}; allowed: "
+                                  f"{', '.join(allowed)}{hint}.")
+            child = node._get_node(name)
+            if dataclasses.is_dataclass(types.get(name)) and isinstance(child, DictConfig) and not child._is_none():
+                walk(child, types[name], full)
+
+    walk(cfg, Config, "")
 
 
 def reads_return_value(sweeper_cfg) -> bool:
@@ -67,10 +134,11 @@ def reads_return_value(sweeper_cfg) -> bool:
 
 def run(cfg, *, validate: bool = False) -> dict:
     """One curve job: check, run, report to the console; its status (and validation score if asked)."""
-    from mvd import console, curve, launchers, loggers, store
+    from mvd import console, curve, launchers, loggers, outcome, store
 
     launchers.fit_to_machine(cfg)  # jobs x threads <= cores under parallel launchers
     prepared = check(cfg)
+    outcome.watch(files=[store.points_dir(prepared.study_dir) / f"{prepared.run_id}.parquet"])
     logger = loggers.make(cfg)
     status = {"run_id": prepared.run_id, "label": console.label(cfg), "new": 0, "skipped": 0, "failed": 0}
     logger.start(cfg, prepared.run_id)
@@ -113,9 +181,10 @@ def task(cfg):
     from hydra.types import RunMode
 
     from mvd.errors import ConfigError
-    from mvd.outcome import fail, write_status
+    from mvd.outcome import composed, fail, write_status
     from mvd.store import StoreError
 
+    composed()  # a config without mvd's callback: Hydra has composed it all the same
     hydra_cfg = HydraConfig.get()
     job_dir = hydra_cfg.runtime.output_dir
     if hydra_cfg.mode != RunMode.MULTIRUN:

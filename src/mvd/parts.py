@@ -13,7 +13,7 @@ import inspect
 from typing import Any
 
 from hydra.errors import InstantiationException
-from hydra.utils import get_object, instantiate
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from mvd.errors import ConfigError
@@ -29,15 +29,16 @@ def plain(node: Any) -> Any:
 
 
 def target_of(node: dict, key: str):
-    """The callable a node's ``_target_`` names (refused in one sentence when it cannot be imported)."""
+    """The callable a node's ``_target_`` names (refused in one sentence when it cannot be imported; a
+    missing optional package names the mvd extra that installs it)."""
+    from mvd import extras
+
     target = node.get("_target_")
     if not target:
         raise ConfigError(f"{key} has no _target_; name the function or class that builds it, "
                           f"e.g. {key}._target_=mvd.sources.files.load.")
-    try:
-        return get_object(str(target))
-    except Exception as exc:
-        raise ConfigError(f"{key}._target_={target!r} cannot be imported ({type(exc).__name__}: {exc}).") from exc
+    name = node.get("name")
+    return extras.load(str(target), key=key, what=f"{key}={name!r}" if isinstance(name, str) else None)
 
 
 def options(fn) -> list[str] | None:
