@@ -197,6 +197,11 @@ def equivalence(curves: dict, baseline: str, resamples: dict) -> list[dict]:
     return rows
 
 
+def _kind(row: dict) -> str:
+    """A row's kind (rows written before kinds existed carry only their relation)."""
+    return row.get("kind") or {v: k for k, v in _RELATION.items()}[row["relation"]]
+
+
 def operating_row(rows: list[dict], model: str, n_now: float | None = None) -> dict | None:
     """The row that prices ``model`` in data on clean, uncleaned data at the operating point: the size
     ``n_now`` (the largest measured size at or below it; without one, the largest size); None without rows."""
@@ -214,10 +219,10 @@ def headline(rows: list[dict], model: str, n_now: float | None = None) -> str | 
     row = operating_row(rows, model, n_now)
     if row is None:
         return None
-    text = row["words"]
-    if row["kind"] == "measured":
+    text = row.get("words") or f"{row['display']} at n = {row['train_size']:,}"
+    if _kind(row) == "measured":
         return text
-    measured = [r for r in rows if r["model"] == model and r["kind"] == "measured" and r["cleaning"] == row["cleaning"]
+    measured = [r for r in rows if r["model"] == model and _kind(r) == "measured" and r["cleaning"] == row["cleaning"]
                 and r["quality"] == row["quality"] and r["quality_rate"] == row["quality_rate"]]
     if measured:
         last = max(measured, key=lambda r: r["train_size"])
@@ -233,13 +238,14 @@ def cell(rows: list[dict], model: str, n_now: float | None = None) -> str | None
         return None
     at = f"n = {row['train_size']:,}"
     baseline = row["baseline"]
-    if row["kind"] == "measured":
+    kind = _kind(row)
+    if kind == "measured":
         return f"{row['display']} at {at}"
-    bound = f"{row['display']} at {at}" if row["kind"] != "at_least" or row["multiplier"] > 1 else at
+    bound = f"{row['display']} at {at}" if kind != "at_least" or row["multiplier"] > 1 else at
     text = {"at_least": f"{baseline} does not reach it by its largest size ({bound})",
             "at_most": f"{row['display']} at {at} ({baseline} matches it at its smallest size)",
-            "never": f"{baseline}'s fitted floor lies above it ({at}): never, by extrapolation"}[row["kind"]]
-    measured = [r for r in rows if r["model"] == model and r["kind"] == "measured" and r["cleaning"] == row["cleaning"]
+            "never": f"{baseline}'s fitted floor lies above it ({at}): never, by extrapolation"}[kind]
+    measured = [r for r in rows if r["model"] == model and _kind(r) == "measured" and r["cleaning"] == row["cleaning"]
                 and r["quality"] == row["quality"] and r["quality_rate"] == row["quality_rate"]]
     if measured:
         last = max(measured, key=lambda r: r["train_size"])
