@@ -164,7 +164,7 @@ def test_top_classes_keeps_the_most_frequent_and_recodes_them():
     ds = Dataset(name="d", task="classification", modality="tabular", X=np.arange(10.0)[:, None],
                  y=np.array([2, 2, 2, 0, 0, 1, 3, 3, 3, 3]), classes=["a", "b", "c", "d"])
     kept = keep_top(ds, 2)
-    assert kept.classes == ["c", "d"] and kept.y.tolist() == [0, 0, 0, 1, 1, 1, 1]
+    assert kept.classes == ["c", "d"] and kept.y.tolist() == [0, 0, 0, 1, 1, 1, 1] and kept.name == "d_top2"
     assert kept.X[:, 0].tolist() == [0, 1, 2, 6, 7, 8, 9] and kept.rows_dropped == 3
     assert keep_top(ds, None) is ds and keep_top(ds, 9) is ds
     with pytest.raises(ConfigError, match=r"^dataset.params.top_classes=1 must be a whole number of classes >= 2"):

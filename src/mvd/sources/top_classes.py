@@ -2,7 +2,8 @@
 
 ``keep_top(dataset, k)`` drops the rows of every other class and re-codes the
 kept classes ``0..k-1`` in the order of their names; the dataset records how
-many rows it left out and why.  Classes are ranked by their row count, ties
+many rows it left out and why, and is named ``<name>_top<k>``, so points of
+different cardinalities never pool under one dataset name.  Classes are ranked by their row count, ties
 broken by class name, so the kept set is the same on every machine.  ``k``
 null (or at least the number of classes) keeps every class.
 """
@@ -53,6 +54,7 @@ def keep_top(dataset: Dataset, k: Optional[int], *, key: str = "dataset.params.t
         test_index = position[np.asarray(dataset.test_index)]
         test_index = test_index[test_index >= 0]
     return dataclasses.replace(
-        dataset, X=X, y=code[dataset.y[rows]], classes=[dataset.classes[c] for c in kept], test_index=test_index,
+        dataset, name=f"{dataset.name}_top{k}", X=X, y=code[dataset.y[rows]],
+        classes=[dataset.classes[c] for c in kept], test_index=test_index,
         rows_dropped=dataset.rows_dropped + dropped, rows_dropped_reason=reason,
     )
