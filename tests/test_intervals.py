@@ -314,3 +314,23 @@ def test_a_gain_from_near_perfect_accuracy_is_clipped_and_says_so():
     assert lever.ci_high == pytest.approx((1 - d.score_now) * 100)     # no score above 100%
     unclipped = decide(_study_points(per_row=True), n_now=128)["d"].lever("switching base -> strong")
     assert not unclipped.clipped
+
+
+def test_the_report_says_what_its_intervals_cover_and_which_were_clipped(tmp_path):
+    from mvd.report.render import blocks
+    from mvd.report.study import read_study
+    from mvd.report.summary import analyse
+    from mvd.report.synthetic import write_study
+
+    # 97% accuracy with noisy seeds: the extrapolated gain of more labels would pass 100%
+    study = write_study(tmp_path / "s", models={"base": (1, 0.2, 0.5, 0.01), "strong": (2, 0.01, 0.5, 0.0)},
+                        sizes=(16, 32, 64, 128), seeds=tuple(range(5)), noise=0.05)
+    summary = analyse(read_study(study, bootstrap=50), workers=1).summary
+    ds = summary["datasets"]["synth"]
+    assert ds["interval_covers"]["covers"] == ["training sample", "model seed"]
+    lever = next(lv for lv in ds["decision"]["levers"] if lv["lever"] == "the next 128 labels")
+    assert lever["clipped"] and lever["ci_high"] == pytest.approx(100 * (1 - ds["decision"]["score_now"]), abs=1e-3)
+    assert not next(lv for lv in ds["decision"]["levers"] if lv["kind"] == "model")["clipped"]
+    text = " ".join(str(b[1]) for b in blocks(summary, {}))
+    assert "Sources of variance: synth: intervals cover training sample and model seed, not the test sample" in text
+    assert "so these intervals are clipped: synth: the next 128 labels." in text

@@ -221,9 +221,10 @@ def interval_covers(points: pd.DataFrame) -> dict:
         else:
             why = "one fixed test set, and some points lack per-row scores"
     missing = [s for s in SOURCES if s not in covers]
-    phrase = f"intervals cover {' and '.join([', '.join(covers[:-1]), covers[-1]])} ({why})"
+    phrase = f"intervals cover {' and '.join([', '.join(covers[:-1]), covers[-1]])}"
     if missing:
-        phrase += "; not the " + " or the ".join(missing)
+        phrase += ", not the " + " or the ".join(missing)
+    phrase += f" ({why})"
     return {"covers": covers, "phrase": phrase}
 
 

@@ -75,6 +75,11 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
               if ds.get("interval_covers")]
     if covers:
         out.append(("p", "Sources of variance: " + "; ".join(covers) + "."))
+    clipped = [f"{name}: {lv['lever']}" for name, ds in summary["datasets"].items()
+               for lv in ds["decision"]["levers"] if lv.get("clipped")]
+    if clipped:
+        out.append(("p", "Held inside the metric's range (no score above 100% or below 0, R² at most 1, an error "
+                         "at least 0), so these intervals are clipped: " + "; ".join(clipped) + "."))
     fewest = min(len(ds["seeds"]) for ds in summary["datasets"].values())
     if fewest < 5:
         out.append(("p", f"Caution: {fewest} seed(s) per point. A bootstrap over so few seeds gives intervals that "
