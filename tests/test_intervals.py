@@ -334,3 +334,30 @@ def test_the_report_says_what_its_intervals_cover_and_which_were_clipped(tmp_pat
     text = " ".join(str(b[1]) for b in blocks(summary, {}))
     assert "Sources of variance: synth: intervals cover training sample and model seed, not the test sample" in text
     assert "so these intervals are clipped: synth: the next 128 labels." in text
+
+
+def _regression_points(residuals: dict) -> pd.DataFrame:
+    rows = []
+    for (model, seed), r in residuals.items():
+        r = np.asarray(r, dtype="<f4")
+        rmse = float(np.sqrt(np.mean(r.astype(float) ** 2)))
+        rows.append({"dataset": "d", "model": model, "quality": "clean", "quality_rate": 0.0, "cleaning": "none",
+                     "train_size": 64, "seed": seed, "primary_metric": "rmse", "score": rmse, "error": rmse,
+                     "fixed_test_set": True, "per_row_count": len(r), "per_row_residual": r.tobytes()})
+    return pd.DataFrame(rows)
+
+
+def test_a_regressions_residuals_are_rescored_as_its_rmse_on_each_row_draw():
+    r = np.random.default_rng(0).normal(0, 2.0, size=500)
+    table = cells(_regression_points({("m", 0): r, ("m", 1): r * 1.1}), per_row=True)
+    got = table.perturbed["error"][0]                       # (seeds, draws)
+    w = row_draws(500)
+    assert got[0] == pytest.approx(np.sqrt(w @ (r ** 2) / 500), rel=1e-5)
+    assert got[1] == pytest.approx(1.1 * got[0], rel=1e-5)   # the same draws for every point
+    assert np.std(got[0]) == pytest.approx(np.std(r ** 2) / np.sqrt(500) / (2 * np.sqrt(np.mean(r ** 2))), rel=0.2)
+
+
+def test_points_scored_on_test_sets_of_different_lengths_are_not_paired_over_rows():
+    r = np.zeros(100)
+    table = cells(_regression_points({("m", 0): r, ("m", 1): np.zeros(90)}), per_row=True)
+    assert table.rescored("error") is None

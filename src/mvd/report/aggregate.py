@@ -181,18 +181,24 @@ def _perturbed(points: pd.DataFrame, index: pd.MultiIndex, seeds: np.ndarray, co
     col = {int(s): j for j, s in enumerate(seeds)}
     chosen = points[fixed]
     at = index.get_indexer(pd.MultiIndex.from_frame(chosen[CELL]))
-    sizes = {}
+    lengths: dict = {}
     for i, point in zip(at, chosen.to_dict("records")):
         metric = str(point.get("primary_metric"))
         scores = _rescore(point, metric) if i >= 0 else None
         if scores is None:
             continue
-        sizes.setdefault(point["dataset"], set()).add(len(scores))
+        rows = point.get("per_row_count") if metric == "accuracy" else len(point["per_row_residual"]) // 4
+        lengths.setdefault(point["dataset"], set()).add(int(rows))
         j = col[int(point["seed"])]
         if "score" in out:
             out["score"][i, j] = scores
         if "error" in out:
             out["error"][i, j] = scores if metric in LOWER_IS_BETTER else 1.0 - scores
+    # the draws pair rows across points only where every point scored the same test rows
+    names = index.get_level_values("dataset")
+    for dataset in (d for d, n in lengths.items() if len(n) > 1):
+        for m in out.values():
+            m[names == dataset] = np.nan
     return out
 
 
