@@ -324,7 +324,7 @@ def test_adaptive_multirun_through_mvd_stores_only_what_it_asked(tmp_path):
     from mvd import store
 
     args = ["-m", "hydra/sweeper=adaptive", "dataset=iris", "model=dummy,logreg,tree",
-            "curve.sizes=[16,32,64,96]", "curve.seeds=[0,1,2]"]
+            "curve.sizes=[16,32,64,96]", "curve.seeds=[0,1,2]", "study=default"]
     out = _mvd(tmp_path, *args)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "adaptive: round 1:" in out.stdout and "adaptive: stopped:" in out.stdout
@@ -349,7 +349,7 @@ def test_adaptive_multirun_killed_mid_round_resumes_without_refitting(tmp_path):
     from mvd import store
 
     args = ["-m", "hydra/sweeper=adaptive", "dataset=iris", "model=dummy,logreg,tree",
-            "curve.sizes=[16,32,64,96]", "curve.seeds=[0,1,2]"]
+            "curve.sizes=[16,32,64,96]", "curve.seeds=[0,1,2]", "study=default"]
     study = tmp_path / "results" / "default"
     env = dict(os.environ, WANDB_MODE="disabled", MVD_CACHE=str(tmp_path / "cache"))
     cmd = [sys.executable, "-m", "mvd.cli", *args, f"results_dir={tmp_path / 'results'}",

@@ -74,7 +74,7 @@ def test_bad_job_in_a_multirun_stops_it_before_any_work(tmp_path):
 @pytest.mark.slow
 def test_a_corrupt_points_file_is_one_sentence_and_writes_nothing(tmp_path):
     """A study holding a damaged points file: one line, exit 2, nothing written, alone or in a multirun."""
-    curve_args = ["dataset=iris", "curve.sizes=[16]", "curve.seeds=[0]"]
+    curve_args = ["dataset=iris", "curve.sizes=[16]", "curve.seeds=[0]", "study=default"]
     assert run(curve_args + ["model=dummy"], tmp_path).returncode == 0
     (victim,) = (tmp_path / "results" / "default" / "points").glob("*.parquet")
     victim.write_bytes(b"not parquet")
@@ -90,7 +90,7 @@ def test_a_corrupt_points_file_is_one_sentence_and_writes_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_multirun_prints_one_line_per_job_and_resumes(tmp_path):
-    args = ["-m", "dataset=iris,wine", "model=dummy,tree", "curve.sizes=[16,32]", "curve.seeds=[0,1]"]
+    args = ["-m", "dataset=iris,wine", "model=dummy,tree", "curve.sizes=[16,32]", "curve.seeds=[0,1]", "study=default"]
     first = run(args, tmp_path)
     assert first.returncode == 0, first.stderr
     assert "4 job(s)" in first.stdout

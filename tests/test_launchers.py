@@ -329,7 +329,7 @@ def test_an_optimising_sweeper_maximises_validation_scores_through_the_callback(
 def test_hydra_filter_sweeper_runs_through_the_callback(tmp_path):
     """A maintained third-party sweeper (optional extra ``sweepers``): its filtered grid runs, summarised."""
     pytest.importorskip("hydra_plugins.filter", reason="hydra-filter-sweeper not installed (pip install mvd[sweepers])")
-    code, out = sweep_with(tmp_path, "hydra/sweeper=filter_mvd", "dataset=iris", "quality=clean,label_noise",
+    code, out = sweep_with(tmp_path, "hydra/sweeper=filter_mvd", "study=default", "dataset=iris", "quality=clean,label_noise",
                            "cleaning=none,oracle")
     assert code == 0, out[-3000:]
     assert "3 job(s)" in out and "clean +oracle" not in out

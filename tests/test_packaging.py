@@ -73,7 +73,7 @@ def test_the_wheel_ships_every_config_and_study(installed):
 
 
 def test_the_installed_package_runs_from_any_directory(installed, tmp_path):
-    result = _mvd(installed, tmp_path, "dataset=digits", "model=logreg", "curve.sizes=[16,32]", "curve.seeds=[0]",
+    result = _mvd(installed, tmp_path, "dataset=digits", "model=logreg", "curve.sizes=[16,32]", "curve.seeds=[0]", "study=default",
                   f"results_dir={tmp_path / 'results'}", f"hydra.run.dir={tmp_path / 'out'}")
     assert result.returncode == 0, result.stderr
     points = store.load(tmp_path / "results" / "default")
