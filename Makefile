@@ -65,11 +65,14 @@ mutate: install
 
 # Refit N random committed points of a study from their stored configs (metrics must be equal) and
 # rebuild its summary.json (equal up to the last bits where another CPU's math kernels differ; see
-# src/mvd/reproduce.py): make reproduce STUDY=quickstart N=50 (STUDY=all: every study)
+# src/mvd/reproduce.py): make reproduce STUDY=quickstart N=50 (STUDY=all: every committed study, i.e. a
+# results/ folder whose summary.json git tracks). A study whose data files are missing is skipped and named
+# with where they come from; MVD_DATA defaults to ../shared/data when the checkout has it beside it.
 STUDY ?= all
 N ?= 50
 reproduce: install
-	$(BIN)/python -m mvd.reproduce $(if $(filter all,$(STUDY)),$(wildcard results/*/),results/$(STUDY)) --n $(N)
+	MVD_DATA="$${MVD_DATA:-$$(cd ../shared/data 2>/dev/null && pwd)}" \
+	  $(BIN)/python -m mvd.reproduce $(if $(filter all,$(STUDY)),--all,results/$(STUDY)) --n $(N)
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache

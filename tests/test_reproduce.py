@@ -4,14 +4,15 @@ a difference names the point, the column and both values."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pyarrow.parquet as pq
 import pytest
 
 from mvd import curve, store
-from mvd.reproduce import main, rebuild_summary, refit_sample
+from mvd.reproduce import committed_studies, main, missing_data, rebuild_summary, refit_sample
 
-pytestmark = pytest.mark.slow  # each test fits and reports a small study
+slow = pytest.mark.slow  # a test with the `study` fixture fits and reports a small study
 
 
 @pytest.fixture
@@ -27,6 +28,7 @@ def study(make_cfg, tmp_path):
     return folder
 
 
+@slow
 def test_a_regenerated_study_matches(study):
     refitted, mismatches = refit_sample(study, n=5, seed=3)
     assert refitted == 5 and mismatches == []
@@ -34,6 +36,7 @@ def test_a_regenerated_study_matches(study):
     assert main([str(study), "--n", "2"]) == 0
 
 
+@slow
 def test_a_changed_score_is_named_with_both_values(study):
     path = next(store.points_dir(study).glob("*logreg*.parquet"))
     table = pq.read_table(path).to_pandas()
@@ -47,6 +50,7 @@ def test_a_changed_score_is_named_with_both_values(study):
     assert f"seed={int(table.loc[0, 'seed'])} train_size={int(table.loc[0, 'train_size'])}" in m.where
 
 
+@slow
 def test_a_changed_summary_is_a_mismatch(study, capsys):
     path = study / "summary.json"
     summary = json.loads(path.read_text())
@@ -57,6 +61,7 @@ def test_a_changed_summary_is_a_mismatch(study, capsys):
     assert "mismatch:" in capsys.readouterr().err
 
 
+@slow
 def test_a_study_still_running_refits_and_waits_for_its_summary(study, capsys):
     (study / "summary.json").unlink()
     assert rebuild_summary(study) and main([str(study), "--n", "1"]) == 1  # a finished study needs its summary
@@ -82,6 +87,7 @@ def test_numbers_may_move_in_their_last_bits_between_cpus_and_nothing_else_may()
     assert not _same(float("nan"), 0.0) and _same(None, float("nan"))
 
 
+@slow
 def test_a_summary_number_moved_in_its_sixth_digit_still_matches_a_moved_decision_does_not(study):
     import re
 
@@ -95,3 +101,47 @@ def test_a_summary_number_moved_in_its_sixth_digit_still_matches_a_moved_decisio
     path.write_text(re.sub(pattern, json.dumps(number * 1.01), text))
     (m,) = rebuild_summary(study)
     assert m.column == "summary.json" and "line" in m.where
+
+
+_ADULT = """dataset:
+  _target_: mvd.sources.uci.load
+  name: adult
+  root: {root}
+model:
+  name: dummy
+"""
+
+
+def _needs_adult(tmp_path):
+    study = tmp_path / "needs_adult"
+    (study / "configs").mkdir(parents=True)
+    (study / "configs" / "adult-dummy-clean0-none-0.yaml").write_text(_ADULT.format(root=tmp_path / "no_data"))
+    return study
+
+
+def test_a_study_whose_files_are_missing_names_them_and_where_they_come_from(tmp_path):
+    (line,) = missing_data(_needs_adult(tmp_path))
+    assert line == (f"adult: adult.data, adult.test in {tmp_path / 'no_data' / 'adult'} (published at "
+                    "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/adult.data)")
+    assert missing_data(tmp_path / "no_such_study") == []  # no configs: nothing to read
+
+
+def test_only_the_committed_studies_are_reproduced_by_all(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "-q"], check=True)
+    for name in ("kept", "running", "adhoc"):
+        (tmp_path / "results" / name).mkdir(parents=True)
+    (tmp_path / "results" / "kept" / "summary.json").write_text("{}")
+    (tmp_path / "results" / "running" / "IN_PROGRESS").write_text("3 of 9 points")
+    (tmp_path / "results" / "adhoc" / "summary.json").write_text("{}")  # a run's folder, never committed
+    subprocess.run(["git", "add", "results/kept", "results/running"], check=True)
+    assert committed_studies() == [tmp_path.joinpath("results", n).relative_to(tmp_path) for n in ("kept", "running")]
+
+
+@slow
+def test_a_study_with_missing_files_is_skipped_and_the_next_still_reproduced(study, tmp_path, capsys):
+    assert main([str(_needs_adult(tmp_path)), str(study), "--n", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'needs_adult'}: skipped: its data files are not on this machine: adult: adult.data" in out
+    assert f"{study}: 1 point(s) refitted, summary.json rebuilt: ok" in out
+    assert f"skipped 1 study ({tmp_path / 'needs_adult'}): set MVD_DATA to a folder" in out

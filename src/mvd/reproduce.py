@@ -14,6 +14,15 @@ by ``SUMMARY_RTOL``.  Text, counts and any choice made
 from the numbers (a flipped prediction, another lever) must match exactly.
 
     python -m mvd.reproduce results/quickstart --n 50      # make reproduce STUDY=quickstart N=50
+    python -m mvd.reproduce --all                          # make reproduce: every committed study
+
+``--all`` covers the committed studies only: the folders of ``results/`` whose
+``summary.json`` (or ``IN_PROGRESS``) git tracks, never a folder a run left
+there.  A study whose data files are not on this machine (the named datasets
+read ``dataset.root``, else ``$MVD_DATA``, else a cache folder; ``make
+reproduce`` points ``MVD_DATA`` at ``../shared/data`` when the checkout has
+one beside it) is skipped and named, with the files it needs and where they
+come from; every other study is still reproduced.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import json
 import math
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -30,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["IN_PROGRESS", "Mismatch", "in_progress", "refit_sample", "rebuild_summary", "main"]
+__all__ = ["IN_PROGRESS", "Mismatch", "in_progress", "refit_sample", "rebuild_summary", "committed_studies",
+           "missing_data", "main"]
 
 # the file a study still running carries, saying how far it is and how to resume it
 IN_PROGRESS = "IN_PROGRESS"
@@ -196,24 +207,95 @@ def rebuild_summary(study_dir) -> list[Mismatch]:
         return [Mismatch(f"{committed} line {first + 1}", "summary.json", pick(old_lines), pick(new_lines))]
 
 
+def committed_studies(results_dir="results") -> list[Path]:
+    """The committed studies under ``results_dir``: folders whose summary.json or IN_PROGRESS git tracks
+    (outside a git checkout: the folders that have one)."""
+    results_dir = Path(results_dir)
+    markers = [f"{results_dir.as_posix()}/*/{name}" for name in ("summary.json", IN_PROGRESS)]
+    try:
+        listed = subprocess.run(["git", "ls-files", "--", *markers], capture_output=True, text=True, check=True,
+                                timeout=60).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        listed = [str(p) for name in ("summary.json", IN_PROGRESS) for p in results_dir.glob(f"*/{name}")]
+    return sorted({Path(p).parent for p in listed})
+
+
+def _dataset_sections(study_dir: Path) -> list[dict]:
+    """The distinct ``dataset`` sections of a study's saved configs."""
+    import yaml
+
+    texts = set()
+    for path in sorted((study_dir / "configs").glob("*.yaml")):
+        keep, lines = False, []
+        for line in path.read_text().splitlines():
+            if line and not line[0].isspace():
+                keep = line.split(":", 1)[0] == "dataset"
+            if keep:
+                lines.append(line)
+        texts.add("\n".join(lines))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [(yaml.load(text, Loader=loader) or {}).get("dataset") or {} for text in sorted(texts)]
+
+
+def missing_data(study_dir) -> list[str]:
+    """One phrase per data file a study's curves read that is not on this machine, with where it comes
+    from; empty when every file is there (bundled and synthetic datasets need none)."""
+    from mvd.data import SOURCES
+    from mvd.sources import idx, uci
+    from mvd.sources.download import data_root
+
+    out = []
+    for node in _dataset_sections(Path(study_dir)):
+        target = node.get("_target_") or SOURCES.get(node.get("source", "sklearn"))
+        name = str(node.get("name"))
+        if target == SOURCES["uci"] and name in uci.DATASETS:
+            spec, files = uci.DATASETS[name], uci.DATASETS[name].files
+        elif target == SOURCES["mnist"]:
+            spec, files = idx.MNIST, idx.TEST  # the test pair at least (the loader's rule)
+        elif target == SOURCES["file"]:
+            for key in ("path", "test_path"):
+                if node.get(key) and not Path(str(node[key])).expanduser().is_file():
+                    out.append(f"{name}: {node[key]} (dataset.{key}, the user's own file)")
+            continue
+        else:
+            continue
+        folder = data_root(node.get("root")) / spec.folder
+        absent = [f for f in files if not (folder / f.name).is_file()]
+        if absent:
+            out.append(f"{name}: {', '.join(f.name for f in absent)} in {folder} (published at {absent[0].urls[0]})")
+    return sorted(set(out))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mvd.reproduce", description=__doc__.split("\n\n")[0])
-    parser.add_argument("study_dir", nargs="+", help="committed study folders, e.g. results/quickstart")
+    parser.add_argument("study_dir", nargs="*", help="committed study folders, e.g. results/quickstart")
+    parser.add_argument("--all", action="store_true",
+                        help="every committed study: the folders of results/ whose summary.json git tracks")
     parser.add_argument("--n", type=int, default=50, help="points to refit per study (default 50)")
     parser.add_argument("--seed", type=int, default=0, help="which points are drawn (default 0)")
     args = parser.parse_args(argv)
     if args.n < 0:
         parser.error(f"--n={args.n} must be a count >= 0")
+    studies = [*args.study_dir, *(committed_studies() if args.all else [])]
+    if not studies:
+        parser.error("name a study folder (e.g. results/quickstart) or give --all for every committed study")
     from mvd.errors import ConfigError
 
-    failed = False
-    for study in args.study_dir:
+    failed = errors = False
+    skipped = []
+    for study in studies:
+        absent = missing_data(study)
+        if absent:
+            print(f"{study}: skipped: its data files are not on this machine: {'; '.join(absent)}")
+            skipped.append(str(study))
+            continue
         try:
             refitted, mismatches = refit_sample(study, n=args.n, seed=args.seed)
             mismatches += rebuild_summary(study)
         except ConfigError as exc:
-            print(f"mvd-reproduce: error: {exc}", file=sys.stderr)
-            return 2
+            print(f"mvd-reproduce: error: {study}: {exc}", file=sys.stderr)
+            errors = True
+            continue
         for m in mismatches:
             print(f"mismatch: {m}", file=sys.stderr)
         verdict = "FAILED" if mismatches else "ok"
@@ -223,7 +305,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{study}: {refitted} point(s) refitted, {rebuilt}: {verdict}"
               f"{f' ({len(mismatches)} mismatch(es) listed above)' if mismatches else ''}")
         failed |= bool(mismatches)
-    return 1 if failed else 0
+    if skipped:
+        studies = f"{len(skipped)} stud{'y' if len(skipped) == 1 else 'ies'}"
+        print(f"skipped {studies} ({', '.join(skipped)}): set MVD_DATA to "
+              "a folder holding their dataset folders (../shared/data beside a checkout, each folder's SOURCE.txt "
+              "says where its files come from), or fetch them once with mvd dataset=NAME dataset.download=true.")
+    return 2 if errors else 1 if failed else 0
 
 
 if __name__ == "__main__":
