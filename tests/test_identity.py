@@ -29,6 +29,7 @@ def test_committed_curves_keep_their_run_id_and_config_hash():
         cfg = _saved(path)
         points = pd.read_parquet(path.parents[1] / "points" / f"{path.stem}.parquet")
         assert identity.run_id_of(cfg) == path.stem
+        assert set(points["run_id"]) == {path.stem}  # the id its points carry
         assert identity.config_hash(cfg) == points["config_hash"].iloc[0]  # the job that saved the config
 
 
@@ -108,3 +109,52 @@ def test_a_bad_dataset_option_is_refused_before_any_work(make_cfg, tmp_path):
     with pytest.raises(ConfigError, match=r"dataset.n_rows=10 is not an option of mvd.sources.bundled.load"):
         curve.plan(cfg)
     assert not (tmp_path / "results").exists()
+
+
+def _csv(path: Path, flip: bool = False, rows: int = 60) -> Path:
+    frame = pd.DataFrame({"x": np.arange(rows) % 7, "label": ["yes", "no"] * (rows // 2)})
+    if flip:
+        frame["label"] = frame["label"].map({"yes": "no", "no": "yes"})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_user_files_content_is_part_of_its_curves_identity(make_cfg, tmp_path):
+    path = _csv(tmp_path / "churn.csv")
+    args = ("dataset=file", f"dataset.path={path}", "dataset.target=label")
+    before = make_cfg(*args)
+    first = identity.run_id_of(before), identity.config_hash(before)
+    assert first[0].startswith("churn-logreg-clean0-none-")  # named after the file
+    assert identity.run_id_of(make_cfg(*args)) == first[0]  # the same file: the same curve
+    _csv(path, flip=True, rows=40)
+    after = make_cfg(*args)
+    assert identity.run_id_of(after) != first[0] and identity.config_hash(after) != first[1]
+    # a file node without a content key (a dataset YAML of one's own) gets it computed: the same ids
+    bare = OmegaConf.create(OmegaConf.to_container(after, resolve=True))
+    del bare.dataset["content"]
+    assert (identity.run_id_of(bare), identity.config_hash(bare)) == (
+        identity.run_id_of(after), identity.config_hash(after))
+    assert "content" not in identity.canonical(bare, content=False)["dataset"]
+    # dataset.name names the curves whatever the file
+    assert identity.run_id_of(make_cfg(*args, "dataset.name=mine")).startswith("mine-logreg-")
+
+
+def test_a_saved_config_whose_file_changed_is_refused_in_one_sentence(make_cfg, tmp_path):
+    path = _csv(tmp_path / "churn.csv")
+    saved = OmegaConf.to_container(make_cfg("dataset=file", f"dataset.path={path}", "dataset.target=label"),
+                                   resolve=True)
+    assert data.load(saved["dataset"]).name == "churn"
+    _csv(path, flip=True)
+    data._MEMO.clear()  # a new process, as when the config is read back to refit it
+    with pytest.raises(ConfigError, match=r"^dataset.content='[0-9a-f]{16}' is not the fingerprint of "
+                                          r"dataset.path='.*churn.csv' any more: the file changed"):
+        data.load(saved["dataset"])
+
+
+def test_the_dataset_name_of_a_file_tells_two_files_apart():
+    from mvd.naming import dataset_name
+
+    assert dataset_name("file", "data/churn.csv") == "churn"
+    assert dataset_name("file", "/x/train.csv.gz") == "train"
+    assert dataset_name("file", "my data-v2.parquet") == "my_data_v2"
+    assert dataset_name("mine", "data/churn.csv") == "mine" and dataset_name("file", None) == "file"

@@ -9,13 +9,14 @@ edited file is a new curve, refitted; the report tells curves on different
 contents apart (:mod:`mvd.report.pooling`).
 
 Each file is read once per process for a given (path, size, modification
-time).  This module imports nothing heavy: the ``mvd`` command registers the
+time), unless it was modified in the last two seconds.  This module imports nothing heavy: the ``mvd`` command registers the
 resolver before Hydra composes anything.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -26,6 +27,7 @@ RESOLVER = "mvd.fingerprint"
 # (resolved path, size, mtime_ns) -> SHA-256 of the file's bytes
 _SEEN: dict = {}
 _BLOCK = 1 << 20
+_RACY_SECONDS = 2.0
 
 
 def _file_digest(path: Path) -> Optional[str]:
@@ -36,13 +38,17 @@ def _file_digest(path: Path) -> Optional[str]:
         return None
     if not path.is_file():
         return None
-    if key not in _SEEN:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(_BLOCK), b""):
-                digest.update(block)
+    if key in _SEEN:
+        return _SEEN[key]
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+    # a file written within the clock's last ticks may be written again with the same size and time
+    # (git's "racy" files): only an older one is remembered
+    if time.time() - stat.st_mtime > _RACY_SECONDS:
         _SEEN[key] = digest.hexdigest()
-    return _SEEN[key]
+    return digest.hexdigest()
 
 
 def fingerprint(*paths) -> Optional[str]:
