@@ -82,7 +82,7 @@ def decision(analysis):
             lo = lv["ci_low"] if lv["ci_low"] is not None else lv["gain"]
             hi = lv["ci_high"] if lv["ci_high"] is not None else lv["gain"]
             color = {"labels": "#DD8452", "step": "#DD8452", "model": "#4C72B0", "tune": "#4C72B0",
-                     "cleaning": "#55A868", "relabel": "#55A868", "combined": "#8172B3"}[lv["kind"]]
+                     "cleaning": "#55A868", "relabel": "#55A868", "target": "#55A868", "combined": "#8172B3"}[lv["kind"]]
             ax.barh(i, lv["gain"], color=color, height=0.6, hatch="//" if lv["extrapolated"] else None,
                     edgecolor="white" if lv["extrapolated"] else color,
                     xerr=[[max(lv["gain"] - lo, 0)], [max(hi - lv["gain"], 0)]], capsize=2, error_kw={"lw": 0.8})
