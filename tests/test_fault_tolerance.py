@@ -124,6 +124,23 @@ def test_sigint_and_sigterm_then_rerun_is_exact(tmp_path, reference, sig):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("single", [False, True], ids=["multirun", "single-run-with-progress"])
+def test_ctrl_c_ends_in_one_line_with_exit_130_and_releases_its_locks(tmp_path, single):
+    """No traceback: one line that counts the stored points and says how to resume; no .holder note left."""
+    args = [a for a in ARGS if a not in ("-m", "model=forest,logreg", "progress=false")] + ["model=forest"] \
+        if single else ARGS
+    proc = launch(tmp_path, "killed", *(["progress=true"] if single else []), args=args)
+    kill_when(proc, lambda: stored_points(tmp_path) >= 3, signal.SIGINT)
+    out = proc.stdout.read()
+    assert proc.returncode == 130, out[-3000:]
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out, out[-3000:]
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert lines[-1] == (f"mvd: interrupted; {stored_points(tmp_path)} points stored; "
+                         f"rerun the same command to resume."), out[-3000:]
+    assert not list((tmp_path / "results" / STUDY / "locks").glob("*.holder"))
+
+
+@pytest.mark.slow
 def test_sigkill_under_joblib_then_rerun_is_exact(tmp_path, reference):
     kill_when(launch(tmp_path, "killed", "hydra/launcher=joblib"), lambda: stored_points(tmp_path) >= 4,
               signal.SIGKILL)

@@ -93,3 +93,12 @@ def test_readers_never_see_a_mix_of_two_versions_while_a_writer_rewrites(tmp_pat
         stop.set()
         writer.join()
     assert min(sizes) >= 2 and sizes == sorted(sizes)  # whole versions, and never an older one after a newer
+
+
+def test_a_released_claim_leaves_no_holder_note_even_when_interrupted(tmp_path):
+    with store.claim(tmp_path, "curve", [0]):
+        assert [p.name for p in store.locks_dir(tmp_path).glob("*.holder")] == ["curve.seed0.lock.holder"]
+    assert not list(store.locks_dir(tmp_path).glob("*.holder"))
+    with pytest.raises(KeyboardInterrupt), store.claim(tmp_path, "curve", [0, 1]):
+        raise KeyboardInterrupt
+    assert not list(store.locks_dir(tmp_path).glob("*.holder"))
