@@ -55,3 +55,54 @@ def test_one_seed_gives_no_interval():
     low, high = ex.interval(0.95)
     assert np.isnan(low).all() and ex.extrapolated.all()
     assert ex.error == pytest.approx(1.0 * SIZES[8:]**-0.5 + 0.05, rel=1e-3)
+
+
+def test_the_simple_rules_price_more_labels_from_the_last_doubling():
+    from mvd.report.backtest import RULES, _rule_gain
+
+    assert [_rule_gain(2.0, 2.0, RULES[r]) for r in ("last", "again", "half")] == [0.0, 2.0, 1.0]
+    assert _rule_gain(2.0, 4.0, RULES["again"]) == pytest.approx(4.0)
+    assert _rule_gain(2.0, 4.0, RULES["half"]) == pytest.approx(1.5)        # 1 + 0.5
+
+
+@pytest.fixture(scope="module")
+def spambase_decision():
+    from mvd import store
+    from mvd.report.decision import decide
+    from mvd.report.study import score_points
+
+    points = store.load("results/atlas")
+    ok, metric = score_points(points[points["dataset"] == "spambase"])
+    return decide(ok, metric=metric, bootstrap=50)["spambase"]
+
+
+def test_the_decisions_backtest_scores_the_method_beside_each_simple_rule_on_the_same_trials(spambase_decision):
+    from mvd.report import backtest
+
+    got = backtest.decisions(spambase_decision)
+    assert set(got["rules"]) == {"method", "last", "again", "half"}
+    assert all(r["trials"] == len(got["trials"]) >= 1 for r in got["rules"].values())
+    assert got["rules"]["method"]["hit_rate"] == got["hit_rate"]
+    for t in got["trials"]:
+        assert set(t["rules"]) == {"last", "again", "half"} and t["labels_actual"] is not None
+        assert t["rules"]["last"]["labels_gain"] == 0.0
+    # spambase kept gaining: the forecast's error on more labels is below "no further gain"'s
+    assert got["rules"]["method"]["labels_error"] < got["rules"]["last"]["labels_error"]
+    text = backtest.describe(got)
+    assert "the forecast" in text and "zero gain" in text and "half of it" in text
+
+
+def test_a_trial_without_a_forecast_is_not_scored(spambase_decision, monkeypatch):
+    from mvd.report import backtest
+
+    # with every lever's value measured at the cut (none beyond it), no trial is scored
+    real = backtest.hidden
+
+    def measured_only(decision, cut):
+        d = real(decision, cut)
+        for lv in d.levers:
+            lv.extrapolated = False
+        return d
+
+    monkeypatch.setattr(backtest, "hidden", measured_only)
+    assert backtest.decisions(spambase_decision) is None

@@ -3,12 +3,16 @@
 ``decisions``: hide the study's largest sizes, make the operating-point
 decision from the rest (at the largest visible size), reveal, and score
 whether the chosen lever was the one that actually won (hit) and how many
-metric points were lost when it was not (regret).  The cuts are the visible
-sizes nearest n_max/2, n_max/4 and n_max/8 that leave at least 4 sizes to
-fit, so that twice the data at the cut was measured.
+metric points were lost when it was not (regret), beside the simple rules'
+picks on the same trials (more labels priced at zero gain, the last
+doubling's gain again, half of it).  The cuts are the visible sizes nearest
+n_max/2, n_max/4 and n_max/8 that leave at least 4 sizes to fit, so that
+twice the data at the cut was measured; a cut is scored only where a forecast
+was made, over the levers whose value was measured.
 
-``intervals``: per curve, fit the backtested family on the anchors up to
-n_max/2 and count how often the 80% and 95% intervals hold the held-out means.
+``intervals``: per curve, forecast from the anchors up to n_max/2 and count
+how often the 80% and 95% intervals hold the held-out means (with their
+median widths).
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 from mvd.errors import ConfigError
-from mvd.report import families
+from mvd.report import families, forecast
 from mvd.report.aggregate import SeedResamples
 from mvd.report.decision import hidden, revealed
 from mvd.report.fits import sigma_floor
 
-__all__ = ["decisions", "intervals", "MIN_SIZES", "check_sizes"]
+__all__ = ["decisions", "describe", "intervals", "MIN_SIZES", "check_sizes", "RULES"]
 
 MIN_SIZES = 4
 _CUTS = (0.5, 0.25, 0.125)
@@ -45,52 +49,143 @@ def _cuts(sizes: np.ndarray) -> list[int]:
     return out
 
 
+# the simple rules a person could apply by hand to price more labels, as the ratio of each further doubling's
+# gain to the one before, starting from the last measured doubling's gain
+RULES = {"last": 0.0, "again": 1.0, "half": 0.5}
+
+
+def _rule_gain(last: float, factor: float, ratio: float) -> float:
+    """A simple rule's gain from n to factor·n: log2(factor) doublings, each ``ratio`` times the one before."""
+    k = float(np.log2(max(factor, 1.0)))
+    if ratio == 0.0:
+        return 0.0
+    return last * k if ratio == 1.0 else last * ratio * (1 - ratio**k) / (1 - ratio)
+
+
+def _pick(levers: list, gains: dict):
+    return max(levers, key=lambda lv: (gains[lv.key], lv.name))
+
+
 def decisions(decision) -> dict | None:
-    """Hit rate and regret of one dataset's decision (from ``decide``), or None with too few sizes."""
+    """Hit rate and regret of one dataset's decision (from ``decide``) and of each simple rule on the same trials,
+    or None with too few sizes.
+
+    A trial (a cut) is scored only where a forecast was made (a lever's value lay beyond the sizes up to the
+    cut) and only over levers whose value after the lever was measured (the truth is never extrapolated).
+    Names in the result: ``trials`` (each with ``n``, ``chosen``, ``winner``, ``hit``, ``predicted_gain``,
+    ``actual_gain``, ``regret`` and ``rules``: {rule: {chosen, hit, regret, labels_gain}}), ``hit_rate`` and
+    ``mean_regret`` (the method's), ``labels_error`` (the method's mean absolute error on the gain of more labels),
+    and ``rules``: {"method" | "last" | "again" | "half": {hits, trials, hit_rate, mean_regret, labels_error}},
+    where a rule prices more labels (the next doubling and the user's step) by the last doubling's gain
+    (``RULES``: 0 for ``last``, the gain again, half of it) and every other lever as the method does.
+    """
     curves = decision._context[0]
     current = curves[(decision.dataset, decision.model) + tuple(decision.data)]
+    scale = 100.0 if decision.unit == "points" else 1.0
     cuts = _cuts(current.n)
     trials = []
     for cut in cuts:
         guess, truth = hidden(decision, cut), revealed(decision, cut)
-        # levers matched by their typed key: a model lever may rest on its tuned version in one and not the other
-        actual = {lv.key: lv for lv in truth.levers}
+        # levers matched by their typed key: a model lever may rest on its tuned version in one and not the other;
+        # only levers whose value after the lever was measured are scored
+        actual = {lv.key: lv for lv in truth.levers if not lv.extrapolated}
         common = [lv for lv in guess.levers if lv.key in actual]
-        if not common:
+        if not common or not any(lv.extrapolated for lv in common):
             continue
-        pick = max(common, key=lambda lv: (lv.gain, lv.name))
-        best = max(actual[lv.key].gain for lv in common)
-        won = max(common, key=lambda lv: (actual[lv.key].gain, lv.name))
-        chosen, winner = pick.name, won.name
-        trials.append({"n": cut, "chosen": chosen, "winner": winner, "hit": pick.key == won.key,
-                       "predicted_gain": pick.gain, "actual_gain": actual[pick.key].gain,
-                       "regret": best - actual[pick.key].gain})
+        seen = current.n <= cut * (1 + 1e-9)
+        last = forecast.gains(current.n[seen], current.wide[seen]).last * scale
+        truth_gain = {lv.key: actual[lv.key].gain for lv in common}
+        best = max(truth_gain.values())
+        won = max(common, key=lambda lv: (truth_gain[lv.key], lv.name))
+        labels = [lv for lv in common if lv.kind in ("labels", "step")]
+        predicted = {"method": {lv.key: lv.gain for lv in common}}
+        for rule, ratio in RULES.items():
+            gains = {lv.key: lv.gain for lv in common}
+            for lv in labels:
+                gains[lv.key] = _rule_gain(last if np.isfinite(last) else 0.0, lv.n / cut, ratio)
+            predicted[rule] = gains
+        scored = {}
+        for rule, gains in predicted.items():
+            pick = _pick(common, gains)
+            scored[rule] = {"chosen": pick.name, "hit": pick.key == won.key, "regret": best - truth_gain[pick.key],
+                            "labels_gain": next((gains[lv.key] for lv in labels if lv.kind == "labels"), None)}
+        method = scored.pop("method")
+        pick = _pick(common, predicted["method"])
+        trials.append({"n": cut, "chosen": method["chosen"], "winner": won.name, "hit": method["hit"],
+                       "predicted_gain": pick.gain, "actual_gain": truth_gain[pick.key], "regret": method["regret"],
+                       "labels_actual": next((truth_gain[lv.key] for lv in labels if lv.kind == "labels"), None),
+                       "labels_predicted": method["labels_gain"], "rules": scored})
     if not trials:
         return None
-    return {"trials": trials, "hit_rate": float(np.mean([t["hit"] for t in trials])),
-            "mean_regret": float(np.mean([t["regret"] for t in trials])), "unit": decision.unit}
+    summary = {}
+    for rule in ("method",) + tuple(RULES):
+        rows = [t if rule == "method" else {**t["rules"][rule], "labels_predicted": t["rules"][rule]["labels_gain"]}
+                for t in trials]
+        errors = [abs(r["labels_predicted"] - t["labels_actual"]) for r, t in zip(rows, trials)
+                  if r["labels_predicted"] is not None and t["labels_actual"] is not None]
+        summary[rule] = {"hits": int(sum(r["hit"] for r in rows)), "trials": len(rows),
+                         "hit_rate": float(np.mean([r["hit"] for r in rows])),
+                         "mean_regret": float(np.mean([r["regret"] for r in rows])),
+                         "labels_error": float(np.mean(errors)) if errors else None}
+    return {"trials": trials, "hit_rate": summary["method"]["hit_rate"], "mean_regret": summary["method"]["mean_regret"],
+            "labels_error": summary["method"]["labels_error"], "rules": summary, "unit": decision.unit}
+
+
+def describe(result: dict, digits: int = 1) -> str:
+    """The method's hits, regret and labels error beside each simple rule's, on the same trials, in one sentence."""
+    def one(name, r):
+        err = "" if r["labels_error"] is None else f", more-labels error {r['labels_error']:.{digits}f}"
+        return f"{name} {r['hits']}/{r['trials']} (regret {r['mean_regret']:.{digits}f}{err})"
+
+    rules = result["rules"]
+    names = {"method": "the forecast", "last": "zero gain", "again": "the last doubling's gain again",
+             "half": "half of it"}
+    return ("On the trials where a forecast was made, the lever that then won was picked by "
+            + "; ".join(one(names[k], rules[k]) for k in ("method", "last", "again", "half")) + f" ({result['unit']}).")
+
+
+def _forecast_coverage(c, levels) -> dict | None:
+    """The forecast's intervals on one curve: fitted on the anchors up to n_max/2, checked on the means above."""
+    inside = c.n <= c.n.max() * 0.5 * (1 + 1e-9)
+    unit = forecast._unit(c.wide)
+    if unit is None or inside.sum() < MIN_SIZES or (~inside).sum() < 1 or c.wide.shape[1] < 2:
+        return None
+    fc = forecast.forecast(c.n[inside], c.wide[inside], c.n[~inside], unit=unit)
+    truth = np.nanmean(c.wide[~inside], axis=1)
+    out = {"family": f"gain model ({fc.gains.regime})", "held_out": int((~inside).sum()), "covered": {}, "width": {}}
+    for lv in levels:
+        low, high = fc.interval(lv)
+        out["covered"][lv] = int(((low <= truth) & (truth <= high)).sum())
+        out["width"][lv] = list(unit * (high - low))
+    return out
 
 
 def intervals(curves: dict, dataset: str, resamples: SeedResamples, levels=(0.8, 0.95),
               conditions=None) -> dict | None:
     """Empirical coverage of the extrapolation intervals on the dataset's own held-out anchors.
 
+    Rates are forecast from the last doublings' gains (``forecast``), other errors by the backtested family.
     ``conditions`` limits the curves to those data conditions (the report checks the curves on
-    the operating point's data, which its decision extrapolates).
+    the operating point's data, which its decision extrapolates).  ``median_width`` is the median width of
+    the intervals at each level, in points for rates (else the metric's unit).
     """
-    held, covered, chosen = 0, {lv: 0 for lv in levels}, {}
+    held, covered, chosen, widths = 0, {lv: 0 for lv in levels}, {}, {lv: [] for lv in levels}
     for c in sorted((c for c in curves.values() if c.dataset == dataset
                      and (conditions is None or c.condition in conditions)), key=lambda c: c.key):
-        weight = 1.0 / sigma_floor(c.se, c.err) ** 2
-        got = families.coverage(c.n, c.wide, c.seeds, weight, resamples, levels=levels)
+        got = _forecast_coverage(c, levels)
+        if got is None and forecast._unit(c.wide) is None:
+            weight = 1.0 / sigma_floor(c.se, c.err) ** 2
+            got = families.coverage(c.n, c.wide, c.seeds, weight, resamples, levels=levels)
         if got is None:
             continue
         held += got["held_out"]
         for lv in levels:
             covered[lv] += got["covered"][lv]
+            widths[lv] += got.get("width", {}).get(lv, [])
         chosen[got["family"]] = chosen.get(got["family"], 0) + 1
     if held == 0:
         return None
     return {"held_out": held, "coverage": {f"{int(round(lv * 100))}": covered[lv] / held for lv in levels},
+            "median_width": {f"{int(round(lv * 100))}": float(np.median(widths[lv])) if widths[lv] else None
+                             for lv in levels},
             "families": dict(sorted(chosen.items()))}
-

@@ -45,7 +45,7 @@ from scipy import stats
 from mvd.errors import ConfigError
 from mvd.levers import ANSWER, KINDS, LOWER_IS_BETTER, Condition, CurveKey, LeverSpec, baseline_model, \
     condition_label, levers_at, operating_condition, tie_tolerance
-from mvd.report import families
+from mvd.report import families, forecast
 from mvd.report.aggregate import TEST_DRAWS, SeedResamples, cells, clip_to_range, standard_error
 from mvd.report.business import seconds_at
 from mvd.report.fits import sigma_floor
@@ -302,12 +302,12 @@ def _value(curve: _Curve, n: float, rs: SeedResamples, seeds) -> _Value:
         return _Value(float(curve.mean[i]), rs.means(curve.wide[i:i + 1], seeds, perturbed=rows)[:, 0], 0.0, False,
                       None)
     name, runner, bt = curve.family()
-    ex = families.predict(curve.n, curve.wide, seeds, curve.weight, [n], rs, family=name, runner_up=runner,
+    ex = forecast.predict(curve.n, curve.wide, seeds, curve.weight, [n], rs, family=name, runner_up=runner,
                           backtest_error=bt)
     resampled = ex.resampled[:, 0]
     # the part of the deviation that the seed resamples do not carry (future noise, family, backtest error)
     extra = math.sqrt(max(float(ex.scale[0]) ** 2 - float(ex.spread[0]) ** 2, 0.0)) if ex.dof >= 1 else 0.0
-    return _Value(float(ex.error[0]), resampled, extra, bool(ex.extrapolated[0]), name)
+    return _Value(float(ex.error[0]), resampled, extra, bool(ex.extrapolated[0]), ex.family)
 
 
 # ---------------------------------------------------------------- defaults and checks

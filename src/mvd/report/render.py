@@ -238,6 +238,10 @@ def _decision_blocks(ds: dict, currency: str) -> list[tuple]:
         out.append(("p", f"Hiding every size above n and deciding at n, the chosen lever was the one that actually won "
                          f"{hits} of {len(hidden['trials'])} times (hit rate {hidden['hit_rate']:.0%}); mean regret "
                          f"{hidden['mean_regret']:.{digits}f} {unit}."))
+        if hidden.get("rules"):
+            from mvd.report.backtest import describe as describe_backtest
+
+            out.append(("p", describe_backtest(hidden, digits)))
         out.append(("table", ["decided at n", "chosen", "actual winner", "predicted gain", "actual gain", "regret"],
                     [[str(t["n"]), t["chosen"], t["winner"], f"{t['predicted_gain']:+.{digits}f}",
                       f"{t['actual_gain']:+.{digits}f}", f"{t['regret']:.{digits}f}"] for t in hidden["trials"]]))

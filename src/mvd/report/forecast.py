@@ -1,0 +1,303 @@
+"""What more labels buy: the gain of the next doublings, forecast from the last ones.
+
+On real learning curves the gain of the next doubling of the training set is
+best predicted from the gain of the last doubling, not from a curve family
+fitted to the whole curve (benchmarks/forecast_bench.py, on LCDB's and the
+committed studies' curves): the report's chosen family predicted "no further
+gain" on most cuts where the gain that followed was positive.  So:
+
+- ``gains`` measures, at the largest size n, the mean gain of the last
+  doubling (n/2 -> n) and of the one before (n/4 -> n/2), each with its seed
+  noise (the standard error of the per-seed gains, sizes between anchors
+  interpolated in log n), and says what the curve did: ``flat`` (both gains
+  within ``NOISE_Z`` standard errors of zero: measured to have stopped
+  moving), ``steady`` (the last gain is positive beyond its noise and no
+  larger than the one before plus the noise) or ``ill-behaved`` (anything else:
+  a gain that grows, or a loss beyond the noise); ``short`` when n/2 was not
+  measured.
+- the next doubling's gain is an additive model of the last gain, the
+  error left and the gain before (``next_gain``; piecewise linear in each,
+  learned from many real curves), applied to its own forecasts for further
+  doublings and geometric within a doubling (``gain_over``), never more than
+  the error left, and on a flat curve never more than its seed noise could
+  hide (``Gains.ceiling``).
+- the interval is the forecast plus empirical quantiles of the normalised
+  residual (truth - forecast) / s, s growing with the last gain's seed
+  noise, its size and the error left, calibrated per reach on the same
+  corpus (``residual_quantiles``).
+
+The constants below are fitted by ``benchmarks/forecast_bench.py --fit`` (the
+command prints them; paste them here).  Inside the measured sizes the curve
+families (``families.predict``) still interpolate.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from mvd.report import families
+from mvd.report.aggregate import SeedResamples
+
+__all__ = ["Gains", "gains", "regime", "next_gain", "path", "gain_over", "residual_quantiles", "Forecast",
+           "forecast", "predict", "REGIMES", "NOISE_Z", "QUANTILES"]
+
+REGIMES = ("flat", "steady", "ill-behaved", "short")
+# a gain counts as zero when it lies within NOISE_Z standard errors of its per-seed gains
+NOISE_Z = 2.0
+# The next doubling's gain (points) is an additive model of the last doubling's gain g, the error left L and
+# the doubling before's gain b (all points): interp(g, KNOTS_LAST, VALUES_LAST) + interp(L, KNOTS_LEVEL,
+# VALUES_LEVEL) + interp(b, KNOTS_BEFORE, VALUES_BEFORE), linear between knots and flat beyond them, never more
+# than L.  Fitted as the 0.55 quantile (the median leaves a bias of -0.36 points: the gains that follow are
+# skewed to the right) by scikit-learn's QuantileRegressor over every next doubling of the corpus
+# (the committed studies' curves and LCDB's), by
+#   .venv/bin/python benchmarks/forecast_bench.py --lcdb PATH/database-accuracy.csv --fit
+# which prints these arrays (and scores them cross-validated by dataset; benchmarks/README.md).
+KNOTS_LAST = (-8.0, -4.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0)
+KNOTS_LEVEL = (0.0, 2.0, 5.0, 10.0, 20.0, 35.0, 60.0)
+KNOTS_BEFORE = (-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0, 16.0)
+VALUES_LAST = (9.278, 2.202, 1.351, 0.946, 0.726, 0.044, 0.810, 1.021, 1.395, 1.851, 2.615, 4.020, 5.830, 8.495)
+VALUES_LEVEL = (0.000, -0.248, -0.044, -0.044, 0.088, 1.339, 3.113)
+VALUES_BEFORE = (-2.420, -2.516, -0.885, -1.157, 0.000, -0.376, -0.074, 0.124, 0.921, 0.656)
+# quantiles (low, high) of the normalised residual (truth - forecast) / s at each level, per number of
+# doublings ahead (0.5: a step of about half a doubling), from the same corpus and command; s is SPREAD_NOISE
+# times the last gain's seed noise plus SPREAD_GAIN times |g| plus SPREAD_LEVEL times L, in quadrature
+SPREAD_NOISE, SPREAD_GAIN, SPREAD_LEVEL = 0.670, 0.258, 0.177
+QUANTILES = {0.8: {0.5: (-0.577, 0.517), 1: (-0.739, 0.731), 2: (-0.992, 1.138), 3: (-1.199, 1.508)},
+             0.95: {0.5: (-1.342, 1.138), 1: (-1.559, 1.566), 2: (-1.879, 2.232), 3: (-2.084, 2.810)}}
+
+
+@dataclass
+class Gains:
+    """The last doublings of a curve at its largest measured size ``n`` (error units; positive = error falls)."""
+
+    n: float
+    level: float          # mean error at n
+    last: float           # mean gain from n/2 to n
+    last_se: float        # its seed noise (NaN with one seed)
+    before: float         # mean gain from n/4 to n/2 (NaN when n/4 was not measured)
+    before_se: float
+    regime: str
+
+    @property
+    def moving(self) -> bool:
+        """Whether the curve was measured to still move (anything but ``flat``)."""
+        return self.regime != "flat"
+
+    @property
+    def ceiling(self) -> float:
+        """The most a doubling may gain: on a flat curve, what the seed noise could hide (``NOISE_Z`` standard
+        errors of the noisier of the last two gains; capping there lowered the corpus' mean absolute error from
+        2.48 to 2.45 points and raised worth-its-price from 77.1% to 78.2%); else unlimited."""
+        return flat_ceiling(self.regime, self.last_se, self.before_se)
+
+
+def _at(n: np.ndarray, wide: np.ndarray, x: float) -> np.ndarray:
+    """Each seed's error at size ``x`` (linear in log n between anchors); NaN outside the measured sizes."""
+    logn = np.log(n)
+    lx = math.log(x)
+    if lx < logn[0] - 1e-9 or lx > logn[-1] + 1e-9:
+        return np.full(wide.shape[1], np.nan)
+    j = int(np.clip(np.searchsorted(logn, lx) - 1, 0, len(n) - 2)) if len(n) > 1 else 0
+    if len(n) == 1:
+        return wide[0].astype(float)
+    t = (lx - logn[j]) / (logn[j + 1] - logn[j])
+    t = min(max(t, 0.0), 1.0)
+    return (1 - t) * wide[j] + t * wide[j + 1]
+
+
+def _mean_se(v: np.ndarray) -> tuple[float, float]:
+    ok = v[np.isfinite(v)]
+    if ok.size == 0:
+        return math.nan, math.nan
+    se = float(np.std(ok, ddof=1) / math.sqrt(ok.size)) if ok.size > 1 else math.nan
+    return float(ok.mean()), se
+
+
+def flat_ceiling(regime, last_se, before_se):
+    """``Gains.ceiling`` for arrays: NOISE_Z x the larger standard error where the regime is flat, else inf."""
+    band = NOISE_Z * np.fmax(np.nan_to_num(np.asarray(last_se, dtype=float)),
+                             np.nan_to_num(np.asarray(before_se, dtype=float)))
+    out = np.where(np.asarray(regime) == "flat", band, np.inf)
+    return float(out) if out.ndim == 0 else out
+
+
+def regime(last: float, last_se: float, before: float, before_se: float, z: float = NOISE_Z) -> str:
+    """flat, steady or ill-behaved (see the module's docstring); ``short`` without a last gain."""
+    if not math.isfinite(last):
+        return "short"
+    noise = z * (last_se if math.isfinite(last_se) else 0.0)
+    noise_b = z * (before_se if math.isfinite(before_se) else 0.0)
+    if abs(last) <= noise and (not math.isfinite(before) or abs(before) <= noise_b):
+        return "flat"
+    if last > noise and (not math.isfinite(before) or last <= before + math.hypot(noise, noise_b)):
+        return "steady"
+    return "ill-behaved"
+
+
+def gains(n, wide) -> Gains:
+    """The gains of the last two doublings at the largest size of a curve (sizes ``n``, error per size x seed)."""
+    n = np.asarray(n, dtype=float)
+    wide = np.asarray(wide, dtype=float)
+    if wide.ndim == 1:
+        wide = wide[:, None]
+    order = np.argsort(n)
+    n, wide = n[order], wide[order]
+    top = float(n[-1])
+    e0, e1, e2 = wide[-1], _at(n, wide, top / 2), _at(n, wide, top / 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        level = float(np.nanmean(e0))
+    last, last_se = _mean_se(e1 - e0)
+    before, before_se = _mean_se(e2 - e1)
+    return Gains(top, level, last, last_se, before, before_se, regime(last, last_se, before, before_se))
+
+
+def next_gain(last, level, before, ceiling=np.inf) -> np.ndarray:
+    """The additive model's gain of the next doubling (points), from the last gain, the error left and the
+    gain before (NaN: 0); never more than the error left, nor than ``ceiling`` (a flat curve's noise band)."""
+    last, level = np.nan_to_num(np.asarray(last, dtype=float)), np.asarray(level, dtype=float)
+    before = np.nan_to_num(np.asarray(before, dtype=float))
+    out = (np.interp(last, KNOTS_LAST, VALUES_LAST) + np.interp(level, KNOTS_LEVEL, VALUES_LEVEL)
+           + np.interp(before, KNOTS_BEFORE, VALUES_BEFORE))
+    return np.minimum(np.minimum(out, ceiling), np.maximum(level, 0.0))
+
+
+def path(last, level, before, doublings: int = 3, ceiling=np.inf) -> np.ndarray:
+    """Gains of the next ``doublings`` doublings (..., doublings): the model applied to its own forecasts."""
+    last, level, before = (np.asarray(v, dtype=float) for v in (last, level, before))
+    out = []
+    for _ in range(doublings):
+        g = next_gain(last, level, before, ceiling)
+        out.append(g)
+        last, before, level = g, last, level - g
+    return np.stack(out, axis=-1)
+
+
+def gain_over(last, level, before, factor, ceiling=np.inf) -> np.ndarray:
+    """Forecast gain (points) from the largest measured size to ``factor`` times it (factor >= 1): whole
+    doublings from ``path``, and a part t of a doubling as G·(1 - ρ^t)/(1 - ρ), ρ the ratio of the next
+    doubling's gain to that one's (clipped to [0.05, 0.95]; linear in t where a gain is not positive)."""
+    factor = np.maximum(np.asarray(factor, dtype=float), 1.0)
+    k = np.log2(factor)
+    deep = int(np.ceil(np.max(k, initial=0.0))) + 1
+    steps = path(last, level, before, max(deep, 2), ceiling)                  # (..., deep)
+    steps = np.broadcast_to(steps, np.broadcast_shapes(np.shape(k), steps.shape[:-1]) + steps.shape[-1:])
+    whole = np.floor(k + 1e-9).astype(int)
+    cum = np.concatenate([np.zeros(steps.shape[:-1] + (1,)), np.cumsum(steps, axis=-1)], axis=-1)
+    done = np.take_along_axis(cum, whole[..., None], axis=-1)[..., 0]
+    this = np.take_along_axis(steps, whole[..., None], axis=-1)[..., 0]
+    after = np.take_along_axis(steps, np.minimum(whole + 1, steps.shape[-1] - 1)[..., None], axis=-1)[..., 0]
+    t = k - whole
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.clip(np.where(this > 0, after / this, 0.5), 0.05, 0.95)
+        part = np.where(this > 0, this * (1 - np.power(rho, t)) / (1 - rho), this * t)
+    return done + part
+
+
+def _spread(last_se, last, level) -> np.ndarray:
+    """s: the scale of the residual, from the last gain's seed noise, its size and the error left (points)."""
+    se = np.nan_to_num(np.asarray(last_se, dtype=float))
+    return np.sqrt((SPREAD_NOISE * se) ** 2 + (SPREAD_GAIN * np.nan_to_num(last)) ** 2
+                   + (SPREAD_LEVEL * np.asarray(level, dtype=float)) ** 2)
+
+
+def residual_quantiles(confidence: float, doublings) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated (low, high) quantiles of the normalised residual ``doublings`` ahead (interpolated between the
+    calibrated reaches, proportional below the first and beyond the last)."""
+    if confidence not in QUANTILES:
+        raise ValueError(f"confidence={confidence!r} has no calibrated interval; allowed: "
+                         f"{', '.join(str(c) for c in QUANTILES)}")
+    table = QUANTILES[confidence]
+    keys = np.array(sorted(table))
+    lows, highs = np.array([table[k][0] for k in keys]), np.array([table[k][1] for k in keys])
+    k = np.asarray(doublings, dtype=float)
+    factor = np.where(k < keys[0], k / keys[0], np.where(k > keys[-1], k / keys[-1], 1.0))
+    return np.interp(k, keys, lows) * factor, np.interp(k, keys, highs) * factor
+
+
+@dataclass
+class Forecast:
+    """Forecast mean error at sizes ``n`` beyond the largest measured one (error units), with calibrated
+    intervals; ``gains`` says what the last doublings measured (and whether the curve had stopped moving)."""
+
+    n: np.ndarray
+    error: np.ndarray
+    gain: np.ndarray              # error at the largest measured size minus ``error``
+    scale: np.ndarray             # s of the normalised residual (error units)
+    gains: Gains
+    unit: float                   # points per error unit (100 for rates)
+
+    def interval(self, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = residual_quantiles(confidence, np.log2(self.n / self.gains.n))
+        # the residual is truth - forecast in gain; more gain is less error
+        return np.maximum(self.error - hi * self.scale, 0.0), self.error - lo * self.scale
+
+
+def forecast(n, wide, n_out, *, unit: float = 100.0) -> Forecast:
+    """Forecast the mean error of a curve (sizes ``n``, error per size x seed, in error units; ``unit`` points
+    per error unit) at sizes ``n_out`` >= max(n)."""
+    g = gains(n, wide)
+    n_out = np.atleast_1d(np.asarray(n_out, dtype=float))
+    pts = lambda v: v * unit  # noqa: E731
+    gain = gain_over(pts(g.last), pts(g.level), pts(g.before), n_out / g.n, pts(g.ceiling)) / unit
+    scale = _spread(pts(g.last_se), pts(g.last), pts(g.level)) / unit * np.ones(len(n_out))
+    return Forecast(n_out, g.level - gain, gain, scale, g, unit)
+
+
+def _each(n, curves: np.ndarray, n_out: np.ndarray, unit: float, ceiling: float) -> np.ndarray:
+    """The forecast error (columns, sizes out) of each column of ``curves`` (sizes x columns), each a mean curve
+    (``ceiling``: the whole curve's, error units)."""
+    order = np.argsort(n)
+    n, curves = np.asarray(n, dtype=float)[order], curves[order]
+    top = n[-1]
+    level, half, quarter = curves[-1], _at(n, curves, top / 2), _at(n, curves, top / 4)
+    gain = gain_over(unit * (half - level)[:, None], unit * level[:, None], unit * (quarter - half)[:, None],
+                     (n_out / top)[None, :], unit * ceiling) / unit
+    return level[:, None] - gain
+
+
+def _unit(wide: np.ndarray) -> float | None:
+    """Points per error unit: 100 where every error is a rate in [0, 1]; None for other units (rmse, mae)."""
+    ok = wide[np.isfinite(wide)]
+    return 100.0 if ok.size and ok.min() >= 0 and ok.max() <= 1 else None
+
+
+def predict(n_fit, wide, seeds, w, n_out, resamples: SeedResamples, *, family: str, runner_up: str | None = None,
+            backtest_error: float = 0.0) -> families.Extrapolation:
+    """``families.predict`` with the same arguments, except that sizes beyond the measured ones are forecast
+    from the last doublings' gains (``forecast``) where the errors are rates; the extrapolation's family then
+    reads 'gain model (<regime>)', e.g. 'gain model (flat)' where the last doublings were measured to have
+    stopped moving.  Errors in other units keep the curve family."""
+    n_fit = np.asarray(n_fit, dtype=float)
+    n_out = np.atleast_1d(np.asarray(n_out, dtype=float))
+    wide = np.asarray(wide, dtype=float)
+    base = families.predict(n_fit, wide, seeds, w, n_out, resamples, family=family, runner_up=runner_up,
+                            backtest_error=backtest_error)
+    beyond = n_out > n_fit.max() * (1 + 1e-9)
+    unit = _unit(wide)
+    if not beyond.any() or unit is None:
+        return base
+    fc = forecast(n_fit, wide, n_out[beyond], unit=unit)
+    # the same forecast on each seed resample's mean curve (paired with every other statistic of the report)
+    means = resamples.means(wide, seeds)                                                   # (U, sizes)
+    refits = _each(n_fit, means.T, n_out[beyond], unit, fc.gains.ceiling)
+    error, scale, resampled, spread = base.error.copy(), base.scale.copy(), base.resampled.copy(), base.spread.copy()
+    error[beyond] = fc.error
+    resampled[:, beyond] = refits
+    k = int(np.isfinite(wide).any(axis=0).sum())
+    # the decision reads a Student-t interval over ``scale`` with ``dof`` degrees of freedom: the scale whose
+    # t-interval is the calibrated 95% one (its wider side)
+    lo, hi = fc.interval(0.95)
+    half = np.maximum(fc.error - lo, hi - fc.error)
+    scale[beyond] = half / stats.t.ppf(0.975, df=max(k - 1, 1))
+    if k >= 2:
+        spread[beyond] = np.minimum(np.nanstd(refits[resamples.inverse], axis=0) * math.sqrt(k / (k - 1)),
+                                    scale[beyond])
+    name = f"gain model ({fc.gains.regime})"
+    return families.Extrapolation(n_out, error, scale, max(k - 1, 1) if k >= 2 else 0,
+                                  name if beyond.all() else family, resampled, spread, base.extrapolated)

@@ -1,0 +1,142 @@
+"""The forecast of what more labels buy: known answers, real flat and steady curves, and the decision's use of it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mvd.report import families, forecast
+from mvd.report.aggregate import SeedResamples
+
+SIZES = np.array([16.0, 32, 64, 128, 256, 512])
+
+
+def _curve(errors, noise=0.0, seeds=5):
+    """Sizes x seeds: the mean errors ``errors`` plus a fixed zero-mean pattern of amplitude ``noise``, shifted by one
+    seed per size (so paired differences between sizes carry the noise)."""
+    pattern = np.linspace(-1, 1, seeds)
+    return np.asarray(errors, dtype=float)[:, None] + noise * np.stack([np.roll(pattern, i) for i in range(len(errors))])
+
+
+def test_the_next_doubling_gains_exactly_what_the_model_says_at_its_knots():
+    # last gain 1 point, gain before 1 point, 20 points of error left: each lies on a knot
+    errors = np.array([0.40, 0.30, 0.25, 0.22, 0.21, 0.20])
+    fc = forecast.forecast(SIZES, _curve(errors), [1024.0])
+    want = (forecast.VALUES_LAST[forecast.KNOTS_LAST.index(1.0)] + forecast.VALUES_LEVEL[forecast.KNOTS_LEVEL.index(20.0)]
+            + forecast.VALUES_BEFORE[forecast.KNOTS_BEFORE.index(1.0)])
+    assert fc.gains.last == pytest.approx(0.01) and fc.gains.before == pytest.approx(0.01)
+    assert fc.gains.level == pytest.approx(0.20) and fc.gains.regime == "steady"
+    assert 100 * fc.gain[0] == pytest.approx(want, abs=1e-9)
+    assert fc.error[0] == pytest.approx(0.20 - want / 100, abs=1e-12)
+
+
+def test_whole_doublings_follow_the_models_own_path_and_a_step_lies_between():
+    path = forecast.path(2.0, 20.0, 4.0, doublings=3)
+    total = forecast.gain_over(2.0, 20.0, 4.0, [1.0, 2.0, 4.0, 8.0, np.sqrt(2)])
+    assert total[0] == 0.0
+    assert total[1:4] == pytest.approx(np.cumsum(path))
+    assert path[1] == pytest.approx(forecast.next_gain(path[0], 20.0 - path[0], 2.0))
+    assert 0.5 * path[0] < total[4] < path[0]          # concave within a doubling: more than half in half the log-way
+    # never more than the error left
+    assert forecast.gain_over(20.0, 1.0, 20.0, 8.0) <= 1.0
+
+
+def test_sizes_between_anchors_are_interpolated_in_log_n():
+    n = np.array([16.0, 32, 50, 100])
+    g = forecast.gains(n, _curve([0.5, 0.4, 0.3, 0.2]))
+    assert g.last == pytest.approx(0.3 - 0.2)                       # n/2 = 50 is measured
+    w = (np.log(25) - np.log(16)) / (np.log(32) - np.log(16))
+    assert g.before == pytest.approx((1 - w) * 0.5 + w * 0.4 - 0.3)  # n/4 = 25 lies between 16 and 32
+
+
+def test_stopped_moving_is_measured_against_the_seed_noise():
+    flat = forecast.gains(SIZES, _curve([0.30, 0.25, 0.22, 0.221, 0.219, 0.220], noise=0.01))
+    assert flat.regime == "flat" and not flat.moving
+    # the same gains with seeds that agree exactly are a curve still moving
+    moving = forecast.gains(SIZES, _curve([0.30, 0.25, 0.22, 0.221, 0.219, 0.218], noise=0.0))
+    assert moving.regime != "flat"
+    grows = forecast.gains(SIZES, _curve([0.30, 0.29, 0.28, 0.27, 0.25, 0.20], noise=0.001))
+    assert grows.regime == "ill-behaved"
+    # a flat curve never gains more than its noise could hide
+    fc = forecast.forecast(SIZES, _curve([0.30, 0.25, 0.22, 0.221, 0.219, 0.220], noise=0.01), [1024.0])
+    assert 0 <= fc.gain[0] <= flat.ceiling + 1e-12
+
+
+def test_intervals_exist_only_at_calibrated_levels_and_widen_with_reach():
+    errors = np.array([0.40, 0.30, 0.25, 0.22, 0.21, 0.20])
+    fc = forecast.forecast(SIZES, _curve(errors, noise=0.005), [1024.0, 4096.0])
+    lo80, hi80 = fc.interval(0.8)
+    lo95, hi95 = fc.interval(0.95)
+    assert (lo95 <= lo80).all() and (lo80 <= fc.error).all() and (fc.error <= hi80).all() and (hi80 <= hi95).all()
+    assert (hi95 - lo95)[1] > (hi95 - lo95)[0]
+    with pytest.raises(ValueError, match="confidence=0.9 has no calibrated interval"):
+        fc.interval(0.9)
+
+
+def test_predict_keeps_the_family_inside_the_measured_sizes_and_for_errors_that_are_not_rates():
+    wide = _curve(0.5 * SIZES**-0.3, noise=0.003)
+    rs = SeedResamples(range(5), n=50)
+    inside = forecast.predict(SIZES, wide, range(5), 1.0, [100.0], rs, family="pow3")
+    assert inside.family == "pow3" and not inside.extrapolated[0]
+    assert inside.error == pytest.approx(families.predict(SIZES, wide, range(5), 1.0, [100.0], rs, family="pow3").error)
+    beyond = forecast.predict(SIZES, wide, range(5), 1.0, [1024.0], rs, family="pow3")
+    assert beyond.family.startswith("gain model (") and beyond.extrapolated[0]
+    assert beyond.resampled.shape == (len(rs.counts), 1) and beyond.dof == 4
+    rmse = forecast.predict(SIZES, 30 * wide, range(5), 1.0, [1024.0], rs, family="pow3")
+    assert rmse.family == "pow3"
+
+
+# ---------------------------------------------------------------- real curves of the committed atlas
+
+
+@pytest.fixture(scope="module")
+def atlas():
+    from mvd import store
+    from mvd.report.study import score_points
+
+    points = store.load("results/atlas")
+    points = points[points["dataset"].isin(["adult", "letter", "spambase"])]
+    return score_points(points)
+
+
+def _real(atlas, dataset, model):
+    ok = atlas[0]
+    rows = ok[(ok["dataset"] == dataset) & (ok["model"] == model) & (ok["quality_rate"] == 0)
+              & (ok["cleaning"] == "none")]
+    wide = rows.pivot_table(index="train_size", columns="seed", values="error")
+    return wide.index.to_numpy(float), wide.to_numpy(float)
+
+
+def test_a_real_steady_curve_gains_what_it_forecast_and_last_does_not(atlas):
+    n, wide = _real(atlas, "letter", "forest")             # still learning at 4,096 rows
+    seen = n <= 4096
+    fc = forecast.forecast(n[seen], wide[seen], [8192.0])
+    truth = 100 * (wide[n == 4096].mean() - wide[n == 8192].mean())
+    assert fc.gains.regime == "steady"
+    assert abs(100 * fc.gain[0] - truth) < 0.25 * truth      # measured +3.2 points; `last` says 0
+    lo, hi = fc.interval(0.95)
+    assert lo[0] <= wide[n == 8192].mean() <= hi[0]
+
+
+def test_a_real_flat_curve_is_said_to_have_stopped_and_forecast_near_zero(atlas):
+    n, wide = _real(atlas, "adult", "tree")                 # the last doublings within their seed noise
+    seen = n <= 4096
+    fc = forecast.forecast(n[seen], wide[seen], [8192.0])
+    truth = 100 * (wide[n == 4096].mean() - wide[n == 8192].mean())
+    assert fc.gains.regime == "flat" and not fc.gains.moving
+    assert 0 <= 100 * fc.gain[0] <= 100 * fc.gains.ceiling and abs(100 * fc.gain[0] - truth) < 0.3
+    lo, hi = fc.interval(0.8)
+    assert lo[0] <= wide[n == 8192].mean() <= hi[0]
+
+
+def test_the_decision_prices_more_labels_by_the_forecast_not_by_the_last_value(atlas):
+    # spambase's last measured doubling gained +0.9 points; the backtest's family chooser picked `last`
+    # (exactly zero gain) there, so more labels were priced at nothing
+    from mvd.report.decision import decide
+
+    ok, metric = atlas
+    d = decide(ok, metric=metric, datasets=["spambase"], bootstrap=50)["spambase"]
+    labels = next(lv for lv in d.levers if lv.kind == "labels")
+    assert labels.extrapolated and labels.family.startswith("gain model (")
+    assert labels.gain > 0.3
+    assert labels.ci_low < labels.gain < labels.ci_high
