@@ -270,7 +270,7 @@ class Leafy(BaseEstimator, ClassifierMixin):
 
 def test_small_subsets_are_tuned_on_ten_folds_so_the_default_is_judged_as_it_will_be_fitted():
     """45 rows, 2 inner folds: the default is judged on 22-row fits where it cannot split and loses to an
-    overfitting leaf; with tuning.small_n the folds fit 40-41 rows, the default splits and is kept."""
+    overfitting leaf; with tuning.small_n the folds fit 42-43 rows, the default splits and is kept."""
     X, y = _data(45)
     space = {"leaf": {"low": 1, "high": 40}}
     Leafy.sizes = []
@@ -279,9 +279,9 @@ def test_small_subsets_are_tuned_on_ten_folds_so_the_default_is_judged_as_it_wil
     assert (Leafy(**params).fit(X, y).predict(X) == y).mean() == pytest.approx(0.8, abs=0.03)  # worse than the default
     Leafy.sizes = []
     params, info = tuning.tune(Leafy(), space, X, y, trials=6, folds=2, seed=0, keep_default_within=1.0, small_n=64)
-    assert params == {"leaf": 20} and info["folds"] == 10 and set(Leafy.sizes) == {40, 41}
-    assert info["folds_note"].startswith("small subset: 10 inner folds (stratified), each fit on at least 40 of 45 rows")
-    assert len(Leafy.sizes) <= 6 * 10  # the cost, in fits: 10 / 2 times the 2-fold search's
+    assert params == {"leaf": 20} and info["folds"] == 20 and set(Leafy.sizes) == {42, 43}
+    assert info["folds_note"].startswith("small subset: 20 inner folds (stratified), each fit on at least 42 of 45 rows")
+    assert len(Leafy.sizes) <= 6 * 20  # the cost, in fits: 20 / 2 times the 2-fold search's
     # above small_n the study's folds stand
     Leafy.sizes = []
     _, info = tuning.tune(Leafy(), space, X, y, trials=2, folds=2, seed=0, small_n=44)
@@ -291,9 +291,10 @@ def test_small_subsets_are_tuned_on_ten_folds_so_the_default_is_judged_as_it_wil
 def test_small_subset_folds_leave_stratification_rather_than_fit_too_few_rows():
     y = np.repeat(np.arange(10), [5, 5, 5, 5, 5, 4, 4, 4, 4, 4])  # digits at 45 rows: 4-5 per class
     assert tuning.small_n_folds(y, "classification") == (
-        10, False, "small subset: 10 inner folds (not stratified: the smallest class has 4 row(s)), "
-                   "each fit on at least 40 of 45 rows")
-    assert tuning.small_n_folds(np.arange(200) % 2, "classification")[:2] == (10, True)
+        20, False, "small subset: 20 inner folds (not stratified: the smallest class has 4 row(s)), "
+                   "each fit on at least 42 of 45 rows")
+    assert tuning.small_n_folds(np.arange(200) % 2, "classification")[:2] == (20, True)
+    assert tuning.small_n_folds(np.arange(30) % 2, "classification")[:2] == (15, True)  # n // 2: 2-row folds
     assert tuning.small_n_folds(np.arange(12, dtype=float), "regression")[:2] == (6, False)  # n // 2: 2-row folds
     with pytest.raises(ValueError, match="needs two classes"):
         tuning.small_n_folds(np.zeros(20), "classification")

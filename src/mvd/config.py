@@ -141,8 +141,8 @@ class TuningConfig:
     # keep the model's own values unless the best trial beats them by more than this many standard
     # errors of its inner-CV score (1.0: the one-standard-error rule); null: the best trial wins
     keep_default_within: Optional[float] = None
-    # subsets of at most this many rows are cross-validated with 10 inner folds (fits near the subset's
-    # size, 10/folds times the cost); null: tuning.folds at every size
+    # subsets of at most this many rows are cross-validated with 20 inner folds (fits near the subset's
+    # size, 20/folds times the cost); null: tuning.folds at every size
     small_n: Optional[int] = None
 
 
