@@ -150,27 +150,35 @@ def _fixed(points: pd.DataFrame) -> np.ndarray:
     return points["fixed_test_set"].astype(object).where(points["fixed_test_set"].notna(), False).astype(bool).to_numpy()
 
 
-def _rescore(point, metric: str) -> np.ndarray | None:
-    """The point's primary metric on each row draw of its test set, or None without a per-row column."""
+def _rows_of(point: dict, metric: str) -> np.ndarray | None:
+    """The point's per-row values its primary metric is rescored from (correctness, or residuals), or None."""
     correct, residual = point.get("per_row_correct"), point.get("per_row_residual")
     if metric == "accuracy" and isinstance(correct, (bytes, bytearray)) and point.get("per_row_count"):
-        rows = int(point["per_row_count"])
-        c = np.unpackbits(np.frombuffer(correct, dtype=np.uint8), count=rows).astype(np.float32)
-        return row_draws(rows) @ c / rows
-    if metric in ("rmse", "mae", "r2") and isinstance(residual, (bytes, bytearray)):
-        r = np.frombuffer(residual, dtype="<f4").astype(np.float64)
-        w = row_draws(len(r)).astype(np.float64)
-        if metric == "mae":
-            return w @ np.abs(r) / len(r)
-        sse = w @ (r * r)
-        if metric == "rmse":
-            return np.sqrt(sse / len(r))
+        return np.unpackbits(np.frombuffer(correct, dtype=np.uint8), count=int(point["per_row_count"]))
+    if metric in ("rmse", "mae") and isinstance(residual, (bytes, bytearray)):
+        return np.frombuffer(residual, dtype="<f4")
+    if metric == "r2" and isinstance(residual, (bytes, bytearray)):
         r2 = float(point.get("test_r2", np.nan))
-        if not (math.isfinite(r2) and r2 < 1):
-            return None
-        sst = float(r @ r) / (1.0 - r2)  # the test targets' spread, held fixed over the draws
-        return 1.0 - sse / sst
+        return np.frombuffer(residual, dtype="<f4") if math.isfinite(r2) and r2 < 1 else None
     return None
+
+
+def _rescore(metric: str, values: np.ndarray, r2=None) -> np.ndarray:
+    """(points x draws): the primary metric of each point (a row of ``values``, its per-row values) on every
+    draw of its test rows; one matrix product per metric and test-set length (a product per point is
+    70 times slower on adult's 16,281 rows)."""
+    n = values.shape[1]
+    w = row_draws(n)
+    if metric == "accuracy":
+        return (values.astype(np.float32) @ w.T).astype(float) / n
+    r = values.astype(float)
+    if metric == "mae":
+        return np.abs(r) @ w.T.astype(float) / n
+    sse = (r * r) @ w.T.astype(float)
+    if metric == "rmse":
+        return np.sqrt(sse / n)
+    sst = (r * r).sum(axis=1) / (1.0 - np.asarray(r2, dtype=float))  # the test targets' spread, held fixed
+    return 1.0 - sse / sst[:, None]
 
 
 def _perturbed(points: pd.DataFrame, index: pd.MultiIndex, seeds: np.ndarray, columns: list) -> dict | None:
@@ -181,15 +189,20 @@ def _perturbed(points: pd.DataFrame, index: pd.MultiIndex, seeds: np.ndarray, co
     col = {int(s): j for j, s in enumerate(seeds)}
     chosen = points[fixed]
     at = index.get_indexer(pd.MultiIndex.from_frame(chosen[CELL]))
+    groups: dict = {}   # (metric, test rows) -> [(cell row, seed column, per-row values, r2)]
     lengths: dict = {}
     for i, point in zip(at, chosen.to_dict("records")):
         metric = str(point.get("primary_metric"))
-        scores = _rescore(point, metric) if i >= 0 else None
-        if scores is None:
+        values = _rows_of(point, metric) if i >= 0 else None
+        if values is None:
             continue
-        rows = point.get("per_row_count") if metric == "accuracy" else len(point["per_row_residual"]) // 4
-        lengths.setdefault(point["dataset"], set()).add(int(rows))
-        j = col[int(point["seed"])]
+        lengths.setdefault(point["dataset"], set()).add(len(values))
+        groups.setdefault((metric, len(values)), []).append((i, col[int(point["seed"])], values,
+                                                             point.get("test_r2")))
+    for (metric, _), members in groups.items():
+        i, j, values, r2 = zip(*members)
+        scores = _rescore(metric, np.stack(values), r2)
+        i, j = np.asarray(i), np.asarray(j)
         if "score" in out:
             out["score"][i, j] = scores
         if "error" in out:
