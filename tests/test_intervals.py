@@ -333,7 +333,8 @@ def test_the_report_says_what_its_intervals_cover_and_which_were_clipped(tmp_pat
     assert not next(lv for lv in ds["decision"]["levers"] if lv["kind"] == "model")["clipped"]
     text = " ".join(str(b[1]) for b in blocks(summary, {}))
     assert "Sources of variance: synth: intervals cover training sample and model seed, not the test sample" in text
-    assert "so these intervals are clipped: synth: the next 128 labels." in text
+    assert "so these intervals are clipped: synth: the next 128 labels" in text
+    assert ds["interval_covers"]["cells_clipped"] >= 0
 
 
 def _regression_points(residuals: dict) -> pd.DataFrame:
@@ -361,3 +362,16 @@ def test_points_scored_on_test_sets_of_different_lengths_are_not_paired_over_row
     r = np.zeros(100)
     table = cells(_regression_points({("m", 0): r, ("m", 1): np.zeros(90)}), per_row=True)
     assert table.rescored("error") is None
+
+
+def test_a_cells_interval_is_held_inside_the_metrics_range_and_says_so():
+    from mvd.report.aggregate import aggregate
+
+    acc = [0.98, 1.0, 1.0, 0.99, 1.0]      # mean 0.994: the t-interval's upper end is 1.005
+    points = pd.DataFrame([{"dataset": "d", "model": "m", "quality": "clean", "quality_rate": 0.0, "cleaning": "none",
+                            "train_size": 64, "seed": s, "score": a, "error": 1 - a} for s, a in zip(SEEDS, acc)])
+    rs = {"d": SeedResamples(SEEDS, n=100, seed=0)}
+    raw = aggregate(cells(points), rs).iloc[0]
+    held = aggregate(cells(points), rs, metric={"d": "accuracy"}).iloc[0]
+    assert raw["ci_high"] > 1.0 and not raw["ci_clipped"]
+    assert held["ci_high"] == 1.0 and held["ci_clipped"] and held["ci_low"] == raw["ci_low"]

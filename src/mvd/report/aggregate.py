@@ -292,12 +292,14 @@ def clip_to_range(low, high, *, metric: str, now: float | None = None, scale: fl
 # ---------------------------------------------------------------- aggregation and resamples
 
 
-def aggregate(table: Cells, resamples: dict, *, column: str = "score") -> pd.DataFrame:
+def aggregate(table: Cells, resamples: dict, *, column: str = "score", metric: dict | None = None) -> pd.DataFrame:
     """One row per cell: ``n_seeds``, ``score``/``error`` means, ``se`` and a t-interval.
 
     The interval of a cell's mean comes from its dataset's seed resamples (the
     same draws every other statistic uses), with the test rows' variance where
-    the cells carry it; a cell with one seed has none (NaN).
+    the cells carry it; a cell with one seed has none (NaN).  With ``metric``
+    ({dataset: primary metric}; ``column`` "score" only) it is held inside the
+    metric's range, and ``ci_clipped`` says where.
     """
     out = table.index.copy()
     count = table.count(column)
@@ -314,7 +316,14 @@ def aggregate(table: Cells, resamples: dict, *, column: str = "score") -> pd.Dat
         low[rows], high[rows] = lo, hi
     one = count < 2
     low[one], high[one] = np.nan, np.nan
+    clipped = np.zeros(len(out), dtype=bool)
+    if metric is not None and column == "score":
+        for dataset in resamples:
+            rows = table.rows(dataset)
+            if rows.size and dataset in metric:
+                low[rows], high[rows], clipped[rows] = clip_to_range(low[rows], high[rows], metric=metric[dataset])
     out["n_seeds"] = count
+    out["ci_clipped"] = clipped
     out["score"], out["se"], out["ci_low"], out["ci_high"] = mean, table.se(column), low, high
     if "error" in table.wide:
         out["error"] = table.mean("error")

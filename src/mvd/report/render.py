@@ -77,6 +77,8 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
         out.append(("p", "Sources of variance: " + "; ".join(covers) + "."))
     clipped = [f"{name}: {lv['lever']}" for name, ds in summary["datasets"].items()
                for lv in ds["decision"]["levers"] if lv.get("clipped")]
+    clipped += [f"{name}: {ds['interval_covers']['cells_clipped']} per-size interval(s) of the curves"
+                for name, ds in summary["datasets"].items() if (ds.get("interval_covers") or {}).get("cells_clipped")]
     if clipped:
         out.append(("p", "Held inside the metric's range (no score above 100% or below 0, R² at most 1, an error "
                          "at least 0), so these intervals are clipped: " + "; ".join(clipped) + "."))

@@ -115,7 +115,7 @@ def _dataset_part(name: str) -> tuple[pd.DataFrame, dict, dict]:
     rows = points[points["dataset"] == name]
     mine_rows = table.rows(name)
     sub = table.subset(mine_rows)
-    agg = aggregate(sub, {name: resamples[name]})
+    agg = aggregate(sub, {name: resamples[name]}, metric=study.metric)
     mine = build_curves(sub, agg, _SHARED["sophistication"])
     # each dataset prices against its own sophistication-1 rung (ridge for a regression beside
     # classifiers) unless report.baseline names one model for all
@@ -136,7 +136,7 @@ def _dataset_part(name: str) -> tuple[pd.DataFrame, dict, dict]:
         "task": str(rows["task"].iloc[0]), "metric": metric,
         "higher_is_better": metric not in LOWER_IS_BETTER,
         "n_points": int(len(rows)), "seeds": sorted(int(s) for s in rows["seed"].unique()),
-        "interval_covers": interval_covers(rows),
+        "interval_covers": {**interval_covers(rows), "cells_clipped": int(agg["ci_clipped"].sum())},
         "models": _models(mine),
         "fits": [_fit_row(c) for c in sorted(mine.values(), key=lambda c: c.key)],
         "curves": _table(agg, ["score", "error", "se", "ci_low", "ci_high", "n_seeds"]),
