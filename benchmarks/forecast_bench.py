@@ -266,6 +266,7 @@ def predict_gain(cuts: pd.DataFrame) -> np.ndarray:
 
 
 _KEY = {"step": 0.5, "x2": 1, "x4": 2, "x8": 3}
+_MIN_CALIBRATE = 400     # cut points a regime needs for quantiles of its own (else it reads "all")
 
 
 def fit_intervals(cuts: pd.DataFrame, pred: np.ndarray, levels=(0.8, 0.95)) -> dict:
@@ -283,20 +284,29 @@ def fit_intervals(cuts: pd.DataFrame, pred: np.ndarray, levels=(0.8, 0.95)) -> d
     s = np.maximum(fc._spread(cuts["last_se"].to_numpy(), cuts["last"].to_numpy(), cuts["level"].to_numpy()), 1e-6)
     z = res / s
     quant = {lv: {} for lv in levels}
-    for reach, key in _KEY.items():
-        m = (cuts["reach"] == reach).to_numpy() & np.isfinite(z)
-        for lv in levels:
-            quant[lv][key] = (float(np.quantile(z[m], (1 - lv) / 2)), float(np.quantile(z[m], (1 + lv) / 2)))
+    regimes = cuts["regime"].to_numpy()
+    for regime in ("all",) + fc.REGIMES:
+        mine = np.ones(len(cuts), bool) if regime == "all" else regimes == regime
+        if regime != "all" and mine.sum() < _MIN_CALIBRATE:
+            continue
+        for reach, key in _KEY.items():
+            m = mine & (cuts["reach"] == reach).to_numpy() & np.isfinite(z)
+            for lv in levels:
+                quant[lv].setdefault(regime, {})[key] = (float(np.quantile(z[m], (1 - lv) / 2)),
+                                                         float(np.quantile(z[m], (1 + lv) / 2)))
     return {**spread, "QUANTILES": quant}
 
 
 def _bounds(cuts: pd.DataFrame, pred: np.ndarray, levels=(0.8, 0.95)) -> dict:
     s = fc._spread(cuts["last_se"].to_numpy(), cuts["last"].to_numpy(), cuts["level"].to_numpy())
     k = np.log2(cuts["factor"].to_numpy())
-    out = {}
-    for lv in levels:
-        lo, hi = fc.residual_quantiles(lv, np.where(cuts["reach"].to_numpy() == "step", 0.5, k))
-        out[lv] = np.stack([pred + lo * s, pred + hi * s], axis=1)
+    out = {lv: np.full((len(cuts), 2), np.nan) for lv in levels}
+    doublings = np.where(cuts["reach"].to_numpy() == "step", 0.5, k)
+    for regime in fc.REGIMES:
+        m = (cuts["regime"] == regime).to_numpy()
+        for lv in levels:
+            lo, hi = fc.residual_quantiles(lv, doublings[m], regime)
+            out[lv][m] = np.stack([pred[m] + lo * s[m], pred[m] + hi * s[m]], axis=1)
     return out
 
 
@@ -379,6 +389,35 @@ def report(cuts: pd.DataFrame, preds: dict, bounds: dict) -> dict:
     return result
 
 
+def crossings(cuts: pd.DataFrame, preds: dict) -> dict:
+    """Pairs of curves on the same data (dataset, condition) cut at the same size n: where a rule's forecasts of the
+    two errors at the target size reverse the order measured at n (a crossing), how often the truth reversed too,
+    against "the measured order holds" on the same pairs.  Pairs whose measured errors tie at n or at the target
+    are left out."""
+    cond = cuts["learner"].str.partition(" ")[2]
+    keys = [cuts["source"], cuts["dataset"], cond, cuts["n"], cuts["reach"]]
+    level = cuts["level"].to_numpy()
+    truth_err = level - cuts["truth"].to_numpy()
+    out = {}
+    for rule, gain in preds.items():
+        pred_err = level - gain
+        crossed = right = pairs = 0
+        for _, idx in cuts.groupby(keys, sort=False).indices.items():
+            if len(idx) < 2:
+                continue
+            i, j = np.triu_indices(len(idx), 1)
+            a, b = idx[i], idx[j]
+            d0, dt, df = level[a] - level[b], truth_err[a] - truth_err[b], pred_err[a] - pred_err[b]
+            ok = (d0 != 0) & (dt != 0) & np.isfinite(df)
+            cross = ok & (np.sign(df) != np.sign(d0)) & (df != 0)
+            pairs += int(ok.sum())
+            crossed += int(cross.sum())
+            right += int((cross & (np.sign(df) == np.sign(dt))).sum())
+        out[rule] = {"pairs": pairs, "crossings": crossed, "crossings_right": right,
+                     "share_right": right / crossed if crossed else None}
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--lcdb", help="path of LCDB's database-accuracy.csv")
@@ -406,12 +445,19 @@ def main() -> None:
     else:
         preds["family"] = np.full(len(cuts), np.nan)
     result = report(cuts, preds, out["bounds"])
+    result["crossings"] = crossings(cuts, {k: v for k, v in preds.items() if k in ("forecast", "again", "half", "family")})
+    print("\nextrapolated crossings of two curves on the same data (x2, step, x4, x8 together):")
+    for rule, c in result["crossings"].items():
+        share = "–" if c["share_right"] is None else f"{100 * c['share_right']:.1f}%"
+        print(f"  {rule:<9} {c['crossings']:>6} of {c['pairs']} pairs forecast to cross; right on {share} "
+              f"(the measured order holds on the other {100 - float(share[:-1]) if share != '–' else '–'}%)")
     if args.fit:
         params = fit_all(cuts)
         print("\nconstants for src/mvd/report/forecast.py, fitted on the whole corpus:")
         for k, v in params.items():
             if k == "QUANTILES":
-                v = {lv: {key: (round(a, 3), round(b, 3)) for key, (a, b) in q.items()} for lv, q in v.items()}
+                v = {lv: {g: {key: (round(a, 3), round(b, 3)) for key, (a, b) in t.items()} for g, t in q.items()}
+                     for lv, q in v.items()}
                 print(f"{k} = {v}")
             elif isinstance(v, tuple):
                 print(f"{k} = ({', '.join(f'{x:.3f}' for x in v)})")

@@ -63,12 +63,24 @@ KNOTS_BEFORE = (-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0, 16.0)
 VALUES_LAST = (9.278, 2.202, 1.351, 0.946, 0.726, 0.044, 0.810, 1.021, 1.395, 1.851, 2.615, 4.020, 5.830, 8.495)
 VALUES_LEVEL = (0.000, -0.248, -0.044, -0.044, 0.088, 1.339, 3.113)
 VALUES_BEFORE = (-2.420, -2.516, -0.885, -1.157, 0.000, -0.376, -0.074, 0.124, 0.921, 0.656)
-# quantiles (low, high) of the normalised residual (truth - forecast) / s at each level, per number of
-# doublings ahead (0.5: a step of about half a doubling), from the same corpus and command; s is SPREAD_NOISE
+# quantiles (low, high) of the normalised residual (truth - forecast) / s at each level, per regime ("all" where
+# a regime has none of its own) and per number of doublings ahead (0.5: a step of about half a doubling), from the same corpus and command; s is SPREAD_NOISE
 # times the last gain's seed noise plus SPREAD_GAIN times |g| plus SPREAD_LEVEL times L, in quadrature
 SPREAD_NOISE, SPREAD_GAIN, SPREAD_LEVEL = 0.670, 0.258, 0.177
-QUANTILES = {0.8: {0.5: (-0.577, 0.517), 1: (-0.739, 0.731), 2: (-0.992, 1.138), 3: (-1.199, 1.508)},
-             0.95: {0.5: (-1.342, 1.138), 1: (-1.559, 1.566), 2: (-1.879, 2.232), 3: (-2.084, 2.810)}}
+QUANTILES = {
+    0.8: {
+        "all": {0.5: (-0.577, 0.517), 1: (-0.739, 0.731), 2: (-0.992, 1.138), 3: (-1.199, 1.508)},
+        "flat": {0.5: (-0.647, 0.680), 1: (-0.798, 0.932), 2: (-1.001, 1.411), 3: (-1.209, 1.979)},
+        "steady": {0.5: (-0.525, 0.378), 1: (-0.695, 0.544), 2: (-0.986, 0.808), 3: (-1.154, 1.006)},
+        "ill-behaved": {0.5: (-0.600, 0.550), 1: (-0.756, 0.775), 2: (-0.980, 1.311), 3: (-1.255, 1.539)},
+    },
+    0.95: {
+        "all": {0.5: (-1.342, 1.138), 1: (-1.559, 1.566), 2: (-1.879, 2.232), 3: (-2.084, 2.810)},
+        "flat": {0.5: (-1.703, 1.404), 1: (-1.851, 2.136), 2: (-2.245, 2.854), 3: (-2.349, 3.405)},
+        "steady": {0.5: (-1.031, 0.765), 1: (-1.255, 1.084), 2: (-1.674, 1.581), 3: (-1.837, 1.970)},
+        "ill-behaved": {0.5: (-1.394, 1.197), 1: (-1.695, 1.606), 2: (-1.827, 2.366), 3: (-2.301, 2.840)},
+    },
+}
 
 
 @dataclass
@@ -206,13 +218,13 @@ def _spread(last_se, last, level) -> np.ndarray:
                    + (SPREAD_LEVEL * np.asarray(level, dtype=float)) ** 2)
 
 
-def residual_quantiles(confidence: float, doublings) -> tuple[np.ndarray, np.ndarray]:
-    """Calibrated (low, high) quantiles of the normalised residual ``doublings`` ahead (interpolated between the
-    calibrated reaches, proportional below the first and beyond the last)."""
+def residual_quantiles(confidence: float, doublings, regime: str = "all") -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated (low, high) quantiles of the normalised residual ``doublings`` ahead on a curve of ``regime``
+    (interpolated between the calibrated reaches, proportional below the first and beyond the last)."""
     if confidence not in QUANTILES:
         raise ValueError(f"confidence={confidence!r} has no calibrated interval; allowed: "
                          f"{', '.join(str(c) for c in QUANTILES)}")
-    table = QUANTILES[confidence]
+    table = QUANTILES[confidence].get(regime, QUANTILES[confidence]["all"])
     keys = np.array(sorted(table))
     lows, highs = np.array([table[k][0] for k in keys]), np.array([table[k][1] for k in keys])
     k = np.asarray(doublings, dtype=float)
@@ -233,7 +245,7 @@ class Forecast:
     unit: float                   # points per error unit (100 for rates)
 
     def interval(self, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = residual_quantiles(confidence, np.log2(self.n / self.gains.n))
+        lo, hi = residual_quantiles(confidence, np.log2(self.n / self.gains.n), self.gains.regime)
         # the residual is truth - forecast in gain; more gain is less error
         return np.maximum(self.error - hi * self.scale, 0.0), self.error - lo * self.scale
 
