@@ -375,3 +375,16 @@ def test_a_cells_interval_is_held_inside_the_metrics_range_and_says_so():
     held = aggregate(cells(points), rs, metric={"d": "accuracy"}).iloc[0]
     assert raw["ci_high"] > 1.0 and not raw["ci_clipped"]
     assert held["ci_high"] == 1.0 and held["ci_clipped"] and held["ci_low"] == raw["ci_low"]
+
+
+def test_a_small_test_row_term_never_narrows_the_seeds_interval():
+    rs = SeedResamples(SEEDS, n=50, seed=0, test_draws=TEST_DRAWS)
+    values = np.zeros((len(rs.counts), 1))
+    values[rs.jackknife, 0] = [0.01, -0.01, 0.02, 0.0, -0.02]
+    values[rs.tests, 0] = np.random.default_rng(0).normal(0, 0.008, TEST_DRAWS)   # row term ~ 10% of the seeds'
+    values[rs.tests_apart, 0] = 0.0
+    plain = values.copy()
+    plain[rs.tests, 0] = 0.0
+    low, high = rs.interval(values)
+    p_low, p_high = rs.interval(plain)
+    assert high[0] - low[0] >= p_high[0] - p_low[0]

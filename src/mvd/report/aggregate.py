@@ -432,6 +432,9 @@ class SeedResamples:
             denom = var_seed ** 2 / (k - 1) + (var_test ** 2 / (self.test_draws - 1) if self.test_draws > 1 else 0.0)
             df = np.where(denom > 0, total ** 2 / np.where(denom > 0, denom, 1.0), k - 1)
             half = stats.t.ppf(0.5 + confidence / 2, np.where(np.isfinite(df), df, k - 1)) * np.sqrt(total)
+            # the test rows' term only ever widens: a small one raises the degrees of freedom faster than
+            # the standard error, which would narrow the seeds' own interval
+            half = np.maximum(half, stats.t.ppf(0.5 + confidence / 2, k - 1) * np.sqrt(var_seed))
         low, high = center - half, center + half
         if not ok.all():
             p_low, p_high = self.percentile(values, confidence)
