@@ -52,7 +52,7 @@ COLUMNS = [
 
 # columns that measure the machine, not the model: they differ between identical reruns
 VOLATILE = ["fit_seconds", "predict_seconds", "train_predict_seconds", "tune_seconds", "tune_overhead_seconds",
-            "created_at"]
+            "predict_ms_per_1000", "created_at"]
 
 
 def without_volatile(frame: pd.DataFrame) -> pd.DataFrame:
