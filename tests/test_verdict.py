@@ -62,7 +62,8 @@ def test_labels_are_priced_and_the_cheapest_lever_is_named(tmp_path):
 def test_gains_beyond_the_measured_sizes_say_they_are_extrapolated(two_models):
     d = decide(load_points(two_models))["synth"]                       # n_now = 512: 1,024 was not measured
     labels = d.lever("the next 512 labels")
-    assert labels.extrapolated and labels.family in ("pow3", "pow4", "mmf4")
+    # more labels are priced by the forecast's gain model (or a backtested family), and say which
+    assert labels.extrapolated and (labels.family in ("pow3", "pow4", "mmf4") or labels.family.startswith("gain model"))
     assert labels.gain == pytest.approx(100 * (_err(*BASE[1:], 512) - _err(*BASE[1:], 1024)), rel=0.05)
     assert "(extrapolated, " in d.sentence
     far = decide(load_points(two_models), n_now=2048)["synth"]
@@ -322,3 +323,14 @@ def test_the_report_says_what_settled_means_and_shows_each_lead():
     assert table[1] == ["other kind", "its best lever", "lead (points)", "95% CI", "settled"]
     assert [row[0] for row in table[2]] == ["more data"] and table[2][0][1] == "the next 128 labels"
     assert table[2][0][-1] == "yes"
+
+
+def test_a_gain_below_one_test_example_is_said_to_buy_nothing_measurable():
+    points = lever_points({("base", 1): {128: BASE_128, 256: BASE_128 + 0.0004},
+                           ("strong", 3): {128: BASE_128 + 0.0005}})
+    d = decide(points, n_now=128)["toy"]
+    assert d.ties and not d.settled
+    assert "; no lever gains one test example (0.1 points) or more" in d.sentence
+    clear = decide(lever_points({("base", 1): {128: BASE_128, 256: BASE_128 + 0.01},
+                                 ("strong", 3): {128: BASE_128 + 0.05}}), n_now=128)["toy"]
+    assert "no lever gains" not in clear.sentence

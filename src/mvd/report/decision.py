@@ -669,6 +669,9 @@ def sentence(d: Decision) -> str:
         example = "one test example" if d.n_test else "float precision"
         out += (f"; {d.chosen} ties {' and '.join(d.ties)} (within {example}: "
                 f"{d.tie_tolerance:.{max(digits, 2)}g} {unit})")
+    chosen = d.lever(d.chosen) if d.chosen is not None else None
+    if chosen is not None and d.n_test and chosen.gain < d.tie_tolerance:
+        out += f"; no lever gains one test example ({d.tie_tolerance:.{max(digits, 2)}g} {unit}) or more"
     if d.chosen is not None and len(d.levers) > 1:
         ci = ("" if d.advantage_low is None or not math.isfinite(d.advantage_low) else
               f" [{d.advantage_low:.{digits}f}, {d.advantage_high:.{digits}f}]".replace("-", "−"))
