@@ -32,13 +32,13 @@ def two_models(tmp_path):
 
 def test_gains_at_a_measured_operating_point_are_the_known_differences(two_models):
     d = decide(load_points(two_models), n_now=128)["synth"]
-    labels, switch = d.lever("the next 128 labels"), d.lever("switching base -> strong")
+    labels, switch = d.find("labels"), d.find("model", "strong")
     assert labels.gain == pytest.approx(100 * (_err(*BASE[1:], 128) - _err(*BASE[1:], 256)), rel=1e-6)
     assert switch.gain == pytest.approx(100 * (_err(*BASE[1:], 128) - _err(*STRONG[1:], 128)), rel=1e-6)
     assert not labels.extrapolated and not switch.extrapolated and labels.new_labels == 128
     # 2.0/sqrt(128) - 2.0/sqrt(256) = 5.2 points < 8.8 points for the switch: the switch wins, and without
     # seed noise the paired interval of its advantage is the advantage itself
-    assert d.chosen == "switching base -> strong" and d.settled
+    assert d.lever(d.chosen) is switch and d.settled and switch.name == "switching base -> strong"
     assert d.advantage == pytest.approx(switch.gain - labels.gain, rel=1e-6)
     assert d.advantage_low == pytest.approx(d.advantage, rel=1e-6)
     assert d.sentence.startswith("At n = 128 on synth (base, clean data), the next 128 labels buy +5.2 points")
@@ -49,19 +49,19 @@ def test_labels_are_priced_and_the_cheapest_lever_is_named(tmp_path):
     study = write_study(tmp_path / "s", models={"base": BASE, "strong": STRONG}, sizes=SIZES, noise=0.0,
                         business={"cost_per_label": 2.0, "cost_per_compute_hour": 0.0})
     d = decide(load_points(study), n_now=128, business={"cost_per_label": 2.0, "cost_per_compute_hour": 0.0})["synth"]
-    assert d.lever("the next 128 labels").cost == pytest.approx(256.0)
-    assert d.lever("switching base -> strong").cost == 0.0 and d.cheapest == "switching base -> strong"
-    value = d.lever("switching base -> strong").value_per_1000
-    assert value == pytest.approx(1000 * 2 * d.lever("switching base -> strong").gain / 100, rel=1e-6)
+    switch = d.find("model", "strong")
+    assert d.find("labels").cost == pytest.approx(256.0)
+    assert switch.cost == 0.0 and d.lever(d.cheapest) is switch
+    assert switch.value_per_1000 == pytest.approx(1000 * 2 * switch.gain / 100, rel=1e-6)
     # compute is priced too: training time at the lever's size, per compute hour
     priced = decide(load_points(study), n_now=128, business={"cost_per_compute_hour": 3600.0})["synth"]
-    switch = priced.lever("switching base -> strong")
+    switch = priced.find("model", "strong")
     assert switch.cost == pytest.approx(3600.0 * switch.compute_hours) and switch.cost > 0
 
 
 def test_gains_beyond_the_measured_sizes_say_they_are_extrapolated(two_models):
     d = decide(load_points(two_models))["synth"]                       # n_now = 512: 1,024 was not measured
-    labels = d.lever("the next 512 labels")
+    labels = d.find("labels")
     # more labels are priced by the forecast's gain model (or a backtested family), and say which
     assert labels.extrapolated and (labels.family in ("pow3", "pow4", "mmf4") or labels.family.startswith("gain model"))
     assert labels.gain == pytest.approx(100 * (_err(*BASE[1:], 512) - _err(*BASE[1:], 1024)), rel=0.05)
@@ -79,9 +79,10 @@ def test_user_step_cleaning_relabelling_and_combinations_are_levers(tmp_path):
     assert {"+100 labels", "cleaning: confident_learning", "relabelling every row",
             "relabelling every row + switching base -> strong"} <= names
     # relabelling removes the whole noise effect (0.5 x 0.4), cleaning half of it
-    assert d.lever("relabelling every row").gain == pytest.approx(20.0, rel=1e-6)
-    assert d.lever("cleaning: confident_learning").gain == pytest.approx(10.0, rel=1e-6)
-    assert d.chosen == "relabelling every row + switching base -> strong"
+    assert d.find("relabel").gain == pytest.approx(20.0, rel=1e-6)
+    assert d.find("cleaning", data=("label_noise", 0.4, "confident_learning")).gain == pytest.approx(10.0, rel=1e-6)
+    chosen = d.lever(d.chosen)
+    assert (chosen.kind, chosen.model, chosen.data) == ("combined", "strong", ("clean", 0.0, "none"))
 
 
 def test_mixed_pools_are_no_lever_and_one_clean_condition_is(tmp_path):
@@ -99,6 +100,8 @@ def test_mixed_pools_are_no_lever_and_one_clean_condition_is(tmp_path):
     clean = [lv for lv in d.levers if lv.kind == "target"]
     assert [lv.name for lv in clean] == ["512 rows from the target distribution instead"]
     assert clean[0].data == ("label_shift", 0.0, "none") and clean[0].gain == pytest.approx(20.0, rel=1e-6)
+    chosen = d.lever(d.chosen)
+    assert (chosen.kind, chosen.model, chosen.data) == ("combined", "strong", ("label_shift", 0.0, "none"))
     assert d.chosen == "512 rows from the target distribution instead + switching base -> strong"
 
 
@@ -126,7 +129,8 @@ def test_tuning_that_turns_the_answer_from_more_labels_to_a_model_says_it_change
     study = write_study(tmp_path / "s", models={"base": BASE, "strong": (3, 1.9, 0.5, 0.05),
                                                 "strong (tuned)": (3, 0.8, 0.5, 0.05)}, sizes=SIZES, noise=0.0)
     d = decide(load_points(study), n_now=128)["synth"]
-    assert d.chosen == "switching base -> strong (tuned)" and d.without_tuning == "the next 128 labels"
+    assert d.lever(d.chosen) is d.find("model", "strong") and d.lever(d.chosen).tuning_mattered
+    assert d.lever(d.without_tuning) is d.find("labels")
     assert d.tuning_changed and d.tuning_changed_route
     assert d.sentence.endswith("; tuning changed the answer: on default rungs only the biggest gain is "
                                "the next 128 labels (+5.2 [5.2, 5.2]).")
@@ -136,7 +140,9 @@ def test_the_sentence_says_when_tuning_did_not_change_the_answer_and_is_silent_w
     study = write_study(tmp_path / "t", models={"base": BASE, "strong": STRONG, "strong (tuned)": (3, 1.2, 0.5, 0.05)},
                         sizes=SIZES, noise=0.0)
     d = decide(load_points(study), n_now=128)["synth"]
-    assert d.chosen == d.without_tuning == "switching base -> strong" and d.tuning_changed is False
+    switch = d.find("model", "strong")
+    assert d.lever(d.chosen) is d.lever(d.without_tuning) is switch and d.tuning_changed is False
+    assert switch.model == "strong" and switch.tuning_mattered is False and switch.alternative.model == "strong (tuned)"
     assert d.sentence.endswith("; tuning did not change the answer.")
     plain = decide(load_points(two_models), n_now=128)["synth"]
     assert plain.without_tuning is None and plain.tuning_changed is None and "tuning" not in plain.sentence
@@ -287,7 +293,7 @@ def test_an_exact_tie_is_listed_and_broken_by_price_not_by_name():
     d = decide(points, n_now=128, business={"cost_per_compute_hour": 1.0})["toy"]
     zeta, alpha = d.find("model", "zeta"), d.find("model", "alpha")
     assert alpha.gain != zeta.gain and abs(alpha.gain - zeta.gain) < 1e-9 and d.tie_tolerance == pytest.approx(0.1)
-    assert d.chosen == "switching base -> zeta" and d.ties == ["switching base -> alpha"]
+    assert d.lever(d.chosen) is zeta and [d.lever(t) for t in d.ties] == [alpha]
     # the tuned version ties its default: one lever, the untuned one, and tuning did not matter
     assert zeta.model == "zeta" and zeta.tuning_mattered is False and zeta.alternative.model == "zeta (tuned)"
     assert d.without_tuning == d.chosen and d.tuning_changed is False
