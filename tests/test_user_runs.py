@@ -93,6 +93,15 @@ def test_a_sweep_over_a_hyperparameter_is_named_by_its_values_not_pooled(tmp_pat
 
 
 @pytest.mark.slow
+def test_an_optuna_sweep_over_c_is_named_by_its_values_not_pooled(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="hydra-optuna-sweeper is not installed")
+    mvd(["-m", "hydra/sweeper=optuna_mvd", "hydra.sweeper.n_trials=3", "dataset=iris", "model=logreg",
+         "++model.classification.C=interval(0.01,10)", "study=optuna"], tmp_path)
+    named = curves(tmp_path / "results" / "optuna")
+    assert len(named) == 3 and named["model"].str.fullmatch(r"logreg\[C=[0-9.e-]+\]").all()
+
+
+@pytest.mark.slow
 def test_a_run_without_a_study_gets_one_of_its_own_outside_the_tracked_tree(tmp_path):
     mvd(["dataset=iris", "model=dummy"], tmp_path, results=False)
     mvd(["-m", "dataset=iris", "model=tree,dummy"], tmp_path, results=False)
@@ -169,3 +178,34 @@ def test_curves_whose_configs_show_no_difference_are_refused_in_one_sentence(tmp
     with pytest.raises(ConfigError, match=r"^curves r1, r2 share dataset 'iris', model 'logreg', quality 'clean' "
                                           r"and cleaning 'none' but not their run_id, .*\(study=NAME\)\.$"):
         separate(_points("r1", "r2"), study)
+
+
+_FILE = """dataset:
+  _target_: mvd.sources.files.load
+  name: churn
+  path: {path}
+  content: '{content}'
+model:
+  name: {model}
+quality:
+  name: clean
+cleaning:
+  name: none
+curve:
+  seeds: [0]
+  test_fraction: 0.25
+"""
+
+
+def test_one_dataset_name_on_two_files_is_named_by_path_and_a_shared_file_name_by_the_whole_path(tmp_path):
+    study = _study(tmp_path, {
+        "r1": _FILE.format(path="a/data.csv", content="1" * 16, model="logreg"),
+        "r2": _FILE.format(path="b/data.csv", content="2" * 16, model="forest"),
+        "r3": _FILE.format(path="a/data.csv", content="3" * 16, model="logreg"),  # a/data.csv edited
+    })
+    points = _points("r1", "r2", "r3").assign(dataset="churn", model=["logreg", "forest", "logreg"])
+    assert separate(points, study)["dataset"].tolist() == [
+        "churn[path=a/data.csv,data=11111111]", "churn[path=b/data.csv,data=22222222]",
+        "churn[path=a/data.csv,data=33333333]"]
+    two = separate(points.iloc[:2], study)["dataset"].tolist()
+    assert two == ["churn[path=a/data.csv]", "churn[path=b/data.csv]"]

@@ -98,11 +98,14 @@ def _curve_view(config: dict) -> dict:
     """A saved config's canonical view (mvd.identity) without sizes and seeds, flattened."""
     from omegaconf import OmegaConf
 
-    from mvd.identity import _NOT_IN_RUN_ID, canonical
+    from mvd.identity import _NOT_IN_RUN_ID, MEASURED, canonical
 
-    node = canonical(OmegaConf.create(config), content=False)
+    try:
+        node = canonical(OmegaConf.create(config), content=False)
+    except Exception:  # a config this mvd cannot read as a curve's: compared as it was saved
+        node = {k: config.get(k) for k in MEASURED}
     for key in _NOT_IN_RUN_ID:
-        node["curve"].pop(key, None)
+        (node.get("curve") or {}).pop(key, None)
     return _flat(node)
 
 
@@ -112,23 +115,32 @@ def _differing(views: dict) -> list:
                                     for view in views.values()}) > 1]
 
 
-def _show(key: str, value) -> str:
-    if key.endswith(".content") and isinstance(value, str):
-        return value[:8]
+def _show(key: str, value, short: bool = True) -> str:
+    if key.endswith(".content") and value is not None:
+        return str(value)[:8]
     if isinstance(value, float):
         return f"{value:g}"
-    if isinstance(value, str) and "/" in value:
+    if short and isinstance(value, str) and "/" in value:
         return PurePath(value).name
     return str(value)
 
 
+def _distinct(views: dict, keys: list) -> int:
+    return len({json.dumps([view.get(k) for k in keys], default=str) for view in views.values()})
+
+
 def _suffixes(views: dict, keys: list) -> dict:
-    """run_id -> "[k=v,...]" naming what differs, each key by its last part unless two share it."""
-    if len(keys) > 1:
-        keys = [k for k in keys if not k.endswith(".content")] or keys  # a changed path says it already
+    """run_id -> "[k=v,...]" naming what differs, each key by its last part unless two share it, and a
+    path by its file name unless two share that."""
+    without = [k for k in keys if not k.endswith(".content")]
+    if without and without != keys and _distinct(views, without) == _distinct(views, keys):
+        keys = without  # a changed path says it already
+    keys = sorted(keys, key=lambda k: k.endswith(".content"))  # the data's fingerprint last
     last = [k.rsplit(".", 1)[-1] for k in keys]
     names = [_SHOWN.get(part, part) if last.count(part) == 1 else k for k, part in zip(keys, last)]
-    return {run: "[" + ",".join(f"{name}={_show(k, view.get(k))}" for k, name in zip(keys, names)) + "]"
+    short = {k: len({_show(k, v.get(k)) for v in views.values()}) == len({str(v.get(k)) for v in views.values()})
+             for k in keys}
+    return {run: "[" + ",".join(f"{name}={_show(k, view.get(k), short[k])}" for k, name in zip(keys, names)) + "]"
             for run, view in views.items()}
 
 
