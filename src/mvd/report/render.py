@@ -215,8 +215,10 @@ def _decision_blocks(ds: dict, currency: str) -> list[tuple]:
            ("p", d["sentence"]),
            ("p", f"Gains in {unit} of {d['metric']} from {d['model']} at n = {d['n_now']:,.0f} "
                  f"({d['metric']} {d['score_now']:.4g}); intervals pair the same seed resamples across levers; "
-                 "sizes that were not measured come from the curve family its backtest chose "
-                 "(extrapolated beyond the measured sizes). Cost: new labels, cleaning per row and compute "
+                 "sizes that were not measured are interpolated by the curve family its backtest chose; beyond "
+                 "the measured sizes a rate is forecast by the gain model (the next doubling's gain learned from "
+                 "the last doublings' gains on real curves; 'flat' where they were within their seed noise). "
+                 "Cost: new labels, cleaning per row and compute "
                  "(training and tuning time) in the business config's prices.")]
     rows = []
     for lv in sorted(d["levers"], key=lambda r: -r["gain"]):
