@@ -84,8 +84,8 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
                          "at least 0), so these intervals are clipped: " + "; ".join(clipped) + "."))
     fewest = min(len(ds["seeds"]) for ds in summary["datasets"].values())
     if fewest < 5:
-        out.append(("p", f"Caution: {fewest} seed(s) per point. A bootstrap over so few seeds gives intervals that "
-                         "are too narrow (or none with one seed); add seeds (curve.seeds) before trusting them."))
+        out.append(("p", f"Caution: {fewest} seed(s) per point. Intervals over so few seeds are wide (Student's t "
+                         "with few degrees of freedom) or missing (one seed); add seeds (curve.seeds) to narrow them."))
     out.append(("h2", "Verdict"))
     out.append(("ul", summary["verdict"]))
     if summary.get("shift"):  # the shift section's answer per dataset: relabel, collect, or upgrade

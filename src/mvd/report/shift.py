@@ -1,8 +1,8 @@
 """The shift section: "we drifted — relabel, collect, or upgrade?"
 
-Built only from stored points, with every interval a percentile over the
-same seed resamples (a seed fixes the test split, so models, rates and
-sources are paired exactly).
+Built only from stored points, with every interval computed on the same
+seed resamples (``aggregate.SeedResamples``: Student's t over the seeds), so
+models, rates and sources are paired exactly.
 
 - **What a target label is worth.** A mixed curve fits m rows of one source
   and adds k rows of the other. The reference curve (the base source alone,
