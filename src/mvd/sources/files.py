@@ -222,8 +222,9 @@ def load(name: str = "file", *, task: str = "classification", modality: str = "t
     if content and content != fingerprint(*paths.values()):
         raise ConfigError(
             f"dataset.content={content!r} is not the fingerprint of dataset.path={path!r}"
-            f"{f' and dataset.test_path={test_path!r}' if test_path else ''} any more: the file changed since "
-            "this curve was configured; rerun the curve on today's file (drop dataset.content) or restore the file."
+            f"{f' and dataset.test_path={test_path!r}' if test_path else ''} any more: the file changed after "
+            "this curve's config was saved; restore the file to refit this curve, or run the command again to fit a "
+            "new curve on today's file."
         )
     name = dataset_name(name, path)
     checksums = {str(p.resolve()): md5sum(p) for p in paths.values()}
