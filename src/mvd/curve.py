@@ -212,7 +212,8 @@ def per_row(task: str, y_test, pred) -> dict:
     y, p = np.asarray(y_test), np.asarray(pred)
     if task == "classification":
         return {"per_row_count": int(len(y)), "per_row_correct": np.packbits(p == y).tobytes()}
-    return {"per_row_count": int(len(y)), "per_row_residual": (p.astype(float) - y.astype(float)).astype("<f4").tobytes()}
+    residual = (p.astype(float) - y.astype(float)).astype("<f4")
+    return {"per_row_count": int(len(y)), "per_row_residual": residual.tobytes()}
 
 
 def _fit_and_score(p: Plan, X_fit, y_fit, X_test, y_test, seed: int, target=None, pool_counts=None) -> dict:

@@ -147,7 +147,8 @@ def row_draws(n_rows: int, draws: int = TEST_DRAWS, seed: int = 0) -> np.ndarray
 def _fixed(points: pd.DataFrame) -> np.ndarray:
     if "fixed_test_set" not in points:
         return np.zeros(len(points), dtype=bool)
-    return points["fixed_test_set"].astype(object).where(points["fixed_test_set"].notna(), False).astype(bool).to_numpy()
+    fixed = points["fixed_test_set"].astype(object)
+    return fixed.where(fixed.notna(), False).astype(bool).to_numpy()
 
 
 def _rows_of(point: dict, metric: str) -> np.ndarray | None:
