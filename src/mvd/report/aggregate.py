@@ -186,7 +186,7 @@ def _perturbed(points: pd.DataFrame, index: pd.MultiIndex, seeds: np.ndarray, co
     fixed = _fixed(points)
     if not columns or not fixed.any() or not ({"per_row_correct", "per_row_residual"} & set(points)):
         return None
-    out = {c: np.full((len(index), len(seeds), TEST_DRAWS), np.nan) for c in columns}
+    out = {c: np.full((len(index), len(seeds), TEST_DRAWS), np.nan, dtype=np.float32) for c in columns}  # 800 B a point
     col = {int(s): j for j, s in enumerate(seeds)}
     chosen = points[fixed]
     at = index.get_indexer(pd.MultiIndex.from_frame(chosen[CELL]))
