@@ -39,8 +39,9 @@ def check(cfg):
     """Every input check of one job, before any work; the job's plan (``curve.Plan``).
 
     Keys outside mvd's schemas (even added with ``+``), a model or logger whose optional package is not
-    installed, and everything ``curve.plan`` checks.  The last config checked keeps its plan, so a single
-    run checked before Hydra creates its folder (``MvdCallback.on_run_start``) is not planned twice.
+    installed, and everything ``curve.plan`` checks.  The last config checked keeps its plan for one more
+    call, so a single run checked before Hydra creates its folder (``MvdCallback.on_run_start``) is not
+    planned twice.
     """
     global _planned
     from omegaconf import OmegaConf
@@ -49,8 +50,9 @@ def check(cfg):
     from mvd.errors import ConfigError
 
     key = OmegaConf.to_yaml(cfg)
-    if _planned is not None and _planned[0] == key:
-        return _planned[1]
+    if _planned is not None and _planned[0] == key:  # used once: a rerun of the same config plans afresh
+        prepared, _planned = _planned[1], None
+        return prepared
     fixed_keys(cfg)
     model = cfg.model
     nodes = {f"model.{task}": model.get(task) for task in ("classification", "regression")}
