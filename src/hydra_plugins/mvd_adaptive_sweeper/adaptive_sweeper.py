@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ class AdaptiveSweeper(Sweeper):
         grid, self._dirs = [], {}
         for overrides in jobs:
             cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+            with read_write(cfg), open_dict(cfg):
+                del cfg["hydra"]  # the config the job gets (Hydra's run_job does the same)
             try:
                 plan = job.check(cfg)  # every job's input checks, before any work
             except ConfigError as exc:
