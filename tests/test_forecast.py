@@ -140,3 +140,30 @@ def test_the_decision_prices_more_labels_by_the_forecast_not_by_the_last_value(a
     assert labels.extrapolated and labels.family.startswith("gain model (")
     assert labels.gain > 0.3
     assert labels.ci_low < labels.gain < labels.ci_high
+
+
+def test_an_extrapolated_crossing_gives_way_to_the_measured_order():
+    base_n, base = np.array([16.0, 32, 64, 128, 256]), np.array([0.40, 0.35, 0.30, 0.28, 0.27])
+    other_n, other = np.array([16.0, 32, 64]), np.array([0.45, 0.40, 0.36])     # worse by 6 points at 64
+    # a forecast that the other curve overtakes the base beyond its sizes is replaced by the measured gap
+    assert forecast.hold_order(base_n, base, other_n, other, gain=0.01) == pytest.approx(0.30 - 0.36)
+    # a forecast that keeps the measured order stands
+    assert forecast.hold_order(base_n, base, other_n, other, gain=-0.02) is None
+    # no shared size: nothing measured to hold
+    assert forecast.hold_order(base_n, base, np.array([20.0, 40]), np.array([0.5, 0.4]), gain=0.01) is None
+
+
+def test_the_decision_does_not_extrapolate_a_model_overtaking_the_current_one():
+    from mvd.report.decision import decide
+    from tests.report_helpers import lever_points
+
+    jitter = np.array([-0.004, -0.002, 0.0, 0.002, 0.004])
+    base = {n: a + np.roll(jitter, i) for i, (n, a) in
+            enumerate({16: 0.60, 32: 0.68, 64: 0.74, 128: 0.80, 256: 0.81, 512: 0.82}.items())}
+    # the challenger learns fast but was measured only up to 128 rows, 10 points behind there
+    fast = {n: a + np.roll(jitter, i) for i, (n, a) in enumerate({16: 0.30, 32: 0.40, 64: 0.50, 128: 0.70}.items())}
+    points = lever_points({("base", 1): base, ("fast", 2): fast})
+    d = decide(points, n_now=512, bootstrap=50)["toy"]
+    switch = next(lv for lv in d.levers if lv.kind == "model")
+    assert switch.extrapolated and switch.family == forecast.HOLD_ORDER
+    assert switch.gain == pytest.approx(100 * (0.70 - 0.80))

@@ -448,6 +448,10 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
         v = _value(curve, spec.n, rs, seeds)
         gain_r = (now.resampled - v.resampled) * scale
         point = (now.point - v.point) * scale
+        held = forecast.hold_order(base.n, base.mean, curve.n, curve.mean, point) if v.extrapolated and \
+            curve is not base and not now.extrapolated else None
+        if held is not None:  # no crossing of two curves beyond the measured sizes: the measured order holds
+            gain_r, point, v.family = gain_r + (held * scale - point), held * scale, forecast.HOLD_ORDER
         extra = math.hypot(now.extra, v.extra) * scale
         if v.extrapolated or now.extrapolated or extra > 0:
             k = max(len(rs.seeds), 2)
