@@ -43,6 +43,10 @@ def test_replay_of_an_open_decision_still_matches_the_full_grid():
     result = replay.replay(points, adaptive.Settings())
     assert result["record"]["stop"] == "exhausted"
     assert result["datasets"][0]["agree"] and not result["datasets"][0]["full_settled"]
+    # settled or not, the replay compares the kind of answer too: a settled decision settles only that
+    row = result["datasets"][0]
+    assert row["same_answer"] and row["full_answer"] == row["adaptive_answer"] in ("a better model", "more data")
+    assert result["answer_agreement"] == 1.0
     # every seed of the user's curve and of the two rivals at n = 512, the coarse sketch on 2 seeds
     assert result["points_ratio"] == pytest.approx((6 * 5 + 2 * (5 + 3 * 2) + 4 * 2) / 120)
 
@@ -60,7 +64,7 @@ def test_cli_prints_the_decision_the_cost_and_the_agreement(tmp_path, capsys):
     replay.main([str(study)])
     out = capsys.readouterr().out
     assert "replay of toy:" in out and "switching base -> strong" in out and "(same)" in out
-    assert "agreement 100% of 1 decision(s); CPU" in out
+    assert "agreement 100% of 1 decision(s) (100% on the kind of answer); CPU" in out
 
 
 @pytest.mark.parametrize("args, words", [

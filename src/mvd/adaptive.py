@@ -127,6 +127,7 @@ class Standing:
     high: float
     settled: bool
     runner_up: str = ""  # that lever
+    answer: str = ""  # the chosen lever's kind of answer (mvd.levers.ANSWER): what "settled" settles
     gains: dict = field(default_factory=dict)  # lever -> mean gain over the current setup
     ties: list = field(default_factory=list)  # levers tied with the chosen one
     dominated: list = field(default_factory=list)  # levers behind the chosen one with confidence
@@ -296,7 +297,7 @@ def decisions(points: pd.DataFrame, ops: dict[str, OperatingPoint], settings: Se
             dataset=dataset, chosen=d.chosen, advantage=nan if d.advantage is None else float(d.advantage),
             low=nan if d.advantage_low is None else float(d.advantage_low),
             high=nan if d.advantage_high is None else float(d.advantage_high), settled=bool(d.settled),
-            runner_up=d.rival or "", gains={lv.name: float(lv.gain) for lv in d.levers}, ties=list(d.ties),
+            runner_up=d.rival or "", answer=chosen.answer, gains={lv.name: float(lv.gain) for lv in d.levers}, ties=list(d.ties),
             dominated=dominated, keep_open=list(dict.fromkeys(keep)))
     return out
 
@@ -468,7 +469,8 @@ def _decision_json(dec: Standing, op: OperatingPoint) -> dict:
 
     return {"n_now": op.n_now, "current": op.current, "chosen": dec.chosen, "runner_up": dec.runner_up,
             "advantage": num(dec.advantage), "low": num(dec.low), "high": num(dec.high),
-            "settled": bool(dec.settled), "ties": list(dec.ties), "sentence": dec.sentence(op.n_now)}
+            "settled": bool(dec.settled), "ties": list(dec.ties), "answer": dec.answer,
+            "sentence": dec.sentence(op.n_now)}
 
 
 def _stop_sentence(stop: str, record: Record, settings: Settings) -> str:

@@ -4,7 +4,9 @@ The policy of ``mvd.adaptive`` runs unchanged, but instead of fitting, each
 point it asks for is revealed from the store.  Nothing is refitted: the CPU
 it would have spent is the stored fit + predict (+ tune) seconds of the
 points it asked for, and its decision is compared with the decision the same
-rule reaches on every stored point (the full grid's).
+rule reaches on every stored point (the full grid's): the lever, and the kind
+of answer (a better model, more data, ...), which is what a settled decision
+settles.
 """
 
 from __future__ import annotations
@@ -41,13 +43,16 @@ def replay(points: pd.DataFrame, settings: adaptive.Settings, *, decide_fn=None)
     rows = []
     for dataset, dec in full.items():
         mine = record.decisions[dataset]
+        # a settled decision settles the kind of answer (a better model, more data, ...), not which lever of it
         rows.append({"dataset": dataset, "full": dec.chosen, "adaptive": mine["chosen"],
-                     "agree": dec.chosen == mine["chosen"], "full_settled": bool(dec.settled),
-                     "adaptive_settled": mine["settled"]})
+                     "agree": dec.chosen == mine["chosen"], "full_answer": dec.answer,
+                     "adaptive_answer": mine["answer"], "same_answer": dec.answer == mine["answer"],
+                     "full_settled": bool(dec.settled), "adaptive_settled": mine["settled"]})
     return {
         "record": record.to_json(),
         "datasets": rows,
         "agreement": sum(r["agree"] for r in rows) / len(rows),
+        "answer_agreement": sum(r["same_answer"] for r in rows) / len(rows),
         "grid_points": len(points),
         "grid_cpu_seconds": round(total_cpu, 4),
         "cpu_ratio": record.used_cpu_seconds / total_cpu if total_cpu > 0 else float("nan"),
@@ -59,10 +64,12 @@ def _print(study: str, result: dict) -> None:
     rec = result["record"]
     print(f"replay of {study}: {len(rec['rounds'])} round(s); {rec['stop_sentence']}")
     for row in result["datasets"]:
-        mark = "same" if row["agree"] else "DIFFERENT"
+        mark = ("same" if row["agree"] else f"same answer: {row['full_answer']}" if row["same_answer"]
+                else f"DIFFERENT answer: {row['full_answer']}")
         print(f"  {row['dataset']}: adaptive: {rec['decisions'][row['dataset']]['sentence']}")
         print(f"  {' ' * len(row['dataset'])}  full grid: {row['full']} ({mark})")
-    print(f"agreement {result['agreement']:.0%} of {len(result['datasets'])} decision(s); "
+    print(f"agreement {result['agreement']:.0%} of {len(result['datasets'])} decision(s) "
+          f"({result['answer_agreement']:.0%} on the kind of answer); "
           f"CPU {rec['used_cpu_seconds']:.1f} of {result['grid_cpu_seconds']:.1f} s ({result['cpu_ratio']:.1%}); "
           f"points {rec['used_points']} of {result['grid_points']} ({result['points_ratio']:.1%})")
 
