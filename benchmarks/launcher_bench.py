@@ -12,7 +12,7 @@ skips a point:
   * wandb      -- quickstart (basic launcher) without and with ``logger=wandb``
                   in offline mode (``WANDB_MODE=offline``, a throwaway ``WANDB_DIR``);
   * validation -- in one process, what a job pays under an optimising sweeper:
-                  ``mvd.validation.validation_score`` (one more fit per seed, on
+                  ``mvd.sweep_score.validation_score`` (one more fit per seed, on
                   the training pool) against the job's own curve, for logreg and
                   forest on digits, default sizes, 3 seeds.
 
@@ -90,7 +90,7 @@ def validation_cost() -> list[dict]:
 
     from mvd import curve
     from mvd.config import CONF_DIR, register
-    from mvd.validation import validation_score
+    from mvd.sweep_score import validation_score
 
     register()
     rows = []

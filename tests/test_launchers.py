@@ -358,7 +358,7 @@ def test_the_validation_score_never_reads_a_test_row(make_cfg):
     import numpy as np
 
     from mvd import curve, splits
-    from mvd.validation import validation_score
+    from mvd.sweep_score import validation_score
 
     cfg = make_cfg("dataset=iris", "model=logreg", "curve.sizes=[16,48]", "curve.seeds=[0]", "quality=label_noise")
     prepared = curve.plan(cfg)
@@ -377,7 +377,7 @@ def test_the_validation_score_never_reads_a_test_row(make_cfg):
 
 def test_error_metrics_are_negated_so_a_sweeper_always_maximises(make_cfg):
     from mvd import curve
-    from mvd.validation import validation_score
+    from mvd.sweep_score import validation_score
 
     cfg = make_cfg("dataset=diabetes", "model=ridge", "curve.sizes=[64]", "curve.seeds=[0]")
     prepared = curve.plan(cfg)

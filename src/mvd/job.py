@@ -11,7 +11,7 @@ with a status file and a return value, whatever the sweeper and launcher.
   bad or failing job writes its status file (``mvd.outcome``) and returns,
   so the sweep goes on and the callback lists it at the end.  Under a
   sweeper other than Hydra's basic one it returns the job's validation score
-  (``mvd.validation``: held-out rows of the training pool, never the test
+  (``mvd.sweep_score``: held-out rows of the training pool, never the test
   split), the float an optimising sweeper maximises; a failed job raises
   ``JobFailed`` (after writing its status), so the sweeper counts a failed
   trial under its own failure policy (Optuna's and Nevergrad's
@@ -162,7 +162,7 @@ def run(cfg, *, validate: bool = False) -> dict:
         logger.finish(frame)
     status["errors"] = sorted({e for e in frame.loc[frame["status"] != "ok", "error"]})[:5]
     if validate:
-        from mvd.validation import validation_score
+        from mvd.sweep_score import validation_score
 
         status["validation_score"] = validation_score(prepared)
     return status

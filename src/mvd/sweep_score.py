@@ -35,7 +35,7 @@ def validation_score(prepared) -> float:
     ds = prepared.dataset
     fraction = prepared.test_fraction
     scores = []
-    with tempfile.TemporaryDirectory(prefix="mvd-validation-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mvd-sweep-score-") as tmp:
         for seed in prepared.seeds:
             pool, _ = splits.split(ds.y, seed=seed, test_fraction=fraction, task=ds.task, test_index=ds.test_index)
             pool_only = dataclasses.replace(ds, X=take(ds.X, pool), y=ds.y[pool], test_index=None)
