@@ -7,13 +7,13 @@ import pytest
 
 from mvd.report import families
 from mvd.report.aggregate import SeedResamples
-from mvd.report.synthetic import SIZES, backtest_curves, family_curves
+from tests.synthetic_study import SIZES, backtest_curves, family_curves
 
 
 @pytest.mark.parametrize("family", families.FAMILIES)
 def test_each_family_recovers_its_own_noise_free_curve(family):
     rng = np.random.default_rng(3)
-    from mvd.report.synthetic import true_curve
+    from tests.synthetic_study import true_curve
 
     mu = true_curve(family, SIZES, rng)
     fit = families.polish(families.fit(family, SIZES, mu[None], 1.0), SIZES, mu[None], 1.0)
@@ -106,3 +106,20 @@ def test_a_trial_without_a_forecast_is_not_scored(spambase_decision, monkeypatch
 
     monkeypatch.setattr(backtest, "hidden", measured_only)
     assert backtest.decisions(spambase_decision) is None
+
+
+def test_the_interval_backtest_checks_the_forecast_and_reports_median_widths():
+    from mvd import store
+    from mvd.report import backtest
+    from mvd.report.render import _widths
+    from mvd.report.study import score_points
+    from tests.report_helpers import curves_of
+
+    points = store.load("results/atlas")
+    ok, _ = score_points(points[(points["dataset"] == "spambase") & (points["quality_rate"] == 0)])
+    curves, rs = curves_of(ok, ok.groupby("model")["sophistication"].max().to_dict(), resamples=50)
+    got = backtest.intervals(curves, "spambase", rs["spambase"])
+    assert got["held_out"] > 0 and all(k.startswith("gain model (") for k in got["families"])
+    assert 0 < got["median_width"]["80"] < got["median_width"]["95"]
+    assert _widths(got["median_width"], 1, "points").startswith(" Median widths: 80% ")
+    assert _widths({"80": None, "95": None}, 1, "points") == ""
