@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/backtest_bench.py [--curves 500] [--lcdb PATH/database-accuracy.csv] [--lcdb-curves 300]
 
-1. Synthetic curves with known families (``mvd.report.synthetic.family_curves``:
+1. Synthetic curves with known families (``tests/synthetic_study.py``, ``family_curves``:
    pow3, pow4, mmf4, log-linear and flat, 15 sizes 16..2,048, 5 seeds, Gaussian
    noise 0.01 per seed, kept when a backtest can tell the family apart):
    how often the backtest picks the true family, and the empirical coverage of
@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -47,7 +49,8 @@ def lcdb_curves(path: str, count: int, seed: int = 0) -> list:
 
 
 def main() -> None:
-    from mvd.report.synthetic import backtest_curves, family_curves
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the synthetic curves live with the tests
+    from tests.synthetic_study import backtest_curves, family_curves
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--curves", type=int, default=500)

@@ -19,7 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from mvd.report.synthetic import write_study
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the study writer lives with the tests
+
+from tests.synthetic_study import write_study  # noqa: E402
 
 MODELS = {f"m{r}": (r, 2.0 / (1 + 0.3 * r), 0.35 + 0.03 * r, 0.02 + 0.002 * r) for r in range(10)}
 SIZES = [round(16 * 2 ** (k / 2)) for k in range(20)]

@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from mvd import curve, data, models, splits, store
 from mvd.config import ModelConfig
-from mvd.testing import expected_accuracy
+from tests.score_is_size import expected_accuracy
 
 
 
@@ -85,9 +85,9 @@ def test_subsets_are_nested_stratified_and_never_touch_test_rows(make_cfg, id_da
 
 
 def test_score_is_size_estimator_is_exact_through_the_pipeline(make_cfg):
-    cfg = make_cfg("dataset._target_=mvd.testing.score_is_size_dataset", "dataset.name=score_is_size",
+    cfg = make_cfg("dataset._target_=tests.score_is_size.score_is_size_dataset", "dataset.name=score_is_size",
                    "~dataset.image_shape", "curve.seeds=[0,3]")
-    _mock_model(cfg, "mvd.testing.ScoreIsSizeEstimator")
+    _mock_model(cfg, "tests.score_is_size.ScoreIsSizeEstimator")
     frame = curve.run_curve(cfg)
     ds = data.load(cfg.dataset)
     assert (frame["status"] == "ok").all()

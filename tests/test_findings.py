@@ -84,7 +84,7 @@ def test_the_readme_findings_table_is_the_committed_atlas_summary():
 def test_a_study_mixing_tasks_prices_each_dataset_against_its_own_linear_rung(tmp_path):
     from mvd.report.study import read_study
     from mvd.report.summary import analyse
-    from mvd.report.synthetic import write_study
+    from tests.synthetic_study import write_study
 
     study = write_study(tmp_path / "s", models={"logreg": (1, 2.0, 0.5, 0.05), "gbm": (4, 1.0, 0.5, 0.05)},
                         datasets=("cls",), noise=0.005)

@@ -320,7 +320,7 @@ def test_the_report_says_what_its_intervals_cover_and_which_were_clipped(tmp_pat
     from mvd.report.render import blocks
     from mvd.report.study import read_study
     from mvd.report.summary import analyse
-    from mvd.report.synthetic import write_study
+    from tests.synthetic_study import write_study
 
     # 97% accuracy with noisy seeds: the extrapolated gain of more labels would pass 100%
     study = write_study(tmp_path / "s", models={"base": (1, 0.2, 0.5, 0.01), "strong": (2, 0.01, 0.5, 0.0)},

@@ -14,7 +14,7 @@ from mvd.errors import ConfigError
 from mvd.report import objectives
 from mvd.report.decision import decide
 from mvd.report.study import load_points, score_points
-from mvd.report.synthetic import write_study
+from tests.synthetic_study import write_study
 
 # model B is 2 points more accurate than A at every size and 50x slower to predict
 A, B = (1, 0.0, 0.5, 0.20), (3, 0.0, 0.5, 0.18)

@@ -19,7 +19,7 @@ from mvd.report.cli import main as report_main
 from mvd.report.fits import fit_curve, fit_curves, invert, shape
 from mvd.report.study import check_business
 from mvd.report.summary import schema
-from mvd.report.synthetic import write_study
+from tests.synthetic_study import write_study
 
 SIZES = (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512)
 

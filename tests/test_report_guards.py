@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from mvd.report import build
-from mvd.report.synthetic import write_study
+from tests.synthetic_study import write_study
 
 SIZES = (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512)
 BASE, STRONG = (1, 2.0, 0.5, 0.05), (3, 1.0, 0.5, 0.05)

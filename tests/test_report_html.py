@@ -18,7 +18,7 @@ import subprocess
 import pytest
 
 from mvd.report import build
-from mvd.report.synthetic import write_study
+from tests.synthetic_study import write_study
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # one pytest-xdist worker runs this whole file, so its module fixtures are built once

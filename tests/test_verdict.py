@@ -14,8 +14,8 @@ from mvd.report import build
 from mvd.report.cli import main as report_main
 from mvd.report.decision import decide
 from mvd.report.study import load_points
-from mvd.report.synthetic import write_study
 from tests.report_helpers import lever_points
+from tests.synthetic_study import write_study
 
 SIZES = (16, 32, 64, 128, 256, 512)
 BASE, STRONG = (1, 2.0, 0.5, 0.05), (3, 1.0, 0.5, 0.05)

@@ -1,4 +1,5 @@
-"""Synthetic studies with known curves: the test fixtures and the benchmark's input.
+"""Synthetic studies with known curves: the test fixtures and the benchmarks' input (benchmarks put the
+repository root on ``sys.path`` and import ``tests.synthetic_study``).
 
 Each model's error follows err(n) = a·n^(-b) + c (+ ``noise_effect`` x rate on
 corrupted data) plus Gaussian seed noise, written through the real store
