@@ -73,12 +73,18 @@ def test_intervals_exist_only_at_calibrated_levels_and_widen_with_reach():
         fc.interval(0.9)
 
 
-def test_predict_keeps_the_family_inside_the_measured_sizes_and_for_errors_that_are_not_rates():
+def test_predict_interpolates_inside_the_measured_sizes_and_keeps_the_family_for_errors_that_are_not_rates():
     wide = _curve(0.5 * SIZES**-0.3, noise=0.003)
     rs = SeedResamples(range(5), n=50)
-    inside = forecast.predict(SIZES, wide, range(5), 1.0, [100.0], rs, family="pow3")
-    assert inside.family == "pow3" and not inside.extrapolated[0]
-    assert inside.error == pytest.approx(families.predict(SIZES, wide, range(5), 1.0, [100.0], rs, family="pow3").error)
+    # 90 rows lie between the anchors 64 and 128: linear in log n, whatever family the backtest chose
+    inside = forecast.predict(SIZES, wide, range(5), 1.0, [90.0], rs, family="last")
+    t = np.log(90 / 64) / np.log(2)
+    want = (1 - t) * wide[2].mean() + t * wide[3].mean()
+    assert inside.family == forecast.INTERPOLATED and not inside.extrapolated[0]
+    assert inside.error[0] == pytest.approx(want, abs=1e-12)
+    assert families.predict(SIZES, wide, range(5), 1.0, [90.0], rs, family="last").error[0] == \
+        pytest.approx(wide[-1].mean())                         # the `last` family read the largest size instead
+    assert 0 < inside.spread[0] == inside.scale[0]
     beyond = forecast.predict(SIZES, wide, range(5), 1.0, [1024.0], rs, family="pow3")
     assert beyond.family.startswith("gain model (") and beyond.extrapolated[0]
     assert beyond.resampled.shape == (len(rs.counts), 1) and beyond.dof == 4
