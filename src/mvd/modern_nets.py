@@ -1,0 +1,61 @@
+"""RealMLP and TabM through pytabkit (the ``modern`` extra), with mvd's device and thread rules.
+
+pytabkit's scikit-learn classes already list every parameter in ``__init__``
+and clone, pickle and predict like scikit-learn's; these subclasses change
+only how a fit reads two of them:
+
+- ``device``: ``auto`` (mvd's default: CUDA when present, else CPU), ``cpu``,
+  ``cuda`` or ``cuda:N``, resolved and checked by :func:`mvd.nn.resolve_device`
+  (pytabkit's own default would take any GPU it finds);
+- ``n_threads``: ``None`` means the job's thread limit (torch's current
+  count), not pytabkit's default of every physical core, which would
+  oversubscribe a machine running several jobs.
+
+Each carves its validation split (``val_fraction``, 20%) from the rows given to
+``fit``, picks its best epoch on it, and never sees the curve's test split.
+pytabkit is imported at module import, so a missing extra shows up as a
+missing module when a config names one of these classes.
+"""
+
+from __future__ import annotations
+
+import pytabkit
+import torch
+
+from mvd.nn.base import describe_device, resolve_device
+
+__all__ = ["RealMLPClassifier", "RealMLPRegressor", "TabMClassifier", "TabMRegressor"]
+
+
+class _MvdResources:
+    """``get_config`` as pytabkit reads it in ``fit``, with mvd's device and thread rules."""
+
+    def get_config(self):
+        config = super().get_config()
+        device = resolve_device(config.get("device", "auto"))
+        # pytabkit names the first GPU cuda:0 ('cuda' alone fails in parts of its code)
+        config["device"] = "cpu" if device.type == "cpu" else f"cuda:{device.index or 0}"
+        config["n_threads"] = int(config.get("n_threads") or torch.get_num_threads())
+        return config
+
+    def fit(self, X, y, **kwargs):
+        device = resolve_device(self.device if self.device is not None else "auto")
+        super().fit(X, y, **kwargs)
+        self.device_ = describe_device(device)
+        return self
+
+
+class RealMLPClassifier(_MvdResources, pytabkit.RealMLP_TD_Classifier):
+    """RealMLP-TD (Holzmüller et al., 2024): an MLP with tuned defaults, robust scaling and embeddings."""
+
+
+class RealMLPRegressor(_MvdResources, pytabkit.RealMLP_TD_Regressor):
+    """RealMLP-TD for regression."""
+
+
+class TabMClassifier(_MvdResources, pytabkit.TabM_D_Classifier):
+    """TabM (Gorishniy et al., 2025): an MLP that trains k weight-sharing members at once, averaged."""
+
+
+class TabMRegressor(_MvdResources, pytabkit.TabM_D_Regressor):
+    """TabM for regression."""
