@@ -62,7 +62,7 @@ def provided_by(module: str) -> Optional[str]:
         found = [e for e, names in extras.items() if candidate in names]
         if found:
             return _smallest(found)
-    top = _norm(parts[-1] if parts[0] == "hydra_plugins" and len(parts) > 1 else parts[0])
+    top = _norm(parts[1] if parts[0] == "hydra_plugins" and len(parts) > 1 else parts[0])
     found = [e for e, names in extras.items() if any(top in n.split("-") for n in names)]
     return _smallest(found)
 
