@@ -59,33 +59,52 @@ def test_an_unset_new_option_leaves_the_ids_and_a_set_one_changes_them(make_cfg)
     assert identity.run_id_of(other).startswith("iris-logreg-clean0-none-") and identity.run_id_of(other) != before[0]
 
 
-def test_an_old_flat_dataset_record_loads_the_same_dataset(make_cfg):
-    record = {"name": "wine", "source": "sklearn", "task": "classification", "modality": "tabular",
-              "image_shape": None, "params": {}, "root": None, "download": False, "path": None,
-              "test_path": None, "target": None, "columns": {}, "categorical": None, "numeric": None,
-              "train_split": None, "test_split": None, "openml_id": None, "official_split": True, "cache": True}
-    old, new = data.load(record), data.load(make_cfg("dataset=wine").dataset)
-    assert np.array_equal(old.X, new.X) and np.array_equal(old.y, new.y) and old.classes == new.classes
-    assert identity.canonical(OmegaConf.create({"dataset": record, "model": {}, "quality": {"name": "clean"},
-                                                "cleaning": {"name": "none"}, "curve": {}}))["dataset"] == record
+_FLAT = {"name": "wine", "source": "sklearn", "task": "classification", "modality": "tabular",
+         "image_shape": None, "params": {}, "root": None, "download": False, "path": None,
+         "test_path": None, "target": None, "columns": {}, "categorical": None, "numeric": None,
+         "train_split": None, "test_split": None, "openml_id": None, "official_split": True, "cache": True}
+
+
+def test_an_old_flat_dataset_record_is_refused_in_one_sentence_before_any_work(make_cfg, tmp_path):
+    from mvd import curve
+
+    with pytest.raises(ConfigError, match=r"^dataset.source='sklearn' is the flat dataset record of configs saved "
+                                          r"before datasets were _target_ nodes, .*; write the dataset as a "
+                                          r"_target_ node \(dataset._target_=mvd.sources.bundled.load and its "
+                                          r"options, as conf/dataset/\*.yaml do\)\.$"):
+        data.load(_FLAT)
+    cfg = make_cfg("dataset=wine")
+    cfg.dataset = _FLAT
+    with pytest.raises(ConfigError, match=r"^dataset.source='sklearn' is the flat dataset record"):
+        curve.plan(cfg)
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_identity_view_keeps_the_old_flat_layout():
+    """Ids are computed from the flat layout: a _target_ node maps back to it (the report reads saved configs,
+    a flat one too, through the same view)."""
+    assert identity.canonical(OmegaConf.create({"dataset": _FLAT, "model": {}, "quality": {"name": "clean"},
+                                                "cleaning": {"name": "none"}, "curve": {}}))["dataset"] == _FLAT
+    wine = {"_target_": "mvd.sources.bundled.load", "name": "wine", "task": "classification", "modality": "tabular"}
+    assert identity._dataset_view(wine) == _FLAT
     # options that moved out of params go back to their old place in the view
     node = {"_target_": "mvd.sources.openml.load", "name": "higgs", "openml_id": None, "openml_name": "higgs",
             "openml_version": "active", "target": "class"}
     assert identity._dataset_view(node)["params"] == {"name": "higgs"}
-    assert data._from_record({**record, "source": "openml", "params": {"name": "higgs", "version": 2}}) == {
-        "_target_": "mvd.sources.openml.load", "name": "wine", "task": "classification", "modality": "tabular",
-        "openml_name": "higgs", "openml_version": 2, "target": None, "columns": {}, "categorical": None,
-        "numeric": None, "root": None, "cache": True, "openml_id": None, "official_split": True}
 
 
-def test_old_quality_cleaning_and_logger_nodes_name_their_builtin_class():
-    assert quality.build({"name": "missing", "rate": 0.1, "mode": "symmetric"}) == quality.Missing(rate=0.1)
-    assert quality.build({"name": "label_noise", "rate": 0.2, "mode": "pairwise"}) == quality.LabelNoise(
-        rate=0.2, mode="pairwise")
-    assert cleaning.build({"name": "confident_learning", "folds": 3, "params": {}}) == cleaning.ConfidentLearning(
-        folds=3)
-    assert cleaning.build({"name": "oracle", "folds": 5, "params": {}}) == cleaning.Oracle()
-    assert isinstance(loggers.build({"name": "none", "project": "mvd", "mode": "offline"}), loggers.NullLogger)
+def test_old_quality_cleaning_and_logger_nodes_are_refused_naming_the_target_to_add():
+    with pytest.raises(ConfigError, match=r"^quality='label_noise' has no _target_ \(the layout of configs saved "
+                                          r"before parts were _target_ nodes, which mvd no longer reads\); add "
+                                          r"quality._target_=mvd.quality.LabelNoise\.$"):
+        quality.build({"name": "label_noise", "rate": 0.2, "mode": "pairwise"})
+    with pytest.raises(ConfigError, match=r"add cleaning._target_=mvd.cleaning.ConfidentLearning\.$"):
+        cleaning.build({"name": "confident_learning", "folds": 3, "params": {}})
+    with pytest.raises(ConfigError, match=r"add logger._target_=mvd.loggers.NullLogger\.$"):
+        loggers.build({"name": "none", "project": "mvd", "mode": "offline"})
+    # the same nodes with their target build as before
+    assert quality.build({"_target_": "mvd.quality.LabelNoise", "name": "label_noise", "rate": 0.2,
+                          "mode": "pairwise"}) == quality.LabelNoise(rate=0.2, mode="pairwise")
 
 
 @pytest.mark.parametrize(("node", "match"), [

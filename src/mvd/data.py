@@ -22,13 +22,15 @@ import pandas as pd
 
 from mvd.errors import ConfigError
 
-__all__ = ["Dataset", "Meta", "load", "take", "encode_labels", "check", "TASKS", "MODALITIES", "SOURCES"]
+__all__ = ["Dataset", "Meta", "load", "take", "encode_labels", "check", "refuse_flat", "TASKS", "MODALITIES",
+           "SOURCES"]
 
 TASKS = ("classification", "regression")
 MODALITIES = ("tabular", "image", "text")
 
-# Configs saved before datasets were _target_ nodes hold a flat record with a ``source``
-# name; these say which loader each source is now and which options it kept under ``params``.
+# Before datasets were _target_ nodes a config held a flat record with a ``source`` name.  Curve ids
+# are still computed from that layout (mvd.identity maps a _target_ node back to it, so ids never
+# move); these say which loader each source name stands for and which options it kept under ``params``.
 SOURCES = {
     "sklearn": "mvd.sources.bundled.load",
     "synthetic": "mvd.sources.synthetic.load",
@@ -119,27 +121,15 @@ def _check_node(node: dict) -> None:
         raise ConfigError(f"dataset.modality={modality!r} is not allowed; allowed: {', '.join(MODALITIES)}.")
 
 
-def _from_record(record: dict) -> dict:
-    """A ``_target_`` node from an old flat record (keys its loader does not take are dropped)."""
-    from mvd.parts import options, target_of
-
-    if "_target_" in record:
-        return dict(record)
-    source = record.get("source", "sklearn")
-    node = {"_target_": SOURCES.get(source, source)}
-    allowed = options(target_of(node, "dataset")) or list(record)
-    params = dict(record.get("params") or {})
-    for (src, option), moved in IN_PARAMS.items():
-        if src == source and moved in params:
-            node[option] = params.pop(moved)
-    for key, value in record.items():
-        if key in ("source", "params"):
-            continue
-        if key in allowed or key == "official_split":  # the one option every source has (see load)
-            node[key] = value
-    if "params" in allowed:
-        node["params"] = params
-    return node
+def refuse_flat(node: dict) -> None:
+    """Refuse, in one sentence, an old flat dataset record (``source:`` instead of ``_target_``)."""
+    if "_target_" not in node and "source" in node:
+        source = node["source"]
+        raise ConfigError(
+            f"dataset.source={source!r} is the flat dataset record of configs saved before datasets were "
+            f"_target_ nodes, which mvd no longer reads; write the dataset as a _target_ node "
+            f"(dataset._target_={SOURCES.get(source, 'a loader')} and its options, as conf/dataset/*.yaml do)."
+        )
 
 
 _MEMO: Dict[str, Dataset] = {}
@@ -148,12 +138,13 @@ _MEMO: Dict[str, Dataset] = {}
 def load(node) -> Dataset:
     """The dataset a config node describes (memoised per process: one parse per job).
 
-    ``node`` is the ``dataset`` group of a config (or a plain dict); an old
-    flat record with ``source:`` instead of ``_target_`` is accepted too.
+    ``node`` is the ``dataset`` group of a config (or a plain dict): a ``_target_``
+    node (an old flat record with ``source:`` is refused in one sentence).
     """
     from mvd import parts
 
-    values = _from_record(parts.plain(node))
+    values = dict(parts.plain(node))
+    refuse_flat(values)
     _check_node(values)
     official = bool(values.pop("official_split", True))
     key = json.dumps(values, sort_keys=True, default=str)

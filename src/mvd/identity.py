@@ -9,8 +9,9 @@ were built from ``_target_`` nodes: a dataset is the old flat record
 source options under ``params``), and a corruption or cleaning method is
 its name and options.  An option added later enters the view only when it
 is set (not null, not empty), so points stored before it existed keep their
-ids.  (:func:`mvd.data.load` turns an old flat dataset record back into a
-``_target_`` node, so configs saved before the change still run.)
+ids.  (Jobs take ``_target_`` nodes only: :func:`mvd.data.load` refuses an
+old flat record.  The view still reads one, and a saved config without a
+dataset section, because the report compares saved configs through it.)
 
 What the data *is* belongs to a curve too.  A named dataset is fixed by its
 name; a user's file (``dataset=file``) can change under the same path, so its
@@ -63,7 +64,7 @@ def _unset(value: Any) -> bool:
 
 
 def _dataset_view(node: dict) -> dict:
-    if "_target_" not in node:  # already the flat record (a config saved before _target_ nodes)
+    if "_target_" not in node:  # a saved config the report reads: no dataset section, or an old flat record
         return {**copy.deepcopy(_DATASET), **node}
     view = copy.deepcopy(_DATASET)
     target = node["_target_"]

@@ -48,7 +48,7 @@ def dataset_name(name: str, path=None) -> str:
 
 
 def _dataset_name_of(node) -> str:
-    if node.get("_target_") == FILE_LOADER or node.get("source") == FILE_NAME:
+    if node.get("_target_") == FILE_LOADER:
         return dataset_name(node.name, node.get("path"))
     return node.name
 

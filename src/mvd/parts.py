@@ -53,19 +53,18 @@ def build(node: Any, *, key: str, builtin: dict | None = None, kind: type | None
     """The object ``node`` describes: ``_target_(**other keys, **extra)``.
 
     ``key`` is the node's place in the config (``dataset``, ``quality``...),
-    used in error messages.  A node without ``_target_`` (a config saved
-    before parts were ``_target_`` nodes) names the ``builtin`` target of its
-    ``name``, and keeps only the keys that target takes.  ``kind``: the class
-    the result must be an instance of.
+    used in error messages.  ``builtin``: mvd's own targets by ``name``; a
+    node without ``_target_`` (the layout of configs saved before parts were
+    ``_target_`` nodes) is refused in one sentence naming the target to add.
+    ``kind``: the class the result must be an instance of.
     """
     values = dict(plain(node))
     if "_target_" not in values and builtin is not None:
         name = values.get("name")
         if name not in builtin:
             raise ConfigError(f"{key}={name!r} is not known; allowed: {', '.join(builtin)}.")
-        values["_target_"] = builtin[name]
-        takes = options(target_of(values, key))
-        values = {k: v for k, v in values.items() if takes is None or k == "_target_" or k in takes}
+        raise ConfigError(f"{key}={name!r} has no _target_ (the layout of configs saved before parts were _target_ "
+                          f"nodes, which mvd no longer reads); add {key}._target_={builtin[name]}.")
     fn = target_of(values, key)
     allowed = options(fn)
     if allowed is not None:

@@ -246,7 +246,7 @@ def missing_data(study_dir) -> list[str]:
 
     out = []
     for node in _dataset_sections(Path(study_dir)):
-        target = node.get("_target_") or SOURCES.get(node.get("source", "sklearn"))
+        target = node.get("_target_")
         name = str(node.get("name"))
         if target == SOURCES["uci"] and name in uci.DATASETS:
             spec, files = uci.DATASETS[name], uci.DATASETS[name].files
