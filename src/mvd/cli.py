@@ -112,6 +112,8 @@ def main() -> None:
         if sentence is None:
             raise
         fail(sentence)
+    finally:
+        outcome.composed()  # the environment as it was, for a caller in the same process
 
 
 if __name__ == "__main__":
