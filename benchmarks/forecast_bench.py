@@ -276,7 +276,7 @@ def fit_intervals(cuts: pd.DataFrame, pred: np.ndarray, levels=(0.8, 0.95)) -> d
 
     res = cuts["truth"].to_numpy() - pred
     feats = np.stack([np.nan_to_num(cuts["last_se"].to_numpy()) ** 2, np.nan_to_num(cuts["last"].to_numpy()) ** 2,
-                      cuts["level"].to_numpy() ** 2], axis=1)
+                      np.maximum(cuts["level"].to_numpy(), 0.0) ** fc.LEVEL_POWER], axis=1)
     one = (cuts["reach"] == "x2").to_numpy() & np.isfinite(res)
     coef, _ = nnls(feats[one], res[one] ** 2)
     spread = dict(zip(("SPREAD_NOISE", "SPREAD_GAIN", "SPREAD_LEVEL"), np.sqrt(coef)))
