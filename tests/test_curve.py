@@ -191,3 +191,22 @@ def test_points_carry_the_contract_columns(make_cfg, tmp_path):
     assert row["status"] == "ok" and row["n_params"] > 0 and row["device"] == "cpu"
     assert row["run_id"].startswith("iris-tree-clean0-none-")
     assert (tmp_path / "results" / "contract" / "configs" / f"{row['run_id']}.yaml").exists()
+
+
+def test_a_plan_holds_plain_values_and_runs_without_the_config(make_cfg):
+    """The config is unpacked in ``plan``: no field of the plan is a config node, ``run_curve`` needs only
+    the plan, and the config saved beside the points is the job's resolved config."""
+    import dataclasses
+
+    from omegaconf import OmegaConf
+
+    from mvd import console
+
+    cfg = make_cfg("dataset=iris", "model=tree", "curve.sizes=[16]", "curve.seeds=[0]")
+    p = curve.plan(cfg)
+    assert not [f.name for f in dataclasses.fields(p) if OmegaConf.is_config(getattr(p, f.name))]
+    assert p.label == console.label(cfg) and p.model.name == "tree"
+    frame = curve.run_curve(prepared=p)
+    assert (frame["status"] == "ok").all() and len(frame) == 1
+    saved = (p.study_dir / "configs" / f"{p.run_id}.yaml").read_text()
+    assert saved == OmegaConf.to_yaml(cfg, resolve=True)

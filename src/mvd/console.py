@@ -28,7 +28,7 @@ class JobProgress:
     def __init__(self, plan, enabled: bool = True):
         self.enabled = enabled and sys.stdout.isatty()
         self.total = plan.n_points
-        self.title = label(plan.cfg)
+        self.title = plan.label
         self._progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -53,10 +53,10 @@ def curve_table(frame: pd.DataFrame, plan) -> None:
     """Size x mean ± sd of the primary metric (over seeds) for the job's model."""
     metric = f"test_{plan.primary}"
     ok = frame[frame["status"] == "ok"]
-    table = Table(title=f"{label(plan.cfg)}  ({plan.primary}, mean ± sd over seeds)", title_justify="left")
+    table = Table(title=f"{plan.label}  ({plan.primary}, mean ± sd over seeds)", title_justify="left")
     table.add_column("train_size", justify="right")
     table.add_column("n_fit", justify="right")
-    table.add_column(plan.cfg.model.name, justify="right")
+    table.add_column(plan.model.name, justify="right")
     table.add_column("fit s", justify="right")
     table.add_column("seeds", justify="right")
     for n, group in ok.groupby("train_size"):

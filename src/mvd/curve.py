@@ -32,6 +32,7 @@ from mvd.data import Dataset, take
 from mvd.errors import ConfigError
 from mvd.files import write_atomic
 from mvd.identity import config_hash, run_id_of
+from mvd.naming import label_of
 from mvd.parts import plain
 from mvd.store import CurveFile
 
@@ -42,10 +43,14 @@ __all__ = ["Plan", "plan", "run_curve", "run_id_of", "config_hash", "fit_and_sco
 class Plan:
     """Everything a job needs, checked before any point is fitted: plain values, built once."""
 
-    cfg: object
     dataset: Dataset
     run_id: str
     config_hash: str
+    # the curve's name as a person reads it (progress bar, table): mvd.naming.label_of
+    label: str
+    # the resolved config as plain values: saved beside the points (configs/<run_id>.yaml), which
+    # make reproduce refits from; nothing else reads it
+    config: dict
     study_dir: Path
     sizes: list
     seeds: list
@@ -116,7 +121,8 @@ def plan(cfg) -> Plan:
                          y_smallest=dataset.y[pools[0]][order[:min(sizes)]], task=dataset.task,
                          model=model.name, notes=notes)
     return Plan(
-        cfg=cfg, dataset=dataset, run_id=run_id_of(cfg), config_hash=config_hash(cfg),
+        dataset=dataset, run_id=run_id_of(cfg), config_hash=config_hash(cfg),
+        label=label_of(cfg, display=True), config=plain(cfg),
         study_dir=Path(cfg.results_dir) / cfg.study, sizes=sizes, seeds=seeds, primary=primary,
         missing=isinstance(corruption, quality.Missing) or models.has_missing(dataset.X),
         model=model, corruption=corruption, cleaning=method, test_fraction=test_fraction,
@@ -273,7 +279,7 @@ def _save_config(p: Plan) -> None:
     """The job's resolved config beside its points (written once, atomically)."""
     path = p.study_dir / "configs" / f"{p.run_id}.yaml"
     if not path.exists():
-        write_atomic(path, OmegaConf.to_yaml(p.cfg, resolve=True))
+        write_atomic(path, OmegaConf.to_yaml(OmegaConf.create(p.config)))
 
 
 _SAID: set = set()
@@ -285,12 +291,13 @@ def _say_once(note: str) -> None:
         print(f"mvd: {note}", file=sys.stderr, flush=True)
 
 
-def run_curve(cfg, *, on_point: Optional[Callable[[dict, bool], None]] = None,
+def run_curve(cfg=None, *, on_point: Optional[Callable[[dict, bool], None]] = None,
               prepared: Optional[Plan] = None) -> pd.DataFrame:
     """Fit every (seed, size) point of one curve not already stored; return all its points.
 
-    ``on_point(point, skipped)`` is called after each point (for progress
-    bars and loggers); skipped points come from the store.
+    ``prepared``: the curve's plan, when the caller has one; else ``cfg`` is
+    planned.  ``on_point(point, skipped)`` is called after each point (for
+    progress bars and loggers); skipped points come from the store.
     """
     p = prepared or plan(cfg)
     for note in p.notes:

@@ -43,7 +43,7 @@ def validation_score(prepared) -> float:
             size = min(max(prepared.sizes), prepared.corruption.pool_size(pool_only.y[inner]))
             inner_plan = dataclasses.replace(prepared, dataset=pool_only, study_dir=Path(tmp) / "validation",
                                              sizes=[size], seeds=[seed], notes=[])
-            frame = curve.run_curve(prepared.cfg, prepared=inner_plan)
+            frame = curve.run_curve(prepared=inner_plan)
             ok = frame[frame["status"] == "ok"]
             scores.extend(float(v) for v in ok[f"test_{prepared.primary}"])
     if not scores:
