@@ -198,10 +198,13 @@ def test_a_missing_hydra_plugin_is_one_sentence_naming_what_to_install(tmp_path,
         (["curve.seeds=[0,1"], "mvd: error: an override could not be parsed (no viable alternative at input "
                                "'[0,1')"),
         (["hydra/launcher=jobib"], "mvd: error: hydra/launcher='jobib' is not known; allowed: basic"),
+        (["curve.test_fraction=abc"], "mvd: error: curve.test_fraction=abc is refused (Value 'abc' of type 'str' "
+                                      "could not be converted to Float)."),
         (["model=dummy,tree"], "mvd: error: Ambiguous value for argument 'model=dummy,tree'"),
         (["curve.sizes=[5000]"], "mvd: error: curve.sizes has [5000] larger than the training pool"),
     ],
-    ids=["plus-typo", "typo", "plus-model", "plus-root", "parse", "unknown-launcher", "ambiguous", "mvd-refusal"],
+    ids=["plus-typo", "typo", "plus-model", "plus-root", "parse", "unknown-launcher", "type", "ambiguous",
+         "mvd-refusal"],
 )
 def test_a_usage_error_is_one_sentence_exit_2_and_writes_nothing(tmp_path, args, sentence):
     """mvd's refusals and Hydra's own usage errors alike; a refused single run leaves no outputs/ folder."""

@@ -109,6 +109,11 @@ def usage_sentence(exc: BaseException) -> Optional[str]:
             return f"{full_key} is not a key of {group}; allowed: {keys}."
         return (f"{full_key} is not a key of {group} (it has: {keys}); an argument its _target_ takes "
                 f"is added with +{full_key}=VALUE.")
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    if first.startswith("Ambiguous value for argument"):
+        return f"{first}: sweep over it with -m (--multirun), or write a list as key=[a,b]."
+    if first.startswith("Error merging override ") and cause is not None and str(cause).strip():
+        return f"{first[len('Error merging override '):]} is refused ({str(cause).strip().splitlines()[0].rstrip('.')})."
     lines = [line.strip() for line in text.splitlines()
              if line.strip() and not line.strip().startswith(("To append", "See https", "full_key", "object_type",
                                                               "reference_type", "Config search path", "provider="))]
