@@ -14,6 +14,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from mvd.report import build
 from tests.synthetic_study import write_study
@@ -73,8 +74,8 @@ def test_attribution_and_value_intervals_run_from_low_to_high(noisy):
     assert values and all(v["ci_low"] < v["value"] < v["ci_high"] for v in values)
 
 
-def test_every_cell_with_seeds_gets_an_interval_within_its_seeds_range(noisy):
-    """Removing the per-cell intervals (or leaving them NaN) fails here."""
+def test_every_cell_with_seeds_gets_the_t_interval_of_its_seeds(noisy):
+    """Removing the per-cell intervals (or leaving them NaN, or a percentile bootstrap's) fails here."""
     curves = _summary(noisy)["datasets"]["synth"]["curves"]
     points = _points(noisy)
     assert len(curves) == 2 * len(SIZES)
@@ -83,9 +84,12 @@ def test_every_cell_with_seeds_gets_an_interval_within_its_seeds_range(noisy):
         acc = acc["test_accuracy"].to_numpy()
         assert cell["n_seeds"] == len(acc) == 5
         assert cell["score"] == pytest.approx(acc.mean(), rel=1e-5)
-        # a bootstrap mean of the seeds lies between the smallest and the largest seed
-        assert acc.min() - 1e-6 <= cell["ci_low"] < cell["score"] < cell["ci_high"] <= acc.max() + 1e-6, cell
-        assert cell["se"] == pytest.approx(acc.std(ddof=1) / np.sqrt(len(acc)), rel=1e-4)
+        se = acc.std(ddof=1) / np.sqrt(len(acc))
+        assert cell["se"] == pytest.approx(se, rel=1e-4)
+        # Student's t over the 5 seeds (held inside the metric's range [0, 1])
+        low, high = stats.t.interval(0.95, len(acc) - 1, loc=acc.mean(), scale=se)
+        assert cell["ci_low"] == pytest.approx(max(low, 0.0), rel=1e-5), cell
+        assert cell["ci_high"] == pytest.approx(min(high, 1.0), rel=1e-5), cell
 
 
 @pytest.mark.slow
