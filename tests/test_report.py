@@ -140,8 +140,10 @@ def test_three_player_attribution_sums_to_gain_with_intervals(tmp_path):
         assert s["ci_low"] <= s["share"] <= s["ci_high"]
     # quality removes 0.5 x 0.4 = 0.2 of error in every corner: its Shapley value is exactly that (+ noise)
     assert shares["quality"]["value"] == pytest.approx(0.2, abs=0.02)
-    verdict = _summary(study)["verdict"][0]
-    assert verdict.startswith("At n = 512 on synth (base, label_noise 0.4 data), ")
+    summary = _summary(study)
+    verdict = summary["verdict"][0]
+    sentence = summary["datasets"]["synth"]["decision"]["sentence"]
+    assert sentence.startswith("At n = 512 on synth (base, label_noise 0.4 data), ")
     assert "Over n = 16 -> 512 on synth, " in verdict and "%" in verdict and "from base to strong" in verdict
 
 
@@ -339,7 +341,8 @@ def test_multirun_builds_the_report_through_the_hydra_callback(tmp_path):
     assert f"report: {study / 'report.html'}" in done.stdout
     summary = _summary(study)
     jsonschema.validate(summary, schema())
-    assert summary["baseline"] == "logreg" and summary["verdict"][0].startswith("At n = 64 on iris (logreg, clean data)")
+    assert summary["baseline"] == "logreg" and f"verdict: {summary['datasets']['iris']['lead']}\n" in done.stdout
+    assert summary["datasets"]["iris"]["decision"]["sentence"].startswith("At n = 64 on iris (logreg, clean data)")
 
 
 @pytest.mark.slow

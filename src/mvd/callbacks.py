@@ -223,9 +223,12 @@ def build_report(study_dir: Path) -> None:
     from mvd.report import build
 
     try:
+        from mvd.report.lead import order
+
         out = build(study_dir)
-        for sentence in json.loads((out.parent / "summary.json").read_text()).get("verdict", []):
-            print(f"verdict: {sentence}")
+        datasets = json.loads((out.parent / "summary.json").read_text()).get("datasets", {})
+        for name in order(datasets):  # the report's first sentences: one action per dataset, biggest gain first
+            print(f"verdict: {datasets[name]['lead']}")
         print(f"report: {out}")
     except Exception as exc:  # the points are safe; the report can be rebuilt with mvd-report
         print(f"mvd: report not built ({type(exc).__name__}: {exc}); rebuild with: mvd-report {study_dir}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from mvd.report.study import LOWER_IS_BETTER
 from mvd.report import objectives
 from mvd.report.attribution import LABELS
+from mvd.report.lead import order as lead_order
 from mvd.report.shift import blocks as shift_blocks
 
 __all__ = ["blocks", "to_markdown", "to_html"]
@@ -60,8 +61,9 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
     b = summary["business"]
     currency = b["currency"]
     out: list[tuple] = [("h1", f"mvd report: {summary['study']}")]
-    # the decision comes first: what the next unit of effort buys where the user stands
-    out.append(("p", " ".join(ds["decision"]["sentence"] for ds in summary["datasets"].values())))
+    # the decision comes first, as one action per dataset, the biggest gain first (the full sentence is in the
+    # dataset's section)
+    out.append(("ul", [summary["datasets"][name]["lead"] for name in lead_order(summary["datasets"])]))
     if summary.get("objective"):
         o = summary["objective"]
         out.append(("p", f"Objective: {o['text']}, remade from the stored points without refitting"
@@ -219,14 +221,16 @@ def _decision_blocks(ds: dict, currency: str) -> list[tuple]:
     digits = 1 if d["unit"] == "points" else 3
     unit = d["unit"]
     out = [("h3", f"Decision at n = {d['n_now']:,.0f} ({d['model']}, {_condition(d['data'])} data)"),
-           ("p", d["sentence"]),
-           ("p", f"Gains in {unit} of {d['metric']} from {d['model']} at n = {d['n_now']:,.0f} "
-                 f"({d['metric']} {d['score_now']:.4g}); intervals pair the same seed resamples across levers; "
-                 "sizes that were not measured are interpolated by the curve family its backtest chose; beyond "
-                 "the measured sizes a rate is forecast by the gain model (the next doubling's gain learned from "
-                 "the last doublings' gains on real curves; 'flat' where they were within their seed noise). "
-                 "Cost: new labels, cleaning per row and compute "
-                 "(training and tuning time) in the business config's prices.")]
+           ("p", d["sentence"])]
+    if ds.get("also_measured"):
+        out.append(("p", ds["also_measured"]))
+    out.append(("p", f"Gains in {unit} of {d['metric']} from {d['model']} at n = {d['n_now']:,.0f} "
+                     f"({d['metric']} {d['score_now']:.4g}); intervals pair the same seed resamples across levers; "
+                     "sizes that were not measured are interpolated by the curve family its backtest chose; beyond "
+                     "the measured sizes a rate is forecast by the gain model (the next doubling's gain learned from "
+                     "the last doublings' gains on real curves; 'flat' where they were within their seed noise). "
+                     "Cost: new labels, cleaning per row and compute "
+                     "(training and tuning time) in the business config's prices."))
     rows = []
     for lv in sorted(d["levers"], key=lambda r: -r["gain"]):
         per = "–" if not lv["gain"] or lv["gain"] <= 0 or lv["cost"] is None else (

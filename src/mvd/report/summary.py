@@ -19,8 +19,8 @@ from mvd.errors import ConfigError
 from mvd.report.study import LOWER_IS_BETTER
 from mvd.report import business as money
 from mvd.report.aggregate import CONFIDENCE, SeedResamples, aggregate, cells, interval_covers
-from mvd.report import backtest, objectives
-from mvd.report.attribution import LABELS, attribution
+from mvd.report import backtest, lead as leads, objectives
+from mvd.report.attribution import LABELS, attribution, cannot_fit
 from mvd.report.backtest import MIN_SIZES, check_sizes
 from mvd.report.decision import EXTRAPOLATION_RESAMPLES, decide
 from mvd.report.exponent import describe as describe_exponent, exponent_test
@@ -162,7 +162,15 @@ def _dataset_part(name: str) -> tuple[pd.DataFrame, dict, dict]:
                          resamples[name])
     entry["exponent"] = None if test is None else {**test, "sentence": describe_exponent(test)}
     entry["ranking_flips"] = ranking_flips(mine, name, resamples[name])
-    entry["verdict"] = decision.sentence + " " + verdict(name, entry, own)
+    # the report's first sentence (the decision as an action) and every other model that ran, with why it is not
+    # in that sentence; the decision's full sentence stays in the dataset's section, the range verdict below
+    plain = _clean(entry["decision"])
+    ladder = [m["model"] for m in entry["models"]]
+    entry["lead"] = leads.lead(plain)
+    entry["also_measured"] = leads.also_measured(
+        plain, models=ladder, constant=[m["model"] for m in entry["models"] if m["sophistication"] == 0],
+        unfit=leads.unfit_at(cannot_fit(mine, name), plain))
+    entry["verdict"] = verdict(name, entry, own)
     return agg, mine, _clean(entry)
 
 
