@@ -401,7 +401,7 @@ def crossings(cuts: pd.DataFrame, preds: dict) -> dict:
     out = {}
     for rule, gain in preds.items():
         pred_err = level - gain
-        crossed = right = pairs = 0
+        crossed = right = pairs = held = 0
         for _, idx in cuts.groupby(keys, sort=False).indices.items():
             if len(idx) < 2:
                 continue
@@ -411,10 +411,12 @@ def crossings(cuts: pd.DataFrame, preds: dict) -> dict:
             ok = (d0 != 0) & (dt != 0) & np.isfinite(df)
             cross = ok & (np.sign(df) != np.sign(d0)) & (df != 0)
             pairs += int(ok.sum())
+            held += int((ok & (np.sign(dt) == np.sign(d0))).sum())
             crossed += int(cross.sum())
             right += int((cross & (np.sign(df) == np.sign(dt))).sum())
         out[rule] = {"pairs": pairs, "crossings": crossed, "crossings_right": right,
-                     "share_right": right / crossed if crossed else None}
+                     "share_right": right / crossed if crossed else None,
+                     "order_held": held / pairs if pairs else None}
     return out
 
 
@@ -451,6 +453,8 @@ def main() -> None:
         share = "–" if c["share_right"] is None else f"{100 * c['share_right']:.1f}%"
         print(f"  {rule:<9} {c['crossings']:>6} of {c['pairs']} pairs forecast to cross; right on {share} "
               f"(the measured order holds on the other {100 - float(share[:-1]) if share != '–' else '–'}%)")
+    held = result["crossings"]["forecast"]["order_held"]
+    print(f"  the order measured at the cut still held at the target on {100 * held:.1f}% of all pairs")
     if args.fit:
         params = fit_all(cuts)
         print("\nconstants for src/mvd/report/forecast.py, fitted on the whole corpus:")
