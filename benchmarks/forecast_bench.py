@@ -1,13 +1,13 @@
 """Benchmark: what more labels buy, forecast on real learning curves, against the simple rules.
 
-    .venv/bin/python benchmarks/forecast_bench.py [--lcdb PATH/database-accuracy.csv] [--lcdb-datasets 0]
-                                                  [--fit] [--explore] [--crossings] [--json OUT]
+    .venv/bin/python benchmarks/forecast_bench.py [--lcdb PATH/database-accuracy.csv] [--lcdb-datasets 40]
+                                                  [--fit] [--no-family] [--interpolation] [--json OUT]
 
 Corpus (real curves only; the synthetic families stay a unit test):
 - LCDB 1.0 (Mohr et al. 2023; ``pip download lcdb==0.1.0 --no-deps`` and untar
   ``lcdb/database-accuracy.csv``): 20 scikit-learn learners on OpenML datasets,
   the five outer seeds (inner seed 0) as seeds, error = 1 - test accuracy;
-  ``--lcdb-datasets K`` samples K datasets with a fixed seed (0 = all);
+  ``--lcdb-datasets K`` samples K datasets with seed 0 (default 40 of 248; 0 = all);
 - every committed study's curves (``results/*/points``), accuracy-type metrics
   only (errors in points), each curve once.
 
@@ -31,8 +31,8 @@ Printed per rule: mean absolute error, bias (mean of forecast - truth),
 "worth its price" accuracy (right about gain > 0.5 point), and for the
 forecast its 80% and 95% interval coverage of the held-out means and median
 width; grouped by reach, by model family and by curve regime.
-``--crossings`` measures whether extrapolated crossings of two models' curves
-beat "the measured order holds".
+Extrapolated crossings of two curves are scored against "the measured order
+holds"; ``--interpolation`` checks the sizes inside the measured range only.
 """
 
 from __future__ import annotations
@@ -420,17 +420,46 @@ def crossings(cuts: pd.DataFrame, preds: dict) -> dict:
     return out
 
 
+def interpolation(curves: list[Curve], source: str = "atlas", seed: int = 0) -> dict:
+    """Inside the measured sizes: leave out up to two interior anchors per curve (with at least 6 sizes) and
+    read them off the backtest-chosen family and off linear interpolation in log n between the neighbours."""
+    from mvd.report.aggregate import standard_error
+    from mvd.report.fits import sigma_floor
+
+    rng = np.random.default_rng(seed)
+    family, linear, chosen = [], [], {}
+    for c in curves:
+        if c.source != source or len(c.n) < 6:
+            continue
+        for i in rng.choice(np.arange(2, len(c.n) - 1), size=min(2, len(c.n) - 3), replace=False):
+            keep = np.arange(len(c.n)) != i
+            n, m, wide = c.n[keep], c.mean[keep], c.wide[keep]
+            w = 1.0 / sigma_floor(standard_error(wide), m) ** 2
+            name, _ = families.choose(families.backtest_scores(n, m, w), families.noise_of(wide))
+            fitted = families.polish(families.fit(name, n, m[None], w), n, m[None], w).at([c.n[i]])[0, 0]
+            family.append(abs(fitted - c.mean[i]))
+            linear.append(abs(np.interp(np.log(c.n[i]), np.log(n), m) - c.mean[i]))
+            chosen[name] = chosen.get(name, 0) + 1
+    return {"anchors": len(family), "family_mae": float(np.mean(family)), "family_median": float(np.median(family)),
+            "linear_mae": float(np.mean(linear)), "linear_median": float(np.median(linear)), "chosen": chosen}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--lcdb", help="path of LCDB's database-accuracy.csv")
-    p.add_argument("--lcdb-datasets", type=int, default=0, help="sample this many LCDB datasets (seed 0); 0 = all")
+    p.add_argument("--lcdb-datasets", type=int, default=40, help="sample this many LCDB datasets (seed 0); 0 = all")
     p.add_argument("--results", default="results")
     p.add_argument("--fit", action="store_true", help="print the constants fitted on the whole corpus")
     p.add_argument("--no-family", action="store_true", help="skip the report's family rule (the slow one)")
     p.add_argument("--json", help="write the numbers here")
+    p.add_argument("--interpolation", action="store_true",
+                   help="only the check inside the measured sizes (the atlas's curves), then stop")
     args = p.parse_args()
     start = time.perf_counter()
     curves = study_corpus(args.results)
+    if args.interpolation:
+        print("inside the measured sizes:", json.dumps(interpolation(curves)), f"({time.perf_counter() - start:.0f} s)")
+        return
     if args.lcdb:
         curves += lcdb_corpus(args.lcdb, args.lcdb_datasets)
     cuts = cut_points(curves)
