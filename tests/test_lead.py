@@ -34,6 +34,11 @@ def _interval(d: dict, name: str) -> str:
     return f"[{lv['ci_low']:.1f}, {lv['ci_high']:.1f}]".replace("-", "−")
 
 
+def _lead_interval(d: dict, answer: str) -> str:
+    ld = d["settled_against"][answer]
+    return f"[{ld['ci_low']:.1f}, {ld['ci_high']:.1f}]".replace("-", "−")
+
+
 def _plain(sentence: str) -> None:
     assert len(sentence.split()) <= MAX_WORDS, sentence
     assert not JARGON.search(sentence), sentence
@@ -56,7 +61,7 @@ def test_an_open_decision_names_the_best_lever_of_the_kind_it_is_open_against():
     text = lead(d)
     assert text == (f"On toy at 128 rows: double the labels to 256 rows (+10.2 points "
                     f"{_interval(d, 'the next 128 labels')}); not yet settled against switching to strong "
-                    f"(+9.8 {_interval(d, 'switching base -> strong')}).")
+                    f"(ahead by +0.4 {_lead_interval(d, 'a better model')}).")
     _plain(text)
     # the weak model is not in the sentence: it is named below it, behind
     assert also_measured(d, models=["base", "weak", "strong"]) == "Also measured: weak (+2.0 points, behind)."

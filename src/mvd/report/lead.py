@@ -3,8 +3,9 @@
 ``lead`` turns one operating-point decision (``Decision.to_dict()``, as
 summary.json holds it) into one short sentence a team can act on:
 
-    On digits at 1,347 rows: switch logreg to forest (+1.1 points [0.1, 2.9]); not yet settled against
-    doubling the labels (+0.6 [−1.6, 2.7], extrapolated from the measured curve).
+    On digits at 1,347 rows: switch logreg to forest (+1.1 points [−2.9, 3.8]; forest and gbm tie); not yet
+    settled against doubling the labels (ahead by +0.5 [−5.1, 6.2]; its gain extrapolated from the measured
+    curve).
 
 - The action is the chosen lever, as a verb, with its gain and interval.
   Where no lever gains one test example (or, without a test size, where
@@ -13,7 +14,8 @@ summary.json holds it) into one short sentence a team can act on:
 - Levers tied with the chosen one are named ("forest and gbm tie").
 - Settled is said against the other kinds of answer: "settled against more
   data", or "not yet settled against doubling the labels" naming the best
-  lever of each kind it is open against.
+  lever of each kind it is open against: with the lead over it where there
+  is one such lever, the closest and a count where there are more than two.
 - No curve family is named: a gain read past the measured sizes is
   "extrapolated from the measured curve"; the family is in the dataset's
   section.  At most ``MAX_WORDS`` words (details are dropped to stay there).
@@ -97,6 +99,15 @@ def _gain(lv: dict, d: dict, unit: bool = True, detail: bool = True) -> str:
     return text
 
 
+def _lead(ld: dict, d: dict) -> str:
+    """'+0.5 [−5.1, 6.2]': the chosen lever's lead over a rival, with its paired interval."""
+    digits = 1 if d["unit"] == "points" else 3
+    text = _num(ld.get("advantage"), digits)
+    if _finite(ld.get("ci_low")) and _finite(ld.get("ci_high")):
+        text += f" [{_num(ld['ci_low'], digits, False)}, {_num(ld['ci_high'], digits, False)}]"
+    return text
+
+
 def _gains_nothing(d: dict, chosen: dict | None) -> bool:
     """No lever gains one test example (where the test size is known), or none gains at all."""
     if chosen is None or not _finite(chosen["gain"]):
@@ -157,8 +168,9 @@ def _candidates(d: dict) -> list[str]:
         if len(names) > 2:  # the closest rival by name, the others counted (each is in the dataset's section)
             names = [names[0], f"{len(names) - 1} other levers"]
         text = "not yet settled against " + " or ".join(names)
-        if detail and len(rivals) == 1 and rivals[0]["lever"] not in tie:
-            text += f" ({_gain(rivals[0], d, unit=False)})"
+        if detail and len(rivals) == 1 and rivals[0]["lever"] not in tie:  # why open: the lead's interval holds 0
+            text += f" (ahead by {_lead(open_[0][1], d)}" + (
+                "; its gain extrapolated from the measured curve)" if rivals[0].get("extrapolated") else ")")
         return (f"settled against {_and(closed)}, " + text.replace("not yet settled against", "not yet against")
                 if closed else text)
 
