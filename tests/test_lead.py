@@ -81,6 +81,16 @@ def test_ties_are_named_together_and_never_broken_by_name():
     assert also_measured(d, models=["base", "alpha", "zeta", "gamma"]) == ""  # the sentence names every model
 
 
+def test_tuning_tied_with_a_switch_names_both_models_and_neither_is_listed_again():
+    d = _decision({("base", 1): {128: BASE_128, 256: BASE_128 + 0.01}, ("base (tuned)", 1): {128: BASE_128 + 0.05},
+                   ("other", 2): {128: BASE_128 + 0.05}}, business={"cost_per_compute_hour": 0.0})
+    assert {d["chosen"], *d["ties"]} == {"tuning base", "switching base -> other"}
+    text = lead(d)
+    assert re.search(r"\(\+5\.0 points \[5\.0, 5\.0\]; (base \(tuned\) and other|other and base \(tuned\)) tie\); "
+                     r"settled against more data\.$", text), text
+    assert also_measured(d, models=["base", "base (tuned)", "other"]) == ""
+
+
 def test_a_tie_across_kinds_names_both_actions():
     d = _decision({("base", 1): {128: BASE_128, 256: BASE_128 + 0.05},
                    ("strong", 3): {128: BASE_128 + 0.05 + 1e-15}})

@@ -145,7 +145,7 @@ def _candidates(d: dict) -> list[str]:
                        if t in levers and ANSWER[levers[t]["kind"]] == ANSWER[chosen["kind"]]]
     ties = ""
     if len(tied) > 1:
-        names = [lv["model"] for lv in tied] if all(lv["kind"] == "model" for lv in tied) else \
+        names = [lv["model"] for lv in tied] if all(lv["kind"] in ("model", "tune") for lv in tied) else \
             [_action(lv, d, False) for lv in tied]
         ties = f"; {_and(names)} tie"
     against = d.get("settled_against") or {}
@@ -202,7 +202,7 @@ def _named(decision: dict) -> set:
         shown += [levers[ld["lever"]] for ld in (decision.get("settled_against") or {}).values()
                   if not ld.get("settled") and ld["lever"] in levers]
     for lv in shown:
-        if lv["kind"] in ("model", "combined"):
+        if lv["kind"] in ("model", "tune", "combined"):
             names.add(lv["model"])
     return names
 
