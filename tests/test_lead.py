@@ -111,7 +111,7 @@ def test_when_nothing_gains_a_test_example_it_says_so_and_to_keep_the_model_and_
     flat = decide(lever_points({("base", 1): {128: BASE_128, 256: BASE_128},
                                 ("strong", 3): {128: BASE_128 - 0.05}}, n_test=None), n_now=128)["toy"].to_dict()
     assert lead(flat) == ("On toy at 128 rows: nothing measured improves on base (best: doubling the labels, "
-                          "+0.0 points [0.0, 0.0]); keep base and the data you have.")
+                          "0.0 points [0.0, 0.0]); keep base and the data you have.")
 
 
 def test_data_levers_and_the_operating_data_are_said_in_plain_words():

@@ -42,7 +42,11 @@ def _finite(v) -> bool:
 
 
 def _num(v, digits: int, sign: bool = True) -> str:
-    return "?" if not _finite(v) else (f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}").replace("-", "−")
+    if not _finite(v):
+        return "?"
+    if round(v, digits) == 0:  # no "−0.0": a value that rounds to zero has no sign
+        v, sign = 0.0, False
+    return (f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}").replace("-", "−")
 
 
 def _and(items: list) -> str:
