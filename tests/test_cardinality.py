@@ -241,3 +241,13 @@ def test_mvd_places_country_knn_stores_the_long_tail_columns(tmp_path):
         assert points[column].notna().all(), column
     assert (points["n_test_unseen"] > 0).all()  # 16 rows cannot hold 246 countries
     assert "confusion" not in points or points["confusion"].isna().all()  # 246 classes: no 60,516 counts
+
+
+def test_a_class_budget_is_not_part_of_a_curves_identity(make_cfg):
+    from mvd.identity import config_hash, run_id_of
+
+    budgeted = make_cfg("model=svm")
+    assert budgeted.model.max_classes == 246
+    unbudgeted = make_cfg("model=svm")
+    unbudgeted.model.max_classes = None
+    assert config_hash(budgeted) == config_hash(unbudgeted) and run_id_of(budgeted) == run_id_of(unbudgeted)
