@@ -104,13 +104,14 @@ def test_multiplier_equals_closed_form_for_shared_exponent_and_floor(tmp_path):
     expected = (a1 / a2) ** (1 / b)
     inside = [r for r in rows if r["model"] == "strong" and r["relation"] == "="]
     assert len(inside) >= 5
-    for r in inside:
+    for r in inside:  # read off the measured curve: 4n is a measured size of the √2 grid
         assert r["multiplier"] == pytest.approx(expected, rel=1e-3)
         assert r["ci_low"] == pytest.approx(expected, rel=1e-3) and r["ci_high"] == pytest.approx(expected, rel=1e-3)
-        assert r["train_size"] * expected <= 2 * max(SIZES)
-    beyond = [r for r in rows if r["model"] == "strong" and r["train_size"] * expected > 2 * max(SIZES)]
+        assert r["train_size"] * expected <= max(SIZES)
+    # past the baseline's largest measured size: a bound, never a fitted number
+    beyond = [r for r in rows if r["model"] == "strong" and r["train_size"] * expected > max(SIZES)]
     assert beyond and all(r["relation"] == ">=" and r["extrapolated"] for r in beyond)
-    assert all(r["multiplier"] == pytest.approx(2 * max(SIZES) / r["train_size"], rel=1e-4) for r in beyond)
+    assert all(r["multiplier"] == pytest.approx(max(SIZES) / r["train_size"], rel=1e-4) for r in beyond)
     assert beyond[0]["display"].startswith("≥")
 
 
@@ -131,20 +132,21 @@ def test_three_player_attribution_sums_to_gain_with_intervals(tmp_path):
     build(study, bootstrap=200)
     attr = _summary(study)["datasets"]["synth"]["attribution"]
     assert attr["players"] == ["mind", "quantity", "quality"]
-    assert attr["reference_quality"] == {"quality": "label_noise", "quality_rate": 0.4, "cleaning": "none"}
+    # label noise at 0.2, the same kind and rate on every dataset, not the noisiest (0.4)
+    assert attr["reference_quality"] == {"quality": "label_noise", "quality_rate": 0.2, "cleaning": "none"}
     shares = attr["shares"]
     assert sum(s["value"] for s in shares.values()) == pytest.approx(attr["gain"], rel=1e-4)
     assert sum(s["share"] for s in shares.values()) == pytest.approx(1.0, abs=1e-4)
     assert attr["gain"] == pytest.approx(attr["error_from"] - attr["error_to"], rel=1e-4)
     for s in shares.values():
         assert s["ci_low"] <= s["share"] <= s["ci_high"]
-    # quality removes 0.5 x 0.4 = 0.2 of error in every corner: its Shapley value is exactly that (+ noise)
-    assert shares["quality"]["value"] == pytest.approx(0.2, abs=0.02)
+    # quality removes 0.5 x 0.2 = 0.1 of error in every corner: its Shapley value is exactly that (+ noise)
+    assert shares["quality"]["value"] == pytest.approx(0.1, abs=0.02)
     summary = _summary(study)
     verdict = summary["verdict"][0]
     sentence = summary["datasets"]["synth"]["decision"]["sentence"]
     assert sentence.startswith("At n = 512 on synth (base, label_noise 0.4 data), ")
-    assert "Over n = 16 -> 512 on synth, " in verdict and "%" in verdict and "from base to strong" in verdict
+    assert "Over n = 16 -> 512 on synth, " in verdict and "%" in verdict and "base does not reach strong's score" in verdict
 
 
 @pytest.mark.slow

@@ -168,10 +168,11 @@ def describe(row: dict) -> str:
 
 
 def equivalence(curves: dict, baseline: str, resamples: dict) -> list[dict]:
-    """Rows of the equivalence table for every model, condition and size where the baseline has 2+ sizes."""
+    """Rows of the equivalence table for every model, condition and size where the baseline has 3+ sizes
+    (a shorter curve is too short to price, as the summary says)."""
     rows = []
     for key, base in sorted(curves.items()):
-        if base.model != baseline or len(base.n) < 2:
+        if base.model != baseline or len(base.n) < 3:
             continue
         dataset, condition = base.dataset, base.condition
         rs = resamples[dataset]
