@@ -246,3 +246,16 @@ def test_the_optuna_sweeper_example_runs_as_written_without_future_warnings(tmp_
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Warning" not in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
     assert result.stdout.count("done  iris · logreg") == 2
+
+
+@pytest.mark.slow
+def test_an_optimising_sweep_refuses_a_missing_package_of_its_fixed_model_before_any_trial(tmp_path):
+    """Its jobs are not known up front, but the model the command line fixes is checked before the first."""
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    result = mvd(["-m", "hydra/sweeper=optuna_mvd", "hydra.sweeper.n_trials=2", "model=mlp",
+                  "++model.classification.lr=interval(0.001,0.01)", "dataset=iris", "curve.sizes=[16]",
+                  "curve.seeds=[0]", f"hydra.sweep.dir={tmp_path / 'multi'}"], tmp_path, hide="torch")
+    assert result.returncode == 2
+    assert one_line(result) == ("mvd: error: model='mlp' needs the module 'torch', which is not installed; "
+                                "install it with pip install 'mvd[torch]'.")
+    assert written(tmp_path) == []

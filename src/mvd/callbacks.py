@@ -157,6 +157,8 @@ class MvdCallback(Callback):
         else:
             os.environ[launchers.SWEEP_JOBS_ENV] = str(len(sweep))  # workers size their threads from it
         join_workers = launchers.warm_joblib_workers(config.hydra)  # overlaps the checks below
+        if sweep is None:  # an optimiser proposes the jobs: what the command line fixes is checked now
+            base_packages(config)
         plans = []
         for num, overrides in enumerate(sweep or []):
             try:
@@ -207,6 +209,28 @@ class MvdCallback(Callback):
             print(f"mvd: {len(failed_jobs)} job(s) and {failed_points} point(s) failed (listed above); "
                   f"rerun the same command to retry them, stored points are kept.", file=sys.stderr, flush=True)
             raise SystemExit(EXIT_FAILED)
+
+
+def base_packages(config: DictConfig) -> None:
+    """Under a sweeper whose jobs are not known up front: refuse a missing optional package of the
+    model and logger the command line fixes (its overrides that sweep nothing), before the first job."""
+    from hydra import compose
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from mvd.errors import ConfigError
+    from mvd.job import packages
+
+    arguments = list(config.hydra.overrides.task)
+    try:
+        parsed = OverridesParser.create().parse_overrides(arguments)
+        fixed = [text for text, o in zip(arguments, parsed) if not o.is_sweep_override()]
+        cfg = compose(config_name=config.hydra.job.config_name, overrides=fixed)
+    except Exception:  # a config that composes only with the swept values: each job checks itself
+        return
+    try:
+        packages(cfg)
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 def points_file_of(plan) -> Path:

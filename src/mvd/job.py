@@ -24,7 +24,7 @@ import math
 import sys
 import traceback
 
-__all__ = ["BASIC_SWEEPER", "GRIDS_SWEEPER", "JobFailed", "check", "fixed_keys", "run", "task", "reads_return_value"]
+__all__ = ["BASIC_SWEEPER", "GRIDS_SWEEPER", "JobFailed", "check", "fixed_keys", "packages", "run", "task", "reads_return_value"]
 
 # the sweepers whose jobs are known up front (a grid, or a union of grids: mvd.grid); neither reads return values
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
@@ -54,13 +54,7 @@ def check(cfg):
         prepared, _planned = _planned[1], None
         return prepared
     fixed_keys(cfg)
-    model = cfg.model
-    nodes = {f"model.{task}": model.get(task) for task in ("classification", "regression")}
-    for modality, by_task in (model.get("per_modality") or {}).items():
-        nodes.update({f"model.per_modality.{modality}.{task}": node for task, node in (by_task or {}).items()})
-    for place, node in nodes.items():  # an optional package (torch, lightgbm) named before the data loads
-        if node is not None and node.get("_target_"):
-            extras.load(str(node["_target_"]), key=place, what=f"model={model.get('name')!r}")
+    packages(cfg)
     try:
         prepared = curve.plan(cfg)
     except ConfigError:
@@ -74,7 +68,6 @@ def check(cfg):
         if isinstance(exc, InstantiationException):  # e.g. an estimator argument the estimator does not take
             raise ConfigError(f"a part of this job cannot be built: {' '.join(str(exc).split())}.") from None
         raise
-    loggers.make(cfg)  # logger=wandb without wandb
     try:
         store.CurveFile(prepared.study_dir, prepared.run_id)  # reads the curve's stored points
     except store.StoreError as exc:
@@ -85,6 +78,21 @@ def check(cfg):
 
 # the last config ``check`` accepted (its YAML) and its plan
 _planned = None
+
+
+def packages(cfg) -> None:
+    """Refuse a model or logger whose optional package (torch, lightgbm, wandb) is not installed, in one
+    sentence naming the mvd extra that installs it; cheap, before any data loads."""
+    from mvd import extras, loggers
+
+    model = cfg.model
+    nodes = {f"model.{task}": model.get(task) for task in ("classification", "regression")}
+    for modality, by_task in (model.get("per_modality") or {}).items():
+        nodes.update({f"model.per_modality.{modality}.{task}": node for task, node in (by_task or {}).items()})
+    for place, node in nodes.items():
+        if node is not None and node.get("_target_"):
+            extras.load(str(node["_target_"]), key=place, what=f"model={model.get('name')!r}")
+    loggers.make(cfg)  # logger=wandb without wandb
 
 
 def fixed_keys(cfg) -> None:
