@@ -116,7 +116,8 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
         if eq:
             out.append(("h3", f"Data-equivalent value of each model (vs {summary['baseline']})"))
             out.append(("p", f"How many times more data {summary['baseline']} needs to match a model at size n; "
-                             "≥ or ≤: beyond the fitted range (bound shown); never: below the baseline's floor."))
+                             "read off the baseline's measured curve (its running best, interpolated in log n); ≥ or ≤: "
+                             "past its measured sizes (bound shown); never: its fit (R² >= 0.9) levels off above."))
             # clean data and the noisiest data of the attribution; every condition is in summary.json
             shown = {_condition(ds["iso_performance"])}
             if ds["attribution"]:
