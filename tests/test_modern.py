@@ -143,6 +143,7 @@ def test_nets_api_subset(est):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(fitted.predict(X), fitted.classes_[proba.argmax(axis=1)])
     assert fitted.device_ == "cpu" or fitted.device_.startswith("cuda:")
+    assert fitted.n_params_ > 100  # the network's weights, counted
     assert (fitted.predict(X) == y).mean() > 0.7
     again = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_allclose(again.predict_proba(X), proba, rtol=1e-5)

@@ -14,13 +14,23 @@ only how a fit reads two of them:
 Each carves its validation split (``val_fraction``, 20%) from the rows given to
 ``fit``, picks its best epoch on it, and never sees the curve's test split.
 pytabkit is imported at module import, so a missing extra shows up as a
-missing module when a config names one of these classes.
+missing module when a config names one of these classes.  Fitted attributes
+added here: ``device_`` (``cpu`` or ``cuda:<GPU name>``, as mvd's nets) and
+``n_params_`` (the weights of the fitted networks).
 """
 
 from __future__ import annotations
 
-import pytabkit
+import contextlib
+import io
+import warnings
+
+import numpy as np
 import torch
+
+with warnings.catch_warnings():  # pytorch-lightning warns about its own use of torch at import
+    warnings.simplefilter("ignore")
+    import pytabkit
 
 from mvd.nn.base import describe_device, resolve_device
 
@@ -40,9 +50,32 @@ class _MvdResources:
 
     def fit(self, X, y, **kwargs):
         device = resolve_device(self.device if self.device is not None else "auto")
-        super().fit(X, y, **kwargs)
+        # TabM prints when it shrinks its bins to the rows; torch warns about pytorch-lightning's pytree use
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            super().fit(X, y, **kwargs)
         self.device_ = describe_device(device)
+        self.n_params_ = sum(p.numel() for p in {id(p): p for m in _modules(self) for p in m.parameters()}.values())
         return self
+
+
+def _modules(obj, depth: int = 0, seen=None) -> list:
+    """The torch modules a fitted pytabkit estimator holds (its networks sit a few objects deep)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth > 6:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, torch.nn.Module):
+        return [obj]
+    if isinstance(obj, dict):
+        children = obj.values()
+    elif isinstance(obj, (list, tuple)):
+        children = obj
+    else:
+        children = getattr(obj, "__dict__", {}).values()
+    skip = (str, bytes, int, float, np.ndarray, torch.Tensor, type(None))
+    return [m for child in children if not isinstance(child, skip) for m in _modules(child, depth + 1, seen)]
 
 
 class RealMLPClassifier(_MvdResources, pytabkit.RealMLP_TD_Classifier):
