@@ -312,8 +312,9 @@ def curve_chart(means: list[dict], primary: str, *, title: str):
 
 
 def _table_ready(frame):
-    """Columns W&B tables accept: numbers and text (objects become text)."""
-    frame = frame.copy()
+    """Columns W&B tables accept: numbers and text (objects become text); the per-row test scores (bytes, for
+    the report's intervals) stay in the store."""
+    frame = frame.drop(columns=[c for c in ("per_row_correct", "per_row_residual") if c in frame])
     for column in frame.columns:
         if frame[column].dtype == object:
             frame[column] = frame[column].astype(str)
