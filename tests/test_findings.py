@@ -55,6 +55,9 @@ def test_tuning_cell_names_the_default_rung_answer_when_tuning_changed_it():
     entry["decision"]["without_tuning"] = "switching logreg -> forest"  # a model either way
     row = {r["dataset"]: r for r in findings.rows(summary)}["magic"]
     assert row["tuning changed the answer?"] == "the model only (default rungs: switching logreg -> forest)"
+    entry["decision"]["ties"] = ["switching logreg -> forest"]   # tied with the chosen lever: a tie, no change
+    row = {r["dataset"]: r for r in findings.rows(summary)}["magic"]
+    assert row["tuning changed the answer?"] == "no (a tie: switching logreg -> forest gains as much)"
     entry["decision"]["without_tuning"] = None
     assert {r["dataset"]: r for r in findings.rows(summary)}["magic"]["tuning changed the answer?"] == "not tuned"
 

@@ -148,6 +148,17 @@ def test_the_sentence_says_when_tuning_did_not_change_the_answer_and_is_silent_w
     assert plain.without_tuning is None and plain.tuning_changed is None and "tuning" not in plain.sentence
 
 
+def test_a_tuned_lever_tied_with_the_best_default_one_did_not_change_the_answer(tmp_path):
+    # tuned base at 128 rows scores what default base does at 256: tuning ties the next 128 labels, and the
+    # tie goes to the free lever, tuning; the best default-rung lever is tied with it, so nothing changed
+    tuned = (1, 2.0 * 128**0.5 / 256**0.5, 0.5, 0.05)
+    study = write_study(tmp_path / "s", models={"base": BASE, "base (tuned)": tuned}, sizes=SIZES, noise=0.0)
+    d = decide(load_points(study), n_now=128)["synth"]
+    assert d.lever(d.chosen).kind == "tune" and d.lever(d.without_tuning).kind == "labels"
+    assert d.without_tuning in d.ties
+    assert d.tuning_changed is False and "tuning changed" not in d.sentence
+
+
 def test_store_tuned_flag_names_the_curve(tmp_path):
     import pandas as pd
 

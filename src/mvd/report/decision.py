@@ -197,8 +197,11 @@ class Decision:
 
     @property
     def tuning_changed(self) -> bool | None:
-        """Whether tuning changed which lever wins; None when the study tunes nothing."""
-        return None if self.without_tuning is None else self.without_tuning != self.chosen
+        """Whether tuning changed which lever wins; None when the study tunes nothing.  The best default-rung
+        lever tied with the chosen one (within one test example) is no change: a tie is broken by price."""
+        if self.without_tuning is None:
+            return None
+        return self.without_tuning != self.chosen and self.without_tuning not in self.ties
 
     @property
     def tuning_changed_route(self) -> bool | None:

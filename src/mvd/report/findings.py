@@ -79,6 +79,8 @@ def _tuning(entry: dict) -> str:
         return "not tuned"
     if d["without_tuning"] == d["chosen"]:
         return "no"
+    if d["without_tuning"] in (d.get("ties") or []):
+        return f"no (a tie: {d['without_tuning']} gains as much)"
     # a model lever's other version (tuned or default) carries its kind
     kinds = {lv["lever"]: lv["kind"] for lv in d["levers"]}
     kinds.update({lv["alternative"]["lever"]: lv["kind"] for lv in d["levers"] if lv.get("alternative")})
