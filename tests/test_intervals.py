@@ -175,6 +175,9 @@ def test_a_fixed_test_set_covers_the_test_sample_only_with_per_row_scores():
     assert "test sample" not in without["covers"]
     other = interval_covers(_points(fixed_test_set=True, primary_metric="log_loss"))
     assert "test sample" not in other["covers"] and "log_loss" in other["phrase"]
+    # at a fixed test set's full pool every seed fits the same rows too: the phrase says so
+    assert all("the seeds also share the training rows" in c["phrase"] for c in (with_rows, without, other))
+    assert "share the training rows" not in interval_covers(_points(fixed_test_set=False))["phrase"]
 
 
 # ---------------------------------------------------------------- the metric's range

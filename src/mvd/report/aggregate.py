@@ -240,6 +240,8 @@ def interval_covers(points: pd.DataFrame) -> dict:
             why = "one fixed test set, bootstrapped over its rows"
         else:
             why = "one fixed test set, and some points lack per-row scores"
+        if fixed.any():
+            why += "; at the full pool the seeds also share the training rows, so there only the model seed varies"
     missing = [s for s in SOURCES if s not in covers]
     phrase = f"intervals cover {' and '.join([', '.join(covers[:-1]), covers[-1]])}"
     if missing:
