@@ -51,7 +51,7 @@ EXPONENT = {"svm": 2.0}
 TUNED_FACTOR = 1 + 4 * 2 * (2 - 1) / 2
 
 
-def one(rung: str, k: int, results: str, dataset: str = "places_region") -> dict:
+def one(rung: str, k: int, results: str, dataset: str = "places_region", rows: int = ROWS) -> dict:
     """One point of ``rung`` at ``k`` classes, in this process: its times and scores."""
     from hydra import compose, initialize_config_dir
 
@@ -59,7 +59,7 @@ def one(rung: str, k: int, results: str, dataset: str = "places_region") -> dict
     from mvd.config import CONF_DIR, register
 
     register()
-    overrides = [f"dataset={dataset}", f"model={rung}", f"curve.sizes=[{ROWS}]", "curve.seeds=[0]",
+    overrides = [f"dataset={dataset}", f"model={rung}", f"curve.sizes=[{rows}]", "curve.seeds=[0]",
                  "threads=2", f"results_dir={results}", "progress=false"]
     if k < ALL:
         overrides.append(f"dataset.params.top_classes={k}")
@@ -71,7 +71,7 @@ def one(rung: str, k: int, results: str, dataset: str = "places_region") -> dict
     point = frame.iloc[-1].to_dict()
     keep = ("status", "error", "fit_seconds", "predict_seconds", "test_accuracy", "test_top5_accuracy",
             "test_macro_f1", "test_head_accuracy", "test_torso_accuracy", "test_tail_accuracy", "n_test_unseen")
-    return {"dataset": dataset, "rung": rung, "classes": k, "cpu_seconds": time.process_time() - cpu,
+    return {"dataset": dataset, "rung": rung, "classes": k, "rows": rows, "cpu_seconds": time.process_time() - cpu,
             "wall_seconds": time.perf_counter() - wall, **{c: point.get(c) for c in keep}}
 
 
@@ -79,10 +79,10 @@ def _limit_cpu():
     resource.setrlimit(resource.RLIMIT_CPU, (int(BUDGET_CPU), int(BUDGET_CPU) + 5))
 
 
-def measure(rung: str, k: int, dataset: str = "places_region") -> dict:
+def measure(rung: str, k: int, dataset: str = "places_region", rows: int = ROWS) -> dict:
     """One point in a child process capped at the CPU budget; over it: status 'over budget'."""
     with tempfile.TemporaryDirectory() as results:
-        cmd = [sys.executable, __file__, "--one", rung, str(k), results, "--dataset", dataset]
+        cmd = [sys.executable, __file__, "--one", rung, str(k), results, "--dataset", dataset, "--rows", str(rows)]
         env = dict(os.environ, WANDB_MODE="disabled", PYTHONWARNINGS="ignore")
         start = time.perf_counter()
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, preexec_fn=_limit_cpu)
@@ -102,12 +102,13 @@ def main() -> None:
     parser.add_argument("--ks", default=",".join(map(str, KS)))
     parser.add_argument("--out", default="")
     parser.add_argument("--dataset", default="places_region")
+    parser.add_argument("--rows", type=int, default=ROWS, help="training rows of the point (default 4,096)")
     parser.add_argument("--one", nargs=3, metavar=("RUNG", "K", "RESULTS"))
     parser.add_argument("--price", default="", help="comma-separated CSVs of this benchmark: price the study")
     args = parser.parse_args()
     if args.one:
         rung, k, results = args.one
-        print(json.dumps(one(rung, int(k), results, args.dataset), default=str), flush=True)
+        print(json.dumps(one(rung, int(k), results, args.dataset, args.rows), default=str), flush=True)
         return
     if args.price:
         price(pd.concat([pd.read_csv(p) for p in args.price.split(",")], ignore_index=True))
@@ -130,7 +131,7 @@ def main() -> None:
                     print(json.dumps(rows[-1]), flush=True)
                     last = rows[-1]
                     continue
-            last = measure(rung, k, args.dataset)
+            last = measure(rung, k, args.dataset, args.rows)
             rows.append(last)
             print(json.dumps(last, default=str), flush=True)
     frame = pd.DataFrame(rows)
@@ -163,13 +164,14 @@ def _curves():
 
 def price(bench: pd.DataFrame) -> pd.DataFrame:
     """CPU-hours of every curve of the study, from the measured points (see the module docstring)."""
+    bench = bench[bench["rows"].fillna(ROWS) == ROWS] if "rows" in bench else bench
     bench = bench.assign(dataset=bench["dataset"].fillna("places_region") if "dataset" in bench else "places_region")
     ok = bench[bench["status"] == "ok"]
-    family = {"places_name_country": "text"}
+    def family(name: str) -> str:  # the text task is measured on its own; <name>_top<k> is <name>'s family
+        return "text" if name.startswith("places_name_country") else "tabular"
 
     def measured(dataset, rung, k):
-        rows = ok[(ok["rung"] == rung) & (ok["dataset"].map(lambda d: family.get(d, "tabular")) ==
-                                          family.get(dataset, "tabular"))]
+        rows = ok[(ok["rung"] == rung) & (ok["dataset"].map(family) == family(dataset))]
         above = rows[rows["classes"] >= k]
         rows = above if len(above) else rows
         if rows.empty:
@@ -193,8 +195,9 @@ def price(bench: pd.DataFrame) -> pd.DataFrame:
                     "cpu_hours": seconds / 3600})
     frame = pd.DataFrame(out)
     pd.set_option("display.width", 200)
-    print(frame.groupby(["dataset", "rung"])["cpu_hours"].sum().unstack("dataset").round(2).to_string())
-    print(frame.groupby(["dataset", "classes"])["cpu_hours"].sum().round(2).to_string())
+    print(frame.groupby(["rung", "dataset"])["cpu_hours"].sum(min_count=1).unstack("dataset").round(2).to_string())
+    print(frame.groupby(["dataset", "classes"])["cpu_hours"].sum(min_count=1).round(2).to_string())
+    print(frame.groupby("tuned")["cpu_hours"].sum().round(2).to_string())
     print(f"curves: {len(frame)}; unpriced: {int(frame['cpu_hours'].isna().sum())}; "
           f"total: {frame['cpu_hours'].sum():.1f} CPU-hours, {frame['cpu_hours'].sum() / 2:.1f} hours on 2 cores")
     return frame
