@@ -13,6 +13,15 @@ Logreg and gbm run beside them as the yardsticks.  One thread per fit (the atlas
 
     MVD_DATA=/path/to/data .venv/bin/python benchmarks/modern_bench.py
     MVD_DATA=... .venv/bin/python benchmarks/modern_bench.py --points adult:catboost:1024 sms_spam:wordllama:512
+    .venv/bin/python benchmarks/modern_bench.py --price gpu   # CPU-hours the new rungs add (--price budget)
+
+``--price`` prices each new rung's curves from the points measured below (MEASURED): a point
+costs its fit's CPU seconds plus predicting the test split and the training subset (the
+measured wall time per 1,000 rows, scaled by the fit's CPU/wall ratio, since the machine was
+shared); ``cost(n) = a * n^b`` through the two measured sizes (``atlas_cost.extrapolate``)
+prices every size of each study's grid, for every dataset alike (adult's one-hot table is
+among the widest, so this leans high for the small tables and low for letter's 26 classes).
+A tuned point adds the fair_mind budget: 4 trials x 2 inner folds, each a fit on n/2 rows.
 """
 
 from __future__ import annotations
@@ -87,6 +96,83 @@ def one_point(dataset: str, model: str, n: int, threads: int, overrides=()) -> d
             "device": str(getattr(pipe[-1], "device_", "cpu"))}
 
 
+# (dataset, model, n) -> (fit CPU s, fit wall s, predict wall ms per 1,000 rows), from the table in
+# benchmarks/README.md ("Modern rungs"); tabm beyond 1,024 rows is extrapolated from 128 and 1,024
+MEASURED = {
+    ("adult", "catboost"): {128: (1.93, 3.15, 19.0), 1024: (3.82, 25.38, 90.1), 8192: (12.36, 51.08, 83.7)},
+    ("adult", "xgboost"): {1024: (0.10, 0.52, 84.7), 8192: (0.22, 1.09, 68.7)},
+    ("adult", "realmlp"): {128: (3.33, 10.61, 99.0), 1024: (16.46, 103.55, 345.4), 8192: (118.61, 577.67, 339.0)},
+    ("adult", "tabm"): {128: (8.56, 25.87, 2939.4), 1024: (48.20, 276.94, 6850.8)},
+    ("sms_spam", "wordllama"): {512: (0.19, 0.58, 1236.5), 4096: (1.25, 5.17, 1455.8)},
+}
+# dataset -> (training pool, test rows), as the studies split them (official test splits where the data has one)
+DATASETS = {"iris": (112, 38), "wine": (133, 45), "breast_cancer": (426, 143), "digits": (1347, 450),
+            "optdigits": (3823, 1797), "spambase": (3450, 1151), "magic": (14265, 4755),
+            "letter": (15000, 5000), "adult": (32561, 16281), "sms_spam": (4180, 1394)}
+STUDIES = {  # study -> (datasets, max_size, seeds) of the arm the new rungs would join
+    "atlas": (["iris", "wine", "breast_cancer", "digits", "optdigits", "spambase", "magic", "letter", "adult"],
+              8192, 5),
+    "fair_mind": (["digits", "breast_cancer", "spambase", "magic", "adult"], 4096, 5),
+}
+
+
+# the trims proposed in benchmarks/README.md: model -> (largest default size, largest tuned size; 0: not tuned).
+# "gpu": the GPU-sized rung at defaults up to 1,024 rows, as cnn and transformer; "budget": also the
+# CatBoost search cut to 1,024 rows and RealMLP-TD at its tuned defaults only (no per-point search)
+TRIMS = {
+    "gpu": {"catboost": (8192, 8192), "xgboost": (8192, 8192), "wordllama": (8192, 8192),
+            "realmlp": (8192, 1024), "tabm": (1024, 0)},
+    "budget": {"catboost": (8192, 1024), "xgboost": (8192, 8192), "wordllama": (8192, 8192),
+               "realmlp": (8192, 0), "tabm": (1024, 0)},
+}
+
+
+def point_costs(model: str, dataset: str, sizes, test_rows: int) -> "np.ndarray":
+    """CPU seconds of one default point at each size (fit + test and training predictions)."""
+    import numpy as np
+
+    from atlas_cost import extrapolate
+
+    key = ("sms_spam" if model == "wordllama" else "adult", model)
+    measured = {n: v for n, v in MEASURED[key].items() if v is not None}
+    fit = extrapolate({n: v[0] for n, v in measured.items()}, sizes)
+    if len(measured) == 1:  # one size: fit cost linear in the rows (epochs x steps per epoch)
+        (n0, v0), = measured.items()
+        fit = v0[0] * np.asarray(sizes, float) / n0
+    predict_ms = np.mean([v[2] * v[0] / v[1] for v in measured.values()])  # CPU ms per 1,000 rows
+    return fit + predict_ms / 1000 * (test_rows + np.asarray(sizes, float)) / 1000
+
+
+def price(trims: dict) -> None:
+    from mvd.splits import sizes as grid
+
+    print(f"{'study':>9} {'model':>10} {'default h':>9} {'tuned h':>8} {'trimmed h':>9}  per dataset "
+          "(default + tuned, h)")
+    for study, (datasets, max_size, seeds) in STUDIES.items():
+        rows = [(m, datasets) for m in ("catboost", "xgboost", "realmlp", "tabm")]
+        if study == "atlas":
+            rows.append(("wordllama", ["sms_spam"]))
+        total = trimmed = 0.0
+        for model, names in rows:
+            default = tuned = kept = 0.0
+            per = []
+            for name in names:
+                pool, test = DATASETS[name]
+                ns = grid(pool, max_size=max_size)
+                d = point_costs(model, name, ns, test) * seeds
+                t = d + 4 * 2 * point_costs(model, name, [max(1, n // 2) for n in ns], test) * seeds
+                cap_default, cap_tuned = trims[model]
+                kept += sum(d[i] for i, n in enumerate(ns) if n <= cap_default)
+                kept += sum(t[i] for i, n in enumerate(ns) if n <= cap_tuned)
+                default, tuned = default + d.sum(), tuned + t.sum()
+                per.append(f"{name} {(d.sum() + t.sum()) / 3600:.2f}")
+            total, trimmed = total + default + tuned, trimmed + kept
+            print(f"{study:>9} {model:>10} {default / 3600:9.2f} {tuned / 3600:8.2f} {kept / 3600:9.2f}  "
+                  f"{', '.join(per)}")
+        print(f"{study:>9} {'all new':>10} {total / 3600:18.1f} {trimmed / 3600:9.1f}  CPU-hours "
+              "(default + tuned; trimmed)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", nargs="*", default=POINTS, help="dataset:model:n (default: the table's)")
@@ -94,7 +180,12 @@ def main() -> int:
     parser.add_argument("--override", nargs="*", default=[], help="Hydra overrides for every point, "
                         "e.g. model.classification.n_epochs=50")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # a child's single point
+    parser.add_argument("--price", choices=sorted(TRIMS), default=None,
+                        help="price the new rungs in the atlas and fair_mind, trimmed one of these ways")
     args = parser.parse_args()
+    if args.price:
+        price(TRIMS[args.price])
+        return 0
     if args.one:
         dataset, model, n = args.one.split(":")
         print(json.dumps(one_point(dataset, model, int(n), args.threads, args.override)))
