@@ -167,6 +167,17 @@ def test_nets_take_mvds_device_and_thread_rules(monkeypatch):
         RealMLPClassifier(device="tpu").get_config()
 
 
+@pytest.mark.skipif(not _have("pytabkit"), reason="needs pip install 'mvd[modern]'")
+def test_a_net_on_a_gpu_this_machine_lacks_is_refused_before_any_work(make_cfg, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"^model.classification.device='cuda' needs a CUDA GPU"):
+        curve.plan(make_cfg("dataset=breast_cancer", "model=tabm", "model.classification.device=cuda"))
+    with pytest.raises(ConfigError, match=r"^model.classification.n_threads=0 is not allowed"):
+        curve.plan(make_cfg("dataset=breast_cancer", "model=realmlp", "model.classification.n_threads=0"))
+
+
 # --- WordLlama --------------------------------------------------------------------------------------------
 def _texts(n=60, seed=0):
     rng = np.random.default_rng(seed)

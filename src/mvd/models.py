@@ -72,7 +72,7 @@ def check(model_cfg, dataset: Dataset) -> None:
             f"classes and its budget is model.max_classes={limit}, below the dataset's {dataset.n_classes} classes "
             f"(keep fewer with dataset.params.top_classes, or raise model.max_classes)."
         )
-    if str(dict(node).get("_target_", "")).startswith("mvd.nn."):  # torch nets: device, sizes, before any work
+    if str(dict(node).get("_target_", "")).startswith(("mvd.nn.", "mvd.modern_nets.")):  # torch nets: device, sizes, before any work
         estimator(model_cfg, dataset.task, seed=0, dataset=dataset).check_params(prefix=f"model.{dataset.task}.")
 
 

@@ -32,6 +32,7 @@ with warnings.catch_warnings():  # pytorch-lightning warns about its own use of 
     warnings.simplefilter("ignore")
     import pytabkit
 
+from mvd.errors import ConfigError
 from mvd.nn.base import describe_device, resolve_device
 
 __all__ = ["RealMLPClassifier", "RealMLPRegressor", "TabMClassifier", "TabMRegressor"]
@@ -39,6 +40,16 @@ __all__ = ["RealMLPClassifier", "RealMLPRegressor", "TabMClassifier", "TabMRegre
 
 class _MvdResources:
     """``get_config`` as pytabkit reads it in ``fit``, with mvd's device and thread rules."""
+
+    def check_params(self, *, prefix: str = "") -> None:
+        """Refuse a device this machine lacks, or a bad thread count, in one sentence before any work."""
+        try:
+            resolve_device(self.device if self.device is not None else "auto")
+            if self.n_threads is not None and not (isinstance(self.n_threads, int) and self.n_threads >= 1):
+                raise ConfigError(f"n_threads={self.n_threads!r} is not allowed; expected null (the job's "
+                                  "thread limit) or an integer >= 1.")
+        except ConfigError as exc:
+            raise ConfigError(f"{prefix}{exc}") from None
 
     def get_config(self):
         config = super().get_config()
