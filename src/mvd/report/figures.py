@@ -332,9 +332,15 @@ def objective_front(analysis):
         ax.plot([p["added_cost"] for p in front], [p["gain"] for p in front], color="#4C72B0", lw=1, alpha=0.6)
         ax.axhline(0, color="black", lw=0.6)
         ax.axvline(0, color="black", lw=0.6)
+        # a lever far below zero (the constant predictor) would squash the rest: the axis stops at five times
+        # the best gain (at least 2), and the title says how many levers lie below it
+        floor = -5 * max(max(p["gain"] for p in pts), 2.0)
+        below = sum(p["gain"] < floor for p in pts)
+        if below:
+            ax.set_ylim(bottom=floor)
         ax.set_xlabel("added inference cost (ms per 1,000 rows)")
         ax.set_ylabel(f"gain ({'points' if ds['decision']['unit'] == 'points' else ds['metric']})")
-        ax.set_title(f"{name}: gain against inference cost")
+        ax.set_title(f"{name}: gain against inference cost" + (f"\n({below} lever(s) below the axis)" if below else ""))
         ax.grid(True, alpha=0.25)
     fig.tight_layout()
     return fig

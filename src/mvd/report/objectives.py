@@ -45,8 +45,9 @@ UNITS = {"predict_ms_per_1000": "ms per 1,000 rows", "model_mb": "MB", "train_se
 # metrics a study may store; a study's own test_* columns are allowed too
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "log_loss", "roc_auc", "brier", "ece", "rmse", "mae", "r2")
 _RATES = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "brier", "ece")
-# the objectives a report compares side by side, where the study stored what they need
-STANDARD = ("accuracy", "macro_f1", "log_loss", "ece", "accuracy - 0.1*predict_ms_per_1000")
+# the objectives a report compares side by side, where the study stored what they need; calibration by the
+# two proper scoring rules (ECE alone rewards the constant predictor, which is perfectly calibrated)
+STANDARD = ("accuracy", "macro_f1", "log_loss", "brier", "accuracy - 0.1*predict_ms_per_1000")
 _TERM = re.compile(r"\s*([+-])?\s*(?:(\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)\s*\*\s*)?"
                    r"((?:[a-z_][a-z0-9_]*:)?[a-z_][a-z0-9_]*)\s*", re.IGNORECASE)
 # the columns that pair two targets' points: one model at one size, quality and seed
@@ -279,8 +280,8 @@ def evaluate(points: pd.DataFrame, decide, *, primary: str, current=None, object
     ``points``: the dataset's scored points; ``decide(scored, metric) -> Decision`` is the report's decision
     at the study's operating point; ``current`` is its decision under ``primary`` (reused, not remade).
     Returns ``{"rows": [...], "flips": [...], "pareto": [...]}``: a row per objective (chosen lever, gain,
-    interval, settled, what was left out); where ``cost`` was stored, the weights of ``primary - w*cost``
-    at which the chosen lever changes, and each lever's gain against its added cost.
+    interval, settled, what was left out); where ``cost`` was stored, the weight of ``primary - w*cost``
+    at which the chosen lever first changes, and each lever's gain against its added cost.
     """
     task = str(points["task"].iloc[0]) if "task" in points and len(points) else "classification"
     names = allowed(points)
@@ -300,7 +301,7 @@ def evaluate(points: pd.DataFrame, decide, *, primary: str, current=None, object
     if base is None or scored.empty or primary in LOWER_IS_BETTER:
         return out
     by_cost = decide(scored, metric)
-    out["flips"] = flip_weights(base, by_cost)
+    out["flips"] = flip_weights(base, by_cost)[:1]   # where the choice first changes; past it, cost dominates
     spent = _gains(by_cost)
     out["pareto"] = [{"lever": lv.name, "kind": lv.kind, "gain": lv.gain, "ci_low": lv.ci_low, "ci_high": lv.ci_high,
                       "added_cost": -spent[lv.name].gain, "cost_low": -spent[lv.name].ci_high,
