@@ -140,6 +140,10 @@ def test_offline_run_holds_config_history_and_summary(wandb_env, wandb_cfg):
     rows = [r for r in run["history"] if "test/accuracy" in r]
     assert [(r["seed"], r["train_size"]) for r in rows] == [(0, 16), (0, 32), (1, 16), (1, 32)]
     assert [r["test/accuracy"] for r in rows] == pytest.approx(points["test_accuracy"].tolist())
+    # every stored objective is a curve against train_size: calibration, and the costs a deployment pays
+    assert [r["test/brier"] for r in rows] == pytest.approx(points["test_brier"].tolist())
+    assert [r["cost/predict_ms_per_1000"] for r in rows] == pytest.approx(points["predict_ms_per_1000"].tolist())
+    assert [r["cost/model_bytes"] for r in rows] == pytest.approx(points["model_bytes"].tolist())
     means = [r for r in run["history"] if "curve/test_accuracy" in r]
     expected = points.groupby("train_size")["test_accuracy"].mean()
     assert [r["train_size"] for r in means] == [16, 32]
