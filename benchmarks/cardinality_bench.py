@@ -60,7 +60,8 @@ def one(rung: str, k: int, results: str, dataset: str = "places_region", rows: i
 
     register()
     overrides = [f"dataset={dataset}", f"model={rung}", f"curve.sizes=[{rows}]", "curve.seeds=[0]",
-                 "threads=2", f"results_dir={results}", "progress=false"]
+                 "threads=2", f"results_dir={results}", "progress=false",
+                 "model.max_classes=null"]  # the budget is what this measures
     if k < ALL:
         overrides.append(f"dataset.params.top_classes={k}")
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
