@@ -30,7 +30,8 @@ positive = the error falls) from the sizes up to n only:
 Printed per rule: mean absolute error, bias (mean of forecast - truth),
 "worth its price" accuracy (right about gain > 0.5 point), and for the
 forecast its 80% and 95% interval coverage of the held-out means and median
-width; grouped by reach, by model family and by curve regime.
+width; grouped by reach, by model family, by curve regime and by size at the
+cut (n <= 256, 256-2,048, > 2,048; alone and per regime).
 Extrapolated crossings of two curves are scored against "the measured order
 holds"; ``--interpolation`` checks the sizes inside the measured range only.
 """
@@ -270,18 +271,20 @@ _MIN_CALIBRATE = 400     # cut points a regime needs for quantiles of its own (e
 
 
 def fit_intervals(cuts: pd.DataFrame, pred: np.ndarray, levels=(0.8, 0.95)) -> dict:
-    """s's coefficients (non-negative least squares of the squared residual on se², g², L²), then the
-    empirical quantiles of (truth - forecast) / s per reach."""
+    """s's coefficients (non-negative least squares of the squared residual on se², g² and
+    L^LEVEL_POWER · (SIZE_REF / n)^SIZE_POWER), then the empirical quantiles of (truth - forecast) / s per reach."""
     from scipy.optimize import nnls
 
     res = cuts["truth"].to_numpy() - pred
+    along = (fc.SIZE_REF / np.maximum(cuts["n"].to_numpy(), fc.SIZE_REF)) ** fc.SIZE_POWER
     feats = np.stack([np.nan_to_num(cuts["last_se"].to_numpy()) ** 2, np.nan_to_num(cuts["last"].to_numpy()) ** 2,
-                      np.maximum(cuts["level"].to_numpy(), 0.0) ** fc.LEVEL_POWER], axis=1)
+                      np.maximum(cuts["level"].to_numpy(), 0.0) ** fc.LEVEL_POWER * along], axis=1)
     one = (cuts["reach"] == "x2").to_numpy() & np.isfinite(res)
     coef, _ = nnls(feats[one], res[one] ** 2)
     spread = dict(zip(("SPREAD_NOISE", "SPREAD_GAIN", "SPREAD_LEVEL"), np.sqrt(coef)))
     use(spread)
-    s = np.maximum(fc._spread(cuts["last_se"].to_numpy(), cuts["last"].to_numpy(), cuts["level"].to_numpy()), 1e-6)
+    s = np.maximum(fc._spread(cuts["last_se"].to_numpy(), cuts["last"].to_numpy(), cuts["level"].to_numpy(),
+                              cuts["n"].to_numpy()), 1e-6)
     z = res / s
     quant = {lv: {} for lv in levels}
     regimes = cuts["regime"].to_numpy()
@@ -298,7 +301,8 @@ def fit_intervals(cuts: pd.DataFrame, pred: np.ndarray, levels=(0.8, 0.95)) -> d
 
 
 def _bounds(cuts: pd.DataFrame, pred: np.ndarray, levels=(0.8, 0.95)) -> dict:
-    s = fc._spread(cuts["last_se"].to_numpy(), cuts["last"].to_numpy(), cuts["level"].to_numpy())
+    s = fc._spread(cuts["last_se"].to_numpy(), cuts["last"].to_numpy(), cuts["level"].to_numpy(),
+                   cuts["n"].to_numpy())
     k = np.log2(cuts["factor"].to_numpy())
     out = {lv: np.full((len(cuts), 2), np.nan) for lv in levels}
     doublings = np.where(cuts["reach"].to_numpy() == "step", 0.5, k)
@@ -370,6 +374,14 @@ def _table(title: str, groups: dict) -> str:
     return "\n".join(lines)
 
 
+SIZE_BANDS = ("n <= 256", "256 < n <= 2048", "n > 2048")
+
+
+def size_band(n: np.ndarray) -> np.ndarray:
+    """Each cut's size band (``SIZE_BANDS``): conditional coverage, not only the corpus average."""
+    return np.where(n <= 256, SIZE_BANDS[0], np.where(n <= 2048, SIZE_BANDS[1], SIZE_BANDS[2]))
+
+
 def report(cuts: pd.DataFrame, preds: dict, bounds: dict) -> dict:
     def sub(mask):
         return score(cuts[mask].reset_index(drop=True), {k: v[mask] for k, v in preds.items()},
@@ -382,10 +394,17 @@ def report(cuts: pd.DataFrame, preds: dict, bounds: dict) -> dict:
               "by_regime": {g: sub(one & (cuts["regime"] == g).to_numpy()) for g in fc.REGIMES
                             if (one & (cuts["regime"] == g).to_numpy()).any()},
               "by_source": {s: sub(one & (cuts["source"] == s).to_numpy()) for s in sorted(cuts["source"].unique())}}
+    band = size_band(cuts["n"].to_numpy())
+    result["by_size"] = {b: sub(one & (band == b)) for b in SIZE_BANDS if (one & (band == b)).any()}
+    result["by_size_regime"] = {f"{g} {b}": sub(one & (band == b) & (cuts["regime"] == g).to_numpy())
+                                for g in fc.REGIMES for b in SIZE_BANDS
+                                if (one & (band == b) & (cuts["regime"] == g).to_numpy()).any()}
     print(_table("next doubling (x2), a step, two and three doublings", result["by_reach"]))
     print(_table("next doubling, by model family", result["by_family"]))
     print(_table("next doubling, by curve regime at the cut", result["by_regime"]))
     print(_table("next doubling, by source", result["by_source"]))
+    print(_table("next doubling, by size at the cut", result["by_size"]))
+    print(_table("next doubling, by regime and size at the cut", result["by_size_regime"]))
     return result
 
 

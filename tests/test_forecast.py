@@ -73,6 +73,16 @@ def test_intervals_exist_only_at_calibrated_levels_and_widen_with_reach():
         fc.interval(0.9)
 
 
+def test_a_flat_curve_far_along_its_sizes_gets_a_narrower_interval_than_the_same_curve_early():
+    errors = [0.170, 0.160, 0.152, 0.151, 0.1505, 0.1504]          # flat, 15 points of error left
+    early = forecast.forecast(SIZES, _curve(errors, noise=0.002), [1024.0])
+    late = forecast.forecast(SIZES * 64, _curve(errors, noise=0.002), [SIZES[-1] * 128])
+    assert early.gains.regime == late.gains.regime == "flat"
+    assert np.isclose(early.gain[0], late.gain[0])
+    width = lambda fc: np.subtract(*fc.interval(0.95)[::-1])[0]  # noqa: E731
+    assert width(late) < 0.6 * width(early)
+
+
 def test_predict_interpolates_inside_the_measured_sizes_and_keeps_the_family_for_errors_that_are_not_rates():
     wide = _curve(0.5 * SIZES**-0.3, noise=0.003)
     rs = SeedResamples(range(5), n=50)
@@ -133,6 +143,16 @@ def test_a_real_flat_curve_is_said_to_have_stopped_and_forecast_near_zero(atlas)
     assert 0 <= 100 * fc.gain[0] <= 100 * fc.gains.ceiling and abs(100 * fc.gain[0] - truth) < 0.3
     lo, hi = fc.interval(0.8)
     assert lo[0] <= wide[n == 8192].mean() <= hi[0]
+
+
+def test_a_real_curve_far_along_with_much_error_left_gets_a_proportionate_interval(atlas):
+    n, wide = _real(atlas, "adult", "logreg")       # 15 points of error left, the last two doublings gained 0.1, 0.25
+    seen = n <= 4096
+    fc = forecast.forecast(n[seen], wide[seen], [8192.0])
+    assert 100 * fc.gains.level > 14 and 100 * max(abs(fc.gains.last), abs(fc.gains.before)) < 0.3
+    lo, hi = fc.interval(0.95)
+    assert lo[0] <= wide[n == 8192].mean() <= hi[0]
+    assert 100 * (hi[0] - lo[0]) < 7.0              # 9.9 points when the error left counted the same at any size
 
 
 def test_the_decision_prices_more_labels_by_the_forecast_not_by_the_last_value(atlas):
