@@ -29,7 +29,8 @@ def test_rows_read_the_decision_the_upgrade_the_shares_the_tuning_and_the_backte
     row = by_name["magic"]
     assert row["n"] == "16–4,096" and row["task"] == "classification (accuracy)"
     assert row["decision at the operating point"].startswith(
-        f"n = 4,096, clean: {chosen['lever']} (+{chosen['gain']:.1f} [{chosen['ci_low']:.1f}, {chosen['ci_high']:.1f}]; open)")
+        f"n = 4,096, clean: {chosen['lever']} (+{chosen['gain']:.1f} [{chosen['ci_low']:.1f}, {chosen['ci_high']:.1f}]; "
+        f"ties {magic['decision']['ties'][0]}; open against more data)")
     mind = magic["attribution"]["shares"]["mind"]
     assert row["shares of the gain"].startswith(f"mind {100 * mind['share']:.0f}% [{100 * mind['ci_low']:.0f}, ")
     assert row["shares of the gain"].endswith("(n 16→4,096)")
