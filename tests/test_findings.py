@@ -30,10 +30,11 @@ def test_rows_read_the_decision_the_upgrade_the_shares_the_tuning_and_the_backte
     assert row["n"] == "16–4,096" and row["task"] == "classification (accuracy)"
     assert row["decision at the operating point"].startswith(
         f"n = 4,096, clean: {chosen['lever']} (+{chosen['gain']:.1f} [{chosen['ci_low']:.1f}, {chosen['ci_high']:.1f}]; "
-        f"ties {magic['decision']['ties'][0]}; open against more data)")
+        f"ties {' and '.join(magic['decision']['ties'])}; {'settled' if magic['decision']['settled'] else 'open'}")
     mind = magic["attribution"]["shares"]["mind"]
     assert row["shares of the gain"].startswith(f"mind {100 * mind['share']:.0f}% [{100 * mind['ci_low']:.0f}, ")
-    assert row["shares of the gain"].endswith("(n 16→4,096)")
+    # from the first size where every rung can fit (below it default gbm predicts the prior)
+    assert magic["attribution"]["small_size"] == 45 and row["shares of the gain"].endswith("(n 45→4,096)")
     assert row["tuning changed the answer?"] == "no"
     assert by_name["breast_cancer"]["best model vs the baseline, in data"] == "none beats logreg"
     # at the operating point, measured on the curves or a bound in words (equivalence.cell)
@@ -125,3 +126,73 @@ def test_the_decision_cell_lists_ties_and_the_kind_of_answer_it_is_open_against(
                           ("strong (tuned)", 3): {128: base + 0.10}})
     d = decide(tuned, n_now=128)["toy"].to_dict()
     assert findings._tuning({"decision": d}) == "the model only (default rungs: switching base -> strong)"
+
+
+def _multiplier(entry: dict, model: str, n: int) -> str:
+    row = next(r for r in entry["equivalence"] if r["model"] == model and r["train_size"] == n and r["quality_rate"] == 0
+               and r["cleaning"] == "none")
+    assert row["kind"] == "measured"
+    return f"{row['multiplier']:.3g}×"
+
+
+def test_the_readme_bullets_are_the_committed_atlas_summary():
+    """Every number of the README's atlas bullets, recomputed from summary.json."""
+    if (ATLAS / "IN_PROGRESS").exists() or not (ATLAS / "summary.json").exists():
+        pytest.skip("the atlas is still running: results/atlas has no summary.json yet")
+    s, readme = _summary(ATLAS), " ".join((ROOT / "README.md").read_text().split())
+    ds = s["datasets"]
+    settled = sorted(n for n, e in ds.items() if e["decision"]["settled"])
+    assert settled == ["letter", "magic", "mnist", "optdigits", "spambase"]
+    assert f"a better model is the settled answer on {len(settled)} of {len(ds)} datasets" in readme
+    assert all(ds[n]["decision"]["levers"][0] and ds[n]["decision"]["chosen"].startswith("switching") for n in settled)
+    open_to_data = sorted(n for n, e in ds.items() if not e["decision"]["settled"] and e["lead"].startswith(f"On {n}")
+                          and "not yet settled against doubling the labels" in e["lead"])
+    assert open_to_data == ["adult", "digits", "sms_spam"]
+    nothing = sorted(n for n, e in ds.items() if "nothing measured" in e["lead"])
+    assert nothing == ["breast_cancer", "diabetes", "iris", "wine"]
+    assert [int(ds[n]["decision"]["n_test"]) for n in ("iris", "breast_cancer", "wine")] == [38, 143, 45]
+    assert "(adult: ahead by +1.5 [−1.9, 4.8])" in readme and "ahead by +1.5 [−1.9, 4.8]" in ds["adult"]["lead"]
+    for dataset, model, n in (("magic", "gbm", 128), ("spambase", "gbm", 362), ("letter", "gbm", 512),
+                              ("sms_spam", "embedbag", 724), ("adult", "gbm", 2048)):
+        assert f"{_multiplier(ds[dataset], model, n)}" in readme, (dataset, model)
+    shares = {n: e["attribution"]["shares"] for n, e in ds.items()}
+    quantity = sorted(round(100 * v["quantity"]["share"]) for v in shares.values())
+    assert f"{quantity[0]}–{quantity[-1]} % of it" in readme
+    mind = {n: round(100 * v["mind"]["share"]) for n, v in shares.items()}
+    assert max(mind.values()) == mind["iris"] == 11 and mind["letter"] == -3 and mind["wine"] == -7
+    quality = {n: round(100 * v["quality"]["share"]) for n, v in shares.items()}
+    assert sorted(quality[n] for n in ("wine", "breast_cancer", "iris")) == [56, 62, 75]
+    assert sorted(quality[n] for n in ("magic", "mnist", "letter", "sms_spam"))[::3] == [8, 17]
+    assert all(e["attribution"]["reference_quality"]["quality"] == "label_noise"
+               and e["attribution"]["reference_quality"]["quality_rate"] == 0.2 for e in ds.values())
+    # the objectives: macro-F1 keeps every choice; log loss keeps the kind of answer on 10 of 12
+    kinds = {"labels": "data", "step": "data", "model": "mind", "tune": "mind"}
+    rows = {n: {r["objective"]: r for r in e["objectives"]["rows"]} for n, e in ds.items()}
+    primary = {n: e["metric"] for n, e in ds.items()}
+    classif = [n for n in ds if primary[n] == "accuracy"]
+    assert all(rows[n]["macro_f1"]["chosen"] == rows[n]["accuracy"]["chosen"] for n in classif)
+    changed = sorted(n for n in classif if kinds[rows[n]["log_loss"]["kind"]] != kinds[rows[n]["accuracy"]["kind"]])
+    assert changed == ["breast_cancer", "wine"] and all(rows[n]["log_loss"]["kind"] == "labels" for n in changed)
+    assert rows["sms_spam"]["log_loss"]["chosen"] == "switching logreg -> embedbag" and rows["sms_spam"]["log_loss"]["settled"]
+    # the backtest, beside the simple rules on the same trials
+    total = {}
+    for e in ds.values():
+        for rule, v in ((e["backtest"] or {}).get("decisions") or {}).get("rules", {}).items():
+            t = total.setdefault(rule, [0, 0, 0.0])
+            t[0] += v["hits"]
+            t[1] += v["trials"]
+            t[2] += v["mean_regret"] * v["trials"]
+    said = {"method": "in 27 of 31 backtests", "half": "29 of 31", "again": "28", "last": "24"}
+    assert {r: (t[0], t[1]) for r, t in total.items()} == {"method": (27, 31), "half": (29, 31), "again": (28, 31),
+                                                          "last": (24, 31)}
+    assert all(text in readme for text in said.values())
+    assert f"(mean regret {total['method'][2] / 31:.2f} points)" in readme
+    regret = {r: f"{t[2] / t[1]:.2f}" for r, t in total.items()}
+    assert (f"29 of 31 ({regret['half']})" in readme and f"28 ({regret['again']})" in readme
+            and f"24 ({regret['last']})" in readme)
+    held = [(e["backtest"]["intervals"]["held_out"], e["backtest"]["intervals"]["coverage"])
+            for e in ds.values() if (e["backtest"] or {}).get("intervals")]
+    n_held = sum(h for h, _ in held)
+    c80 = sum(h * c["80"] for h, c in held) / n_held
+    c95 = sum(h * c["95"] for h, c in held) / n_held
+    assert f"held {100 * c80:.0f} % and {100 * c95:.0f} % of the {n_held} held-out means" in readme
