@@ -145,7 +145,8 @@ class _Counting:
 def test_inference_cost_is_per_1000_rows_warm_and_the_size_is_the_pickle():
     model = _Counting()
     assert costs.predict_ms_per_1000(model, np.zeros((37, 3))) >= 0
-    assert model.calls == [1000] * (1 + costs.REPEATS)   # one warm call, then the timed repeats, on 1,000 rows
+    # one warm call, then timed calls on 1,000 rows: at least REPEATS, more for a fast model, never unbounded
+    assert set(model.calls) == {1000} and 1 + costs.REPEATS <= len(model.calls) <= 1 + costs.MAX_REPEATS
     assert costs.model_bytes(model) > costs.model_bytes(_Counting()) > 0
     assert costs.model_bytes(lambda: 0) == 0          # an unpicklable model has no measured size
 

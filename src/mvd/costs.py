@@ -5,8 +5,10 @@ and its size.  ``predict_seconds`` (the whole test split, first call, cold
 caches) is no such price, so each point also records:
 
 - ``predict_ms_per_1000``: milliseconds to predict 1,000 rows, warm (one
-  untimed call first), on one thread, the median of ``REPEATS`` timed calls
-  on the same 1,000 test rows (tiled when the test split is smaller);
+  untimed call first), on one thread, the median of at least ``REPEATS``
+  timed calls on the same 1,000 test rows (tiled when the test split is
+  smaller), more for a fast model until ``MIN_SECONDS`` are timed, so that
+  sub-millisecond rungs are not at the mercy of one scheduler tick;
 - ``model_bytes``: the fitted pipeline's pickled size, preprocessing included.
 
 Training compute is ``fit_seconds`` (and ``tune_seconds`` for a tuned point),
@@ -28,6 +30,8 @@ REPEATS = 5
 ROWS = 1000
 # a cap on the timed repeats: a rung slower than this per call is timed fewer times (at least once)
 BUDGET_SECONDS = 2.0
+# a fast rung is timed until this much time is spent (at most MAX_REPEATS calls)
+MIN_SECONDS, MAX_REPEATS = 0.1, 200
 COLUMNS = ("predict_ms_per_1000", "model_bytes")
 
 
@@ -49,7 +53,7 @@ def predict_ms_per_1000(model, X, *, repeats: int = REPEATS) -> float:
     with threadpool_limits(limits=1):
         model.predict(batch)                      # warm: caches, lazy buffers, first-call dispatch
         spent = 0.0
-        for _ in range(repeats):
+        while len(times) < MAX_REPEATS and (len(times) < repeats or spent < MIN_SECONDS):
             start = time.perf_counter()
             model.predict(batch)
             elapsed = time.perf_counter() - start
