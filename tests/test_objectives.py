@@ -210,3 +210,16 @@ def test_the_report_compares_objectives_and_draws_the_latency_front(slow_but_bet
     assert table[2][0][:2] == ["accuracy", "switching a -> b"] and re.match(r"\+[12]\.\d points \[", table[2][0][2])
     assert re.search(r"below w = 0\.0[34]\d* \[0\.0\d+, 0\.0\d+\] points per ms per 1,000 rows, switching a -> b; "
                      r"above, keep the current model", text)
+
+
+def test_the_business_value_row_prices_the_primary_decision_at_the_configs_price_per_error(slow_but_better):
+    ok, metric = score_points(load_points(slow_but_better))
+    business = {"value_correct": 2.0, "cost_error": 3.0, "cost_per_label": 0.1, "cost_per_compute_hour": 1.0}
+    current = decide(ok, n_now=256, metric=metric, business=business)["synth"]
+    entry = objectives.evaluate(ok, lambda s, m: decide(s, n_now=256, metric=m, business=business)["synth"],
+                                primary="accuracy", current=current)
+    row = entry["rows"][-1]
+    switch = current.lever(current.chosen)
+    assert row["objective"].startswith("business value per 1,000 decisions") and row["chosen"] == current.chosen
+    # one accuracy point is 1% of 1,000 decisions turned right: 10 x (2 + 3) in money
+    assert row["gain"] == pytest.approx(switch.gain * 10 * 5.0) and row["ci_low"] == pytest.approx(switch.ci_low * 50)

@@ -267,6 +267,20 @@ def _row(objective: Objective, d, notes: list[str]) -> dict:
             "ci_low": lv.ci_low, "ci_high": lv.ci_high, "settled": bool(d.settled), "note": note}
 
 
+def _business_row(d) -> dict | None:
+    """The primary decision in the business config's money: value per 1,000 decisions of the chosen lever's
+    gain, at the config's price per error (a linear price, so the same lever and interval, scaled)."""
+    lv = d.lever(d.chosen) if d is not None and d.chosen else None
+    if lv is None or lv.value_per_1000 is None or not lv.gain:
+        return None
+    per = lv.value_per_1000 / lv.gain
+    low, high = sorted((lv.ci_low * per, lv.ci_high * per)) if lv.ci_low is not None else (None, None)
+    return {"objective": f"business value per 1,000 decisions ({d.currency})", "unit": d.currency,
+            "chosen": d.chosen, "kind": lv.kind, "gain": lv.value_per_1000, "ci_low": low, "ci_high": high,
+            "settled": bool(d.settled), "note": f"the {d.metric} decision at {per / 1000:.3g} {d.currency} per "
+                                                f"point per decision (business config)"}
+
+
 def standard(task: str, primary: str) -> list[str]:
     """The objectives a report compares for a task, its primary metric first."""
     rest = STANDARD if task == "classification" else ("rmse", "mae", "r2")
@@ -296,6 +310,9 @@ def evaluate(points: pd.DataFrame, decide, *, primary: str, current=None, object
         rows.append(_row(objective, d, notes))
         if objective.text == primary:
             base = d
+    money = _business_row(current)
+    if money is not None:
+        rows.append(money)
     out = {"rows": rows, "flips": [], "pareto": [], "cost": cost}
     scored, metric, _ = apply(points, parse(cost, names))
     if base is None or scored.empty or primary in LOWER_IS_BETTER:
@@ -328,7 +345,7 @@ def blocks(entry: dict, primary: str) -> list[tuple]:
         if r["chosen"] is None:
             rows.append([r["objective"], "—", "—", "—", r["note"]])
             continue
-        digits = 1 if r["unit"] == "points" else 3
+        digits = 1 if r["unit"] == "points" else 2 if r["objective"].startswith("business value") else 3
         ci = "" if r["ci_low"] is None or not math.isfinite(r["ci_low"]) else \
             f" [{r['ci_low']:.{digits}f}, {r['ci_high']:.{digits}f}]".replace("-", "−")
         unit = "points" if r["unit"] == "points" else r["unit"]
