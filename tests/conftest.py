@@ -28,18 +28,20 @@ def shared_data() -> Path:
 
 def file_datasets() -> dict:
     """Named datasets read from files: name -> (folder, file names); MNIST needs its test pair at least."""
-    from mvd.sources import idx, uci
+    from mvd.sources import geonames, idx, uci
 
     out = {name: (spec.folder, [f.name for f in spec.files]) for name, spec in uci.DATASETS.items()}
     out["mnist"] = (idx.MNIST.folder, [f.name for f in idx.TEST])
+    for name in ("places_country", "places_region", "places_name_country"):  # GeoNames' places
+        out[name] = (geonames.FOLDER, [geonames.FILE.name])
     return out
 
 
 def missing_data(*names: str) -> str:
     """One line naming the files of ``names`` not in :func:`shared_data` (empty when all are there)."""
     root, known = shared_data(), file_datasets()
-    absent = [f"{folder}/{f}" for name in names if name in known
-              for folder, files in [known[name]] for f in files if not (root / folder / f).is_file()]
+    absent = list(dict.fromkeys(f"{folder}/{f}" for name in names if name in known
+                                for folder, files in [known[name]] for f in files if not (root / folder / f).is_file()))
     if not absent:
         return ""
     return f"needs the real dataset files {', '.join(absent)} in {root} (set MVD_DATA to a folder holding them)"
