@@ -214,6 +214,13 @@ def operating_row(rows: list[dict], model: str, n_now: float | None = None) -> d
     return max(below or mine, key=lambda r: r["train_size"])
 
 
+def _last_measured(rows: list[dict], row: dict) -> dict | None:
+    """The largest size where ``row``'s model was measured against the baseline, on ``row``'s data."""
+    measured = [r for r in rows if r["model"] == row["model"] and _kind(r) == "measured"
+                and (r["quality"], r["quality_rate"], r["cleaning"]) == (row["quality"], row["quality_rate"], row["cleaning"])]
+    return max(measured, key=lambda r: r["train_size"]) if measured else None
+
+
 def headline(rows: list[dict], model: str, n_now: float | None = None) -> str | None:
     """The multiplier at the operating point in words, and the largest size where it was measured when
     the operating point's is a bound; None without rows."""
@@ -223,10 +230,8 @@ def headline(rows: list[dict], model: str, n_now: float | None = None) -> str | 
     text = row.get("words") or f"{row['display']} at n = {row['train_size']:,}"
     if _kind(row) == "measured":
         return text
-    measured = [r for r in rows if r["model"] == model and _kind(r) == "measured" and r["cleaning"] == row["cleaning"]
-                and r["quality"] == row["quality"] and r["quality_rate"] == row["quality_rate"]]
-    if measured:
-        last = max(measured, key=lambda r: r["train_size"])
+    last = _last_measured(rows, row)
+    if last is not None:
         text += f"; measured at n = {last['train_size']:,}: {last['display']}"
     return text
 
@@ -246,9 +251,7 @@ def cell(rows: list[dict], model: str, n_now: float | None = None) -> str | None
     text = {"at_least": f"{baseline} does not reach it by its largest size ({bound})",
             "at_most": f"{row['display']} at {at} ({baseline} matches it at its smallest size)",
             "never": f"{baseline}'s fitted floor lies above it ({at}): never, by extrapolation"}[kind]
-    measured = [r for r in rows if r["model"] == model and _kind(r) == "measured" and r["cleaning"] == row["cleaning"]
-                and r["quality"] == row["quality"] and r["quality_rate"] == row["quality_rate"]]
-    if measured:
-        last = max(measured, key=lambda r: r["train_size"])
+    last = _last_measured(rows, row)
+    if last is not None:
         text += f"; measured: {last['display']} at n = {last['train_size']:,}"
     return text
