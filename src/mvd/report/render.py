@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 
 from mvd.report.study import LOWER_IS_BETTER
-from mvd.report import objectives
+from mvd.report import cardinality, objectives
 from mvd.report.attribution import LABELS
 from mvd.report.lead import order as lead_order
 from mvd.report.shift import blocks as shift_blocks
@@ -61,6 +61,7 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
     b = summary["business"]
     currency = b["currency"]
     out: list[tuple] = [("h1", f"mvd report: {summary['study']}")]
+    out += cardinality.opening(summary)  # a study across numbers of classes opens with how the answer moves
     # the decision comes first, as one action per dataset, the biggest gain first (the full sentence is in the
     # dataset's section)
     out.append(("ul", [summary["datasets"][name]["lead"] for name in lead_order(summary["datasets"])]))
@@ -175,6 +176,7 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
             out.append(("table", ["model", "at n", f"value per 1,000 decisions ({currency})", "95% CI"],
                         [[m, str(v["train_size"]), _money(v["value"], currency),
                           f"[{_num(v['ci_low'], 4)}, {_num(v['ci_high'], 4)}]"] for m, v in sorted(largest.items())]))
+    out += cardinality.blocks(summary)
     out += shift_blocks(summary.get("shift") or {})
     out.append(("p", "All numbers, including every point's value per 1,000 decisions and the full equivalence "
                      "table, are in summary.json. Rebuild with: mvd-report STUDY_DIR."))

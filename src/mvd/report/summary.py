@@ -19,7 +19,7 @@ from mvd.errors import ConfigError
 from mvd.report.study import LOWER_IS_BETTER
 from mvd.report import business as money
 from mvd.report.aggregate import CONFIDENCE, SeedResamples, aggregate, cells, interval_covers
-from mvd.report import backtest, lead as leads, objectives
+from mvd.report import backtest, cardinality, lead as leads, objectives
 from mvd.report.attribution import LABELS, attribution, cannot_fit
 from mvd.report.backtest import MIN_SIZES, check_sizes
 from mvd.report.decision import EXTRAPOLATION_RESAMPLES, decide
@@ -100,6 +100,9 @@ def analyse(study: Study, *, workers: int | None = None) -> Analysis:
     shift = shift_section(points, study.metric, n_resamples=study.bootstrap, seed=SEED, baseline=baseline)
     if shift:  # only studies with shift kinds or test-label noise carry the section
         summary["shift"] = shift
+    card = cardinality.section(points, decisions, resamples)
+    if card:  # only studies whose datasets differ by their number of classes (top_classes) carry the section
+        summary["cardinality"] = card
     summary = _clean(summary)
     summary["datasets"] = datasets  # cleaned where they were made
     return Analysis(summary=summary, agg=agg, curves=curves, baseline=baseline)

@@ -1,0 +1,301 @@
+"""Cardinality: as the classes multiply, does the next unit of effort move from model to data, and for which classes?
+
+A study that keeps the ``k`` most frequent classes of one dataset
+(``dataset.params.top_classes``: the datasets ``<name>_top<k>`` beside
+``<name>`` itself, :mod:`mvd.sources.top_classes`) has a *cardinality
+family*.  For such a study this section says two things, from the stored
+points only:
+
+- **Head, torso and tail rows** (``group_rows``), per dataset at its
+  operating point (the decision's size, model and data): in each frequency
+  group (``mvd.metrics``: the head holds the pool's most frequent classes up
+  to half its rows, the torso to 90 %, the tail the rest), the group's
+  accuracy gain of the decision's best model lever over the current model at
+  that size, beside the gain the current model's last measured doubling of
+  rows bought (its largest measured size at or below n/2, to n), and their
+  difference.  Measured sizes only, never a fitted or extrapolated value.
+  The three are computed on the dataset's own seed resamples
+  (``aggregate.SeedResamples``), paired across models and sizes as every
+  other interval of the report (Student's t over the seeds, the jackknife's
+  standard error).  A group's accuracy is not rescored on test-row draws, so
+  on a fixed test set its intervals hold the seeds' variance only
+  (``aggregate.interval_covers`` says which).
+- **The study's opening sentences** (``section``), per family ordered by the
+  number of classes: each cardinality's decision (its answer, a better model
+  or more data, settled or open, as ``decision.decide`` made it on the
+  primary metric) and the frequency group each lever gains most in.
+
+Studies without a cardinality family get no section, so their reports are
+unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from mvd.levers import ANSWER, condition_label
+from mvd.metrics import GROUP_CUTS, GROUPS
+from mvd.report.aggregate import cells, clip_to_range, interval_covers
+
+__all__ = ["families", "group_rows", "section", "opening", "blocks", "MODEL", "DATA", "OPEN"]
+
+# "<name>_top<k>": the dataset <name> kept to its k most frequent classes (mvd.sources.top_classes)
+_TOP = re.compile(r"^(?P<base>.+)_top(?P<k>\d+)$")
+MODEL, DATA, OPEN = ANSWER["model"], ANSWER["labels"], "open"
+_SCALE = 100.0  # accuracy in points
+
+
+def families(names) -> dict:
+    """``{base: [(dataset, k), ...]}``: datasets that differ only by ``top_classes``, fewest classes first, the
+    one with every class (``k`` None) last; only bases with at least two members, one of them kept to top k."""
+    found: dict = {}
+    for name in sorted(set(map(str, names))):
+        m = _TOP.match(name)
+        base, k = (m["base"], int(m["k"])) if m else (name, None)
+        found.setdefault(base, []).append((name, k))
+    return {base: sorted(members, key=lambda m: (m[1] is None, m[1] or 0)) for base, members in sorted(found.items())
+            if len(members) >= 2 and any(k is not None for _, k in members)}
+
+
+def _classes(points: pd.DataFrame) -> int | None:
+    """The number of classes of a dataset with every class, from a stored confusion matrix (stored up to
+    ``mvd.metrics.CONFUSION_MAX_CLASSES`` classes), else None."""
+    if "confusion" not in points:
+        return None
+    for text in points["confusion"].dropna().unique():
+        try:
+            return len(json.loads(text))
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _measured(lv) -> bool:
+    return not lv.extrapolated and lv.family is None and math.isfinite(lv.gain)
+
+
+def _best_model_lever(decision):
+    """The decision's best lever of the kind "a better model" measured at its size (ties: by name)."""
+    mind = [lv for lv in decision.levers if lv.answer == MODEL and _measured(lv)]
+    return max(mind, key=lambda lv: (lv.gain, lv.name)) if mind else None
+
+
+def group_rows(points: pd.DataFrame, decision, resamples) -> dict | None:
+    """The head, torso and tail rows of one dataset at its operating point (module docstring), or None where its
+    points store no group accuracy."""
+    columns = [f"test_{g}_accuracy" for g in GROUPS]
+    if not all(c in points for c in columns) or not points[columns].notna().any().any():
+        return None
+    table = cells(points, columns)
+    at = {tuple(r): i for i, r in enumerate(table.index.itertuples(index=False, name=None))}
+    q = tuple(decision.data)
+    n = float(decision.n_now)
+    sizes = sorted(int(s) for (d, m, *cond, s) in at if m == decision.model and tuple(cond) == q)
+    lever = _best_model_lever(decision)
+    now = at.get((decision.dataset, decision.model, *q, int(n))) if float(int(n)) == n else None
+    half = max((s for s in sizes if s <= n / 2 + 1e-9), default=None)
+    out = {"n_now": n, "model": decision.model, "quality": q[0], "quality_rate": float(q[1]), "cleaning": q[2],
+           "model_lever": None if lever is None else lever.name,
+           "lever_model": None if lever is None else lever.model,
+           "n_half": half, "seeds": [int(s) for s in resamples.seeds],
+           "interval_covers": interval_covers(points.assign(primary_metric="a group's accuracy"))["phrase"],
+           "note": None, "rows": []}
+    if now is None:
+        out["note"] = f"{decision.model} was not measured at n = {n:,.0f}: no measured group rows"
+        return out
+    if lever is None:
+        out["note"] = f"no other model was measured at n = {n:,.0f}"
+    elif half is None:
+        out["note"] = f"{decision.model} was not measured at or below n = {n / 2:,.0f}: no measured doubling"
+    ix = [now, None if lever is None else at.get((decision.dataset, lever.model, *tuple(lever.data), int(n))),
+          None if half is None else at.get((decision.dataset, decision.model, *q, half))]
+    for g, column in zip(GROUPS, columns):
+        wide = np.full((3, len(table.seeds)), np.nan)
+        for j, i in enumerate(ix):
+            if i is not None:
+                wide[j] = table.wide[column][i]
+        means = resamples.means(wide, table.seeds)                     # (resamples, [now, lever, half])
+        with np.errstate(invalid="ignore"):
+            gains = np.column_stack([means[:, 1] - means[:, 0], means[:, 0] - means[:, 2]]) * _SCALE
+            gains = np.column_stack([gains, gains[:, 0] - gains[:, 1]])
+            low, high = resamples.interval(gains)
+        acc, full = means[resamples.full], gains[resamples.full]
+        if not math.isfinite(acc[0]):
+            continue  # no test row of this group
+        model = clip_to_range(low[0], high[0], metric="accuracy", now=acc[0], scale=_SCALE)[:2]
+        data = clip_to_range(low[1], high[1], metric="accuracy", now=acc[2], scale=_SCALE)[:2]
+        more = MODEL if low[2] > 0 else DATA if high[2] < 0 else OPEN
+        out["rows"].append({"group": g, "accuracy_now": float(acc[0]),
+                            "model_gain": float(full[0]), "model_ci_low": model[0], "model_ci_high": model[1],
+                            "data_gain": float(full[1]), "data_ci_low": data[0], "data_ci_high": data[1],
+                            "difference": float(full[2]), "difference_ci_low": float(low[2]),
+                            "difference_ci_high": float(high[2]),
+                            "more": more if math.isfinite(full[2]) else None})
+    return out
+
+
+def _most(rows: list, which: str) -> dict | None:
+    """The group whose ``which`` gain ("model" or "data") is largest, with its interval."""
+    ok = [r for r in rows if r[f"{which}_gain"] is not None and math.isfinite(r[f"{which}_gain"])]
+    if not ok:
+        return None
+    r = max(ok, key=lambda r: (r[f"{which}_gain"], -GROUPS.index(r["group"])))
+    return {"group": r["group"], "gain": r[f"{which}_gain"], "ci_low": r[f"{which}_ci_low"],
+            "ci_high": r[f"{which}_ci_high"]}
+
+
+def _member(name: str, k, points: pd.DataFrame, decision, groups: dict | None) -> dict:
+    chosen = decision.lever(decision.chosen) if decision.chosen is not None else None
+    rows = (groups or {}).get("rows") or []
+    return {"dataset": name, "top_classes": k, "classes": k if k is not None else _classes(points),
+            "metric": decision.metric, "unit": decision.unit, "n_now": float(decision.n_now),
+            "model": decision.model, "chosen": decision.chosen, "answer": None if chosen is None else chosen.answer,
+            "gain": None if chosen is None else chosen.gain, "ci_low": None if chosen is None else chosen.ci_low,
+            "ci_high": None if chosen is None else chosen.ci_high,
+            "extrapolated": bool(chosen is not None and chosen.extrapolated), "settled": bool(decision.settled),
+            "rival": decision.rival, "advantage": decision.advantage, "advantage_ci_low": decision.advantage_low,
+            "advantage_ci_high": decision.advantage_high,
+            "model_lever": (groups or {}).get("model_lever"), "lever_model": (groups or {}).get("lever_model"),
+            "n_half": (groups or {}).get("n_half"),
+            "model_gains_most": _most(rows, "model"), "data_gains_most": _most(rows, "data")}
+
+
+def _direction(members: list) -> str:
+    """How the answer moves with the classes, fewest to most."""
+    answers = [m["answer"] for m in members if m["answer"] is not None]
+    if not answers:
+        return "no lever was measured"
+    first, last = answers[0], answers[-1]
+    if len(set(answers)) == 1:
+        return f"stays with {first} at every number of classes"
+    if first != last:
+        return f"moves from {first} to {last}"
+    return "changes with the classes: " + ", then ".join(a for i, a in enumerate(answers) if i == 0 or a != answers[i - 1])
+
+
+def section(points: pd.DataFrame, decisions: dict, resamples: dict) -> dict | None:
+    """The cardinality section of summary.json, or None where the study has no cardinality family."""
+    fams = families(points["dataset"].unique())
+    if not fams:
+        return None
+    groups, out = {}, {}
+    for name in sorted(decisions):
+        rows = group_rows(points[points["dataset"] == name], decisions[name], resamples[name])
+        if rows is not None:
+            groups[name] = rows
+    for base, members in fams.items():
+        mine = [_member(name, k, points[points["dataset"] == name], decisions[name], groups.get(name))
+                for name, k in members if name in decisions]
+        entry = {"members": mine, "direction": _direction(mine),
+                 "settled": sum(m["settled"] for m in mine)}
+        entry["sentences"] = _sentences(base, entry)
+        out[base] = entry
+    return {"cuts": [float(c) for c in GROUP_CUTS], "groups": groups, "families": out,
+            "opening": [s for f in out.values() for s in f["sentences"]]}
+
+
+# ---------------------------------------------------------------- words
+
+
+def _num(v, digits: int = 1) -> str:
+    if v is None or not math.isfinite(v):
+        return "?"
+    if round(v, digits) == 0:
+        v = 0.0
+    return f"{v:+.{digits}f}".replace("-", "−")
+
+
+def _ci(lo, hi, digits: int = 1) -> str:
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return ""
+    return f" [{lo:.{digits}f}, {hi:.{digits}f}]".replace("-", "−")
+
+
+def _label(m: dict) -> str:
+    if m["top_classes"] is not None:
+        return f"{m['top_classes']:,}"
+    return f"all {m['classes']:,}" if m["classes"] else "all"
+
+
+def _sentences(base: str, entry: dict) -> list:
+    """The family's opening sentences: the direction, then one sentence per number of classes."""
+    members = entry["members"]
+    labels = [_label(m) for m in members]
+    listed = ", ".join(labels[:-1]) + " and " + labels[-1]
+    out = [f"As the classes grow on {base} ({listed} classes, each at its operating point), the next unit of "
+           f"effort {entry['direction']} (settled at {entry['settled']} of {len(members)})."]
+    for m, label in zip(members, labels):
+        digits = 1 if m["unit"] == "points" else 3
+        unit = "points" if m["unit"] == "points" else m["metric"]
+        if m["answer"] is None:
+            out.append(f"At {label} classes, no lever was measured.")
+            continue
+        text = (f"At {label} classes (n = {m['n_now']:,.0f}, {m['model']}): {m['answer']}, {m['chosen']} "
+                f"{_num(m['gain'], digits)}{_ci(m['ci_low'], m['ci_high'], digits)} {unit} of {m['metric']}"
+                + (" (extrapolated)" if m["extrapolated"] else ""))
+        if m["rival"] is not None:
+            text += (f", {'settled' if m['settled'] else 'open'} against {m['rival']} (ahead by "
+                     f"{_num(m['advantage'], digits)}{_ci(m['advantage_ci_low'], m['advantage_ci_high'], digits)})")
+        else:
+            text += f", {'settled' if m['settled'] else 'open'}"
+        parts = []
+        mg, dg = m["model_gains_most"], m["data_gains_most"]
+        if mg is not None and m["lever_model"] is not None:
+            parts.append(f"{m['lever_model']} gains most on the {mg['group']} "
+                         f"({_num(mg['gain'])}{_ci(mg['ci_low'], mg['ci_high'])})")
+        if dg is not None and m["n_half"] is not None:
+            parts.append(f"the last doubling of rows ({m['n_half']:,} to {m['n_now']:,.0f}) most on the "
+                         f"{dg['group']} ({_num(dg['gain'])}{_ci(dg['ci_low'], dg['ci_high'])})")
+        if parts:
+            text += "; in accuracy points, " + " and ".join(parts)
+        out.append(text + ".")
+    return out
+
+
+def opening(summary: dict) -> list[tuple]:
+    """The study's first sentences as report blocks (none without a cardinality family)."""
+    card = summary.get("cardinality")
+    return [("p", " ".join(card["opening"]))] if card and card["opening"] else []
+
+
+def _pts(gain, lo, hi) -> str:
+    return f"{_num(gain)}{_ci(lo, hi)}"
+
+
+def blocks(summary: dict) -> list[tuple]:
+    """The head, torso and tail rows as report blocks (none without a cardinality family)."""
+    card = summary.get("cardinality")
+    if not card or not card["groups"]:
+        return []
+    head, torso = (f"{100 * c:.0f}%" for c in card["cuts"])
+    out = [("h2", "Head, torso and tail: where more data helps and where a better model does"),
+           ("p", f"Classes ranked by their rows in the training pool: the head holds the most frequent classes up to "
+                 f"{head} of the pool's rows, the torso up to {torso}, the tail the rest (and any class without a "
+                 "pool row). At each dataset's operating point, in accuracy points of the group's test rows: the "
+                 "decision's best model lever measured there against the current model, beside the gain the current "
+                 "model's last measured doubling of rows bought, and the difference of the two ('more': which one "
+                 "is ahead with a 95% interval that excludes 0). Measured sizes only, never extrapolated; the "
+                 "intervals pair the same seed resamples as every interval of the report.")]
+    rows = []
+    for name, g in card["groups"].items():
+        doubling = "none measured" if g["n_half"] is None else f"{g['n_half']:,} to {g['n_now']:,.0f}"
+        where = (f"{name}: n = {g['n_now']:,.0f}, {g['model']} on "
+                 f"{condition_label((g['quality'], g['quality_rate'], g['cleaning']))} data; model lever: "
+                 f"{g['model_lever'] or 'none measured'}; doubling: {doubling}; seeds {g['seeds']}; "
+                 f"{g['interval_covers']}")
+        out.append(("p", where + (f"; {g['note']}." if g["note"] else ".")))
+        for r in g["rows"]:
+            rows.append([name, r["group"], f"{r['accuracy_now']:.3f}",
+                         _pts(r["model_gain"], r["model_ci_low"], r["model_ci_high"]),
+                         _pts(r["data_gain"], r["data_ci_low"], r["data_ci_high"]),
+                         _pts(r["difference"], r["difference_ci_low"], r["difference_ci_high"]),
+                         r["more"] or "–"])
+    if rows:
+        out.append(("table", ["dataset", "group", "accuracy now", "best model lever (points)",
+                              "last doubling (points)", "model − data", "more"], rows))
+    return out

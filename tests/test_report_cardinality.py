@@ -1,0 +1,206 @@
+"""The cardinality section of the report: head, torso and tail rows, and the opening sentences of a study whose
+datasets differ only by their number of classes (``<name>_top<k>``), on a known-answer study."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+from scipy import stats
+
+from mvd.config import BusinessConfig, ReportConfig
+from mvd.report import build
+from mvd.report.cardinality import families
+from mvd.report.summary import schema
+from mvd.store import points_dir
+from tests.synthetic_study import write_study
+
+SIZES = (64, 128, 256, 512)
+SEEDS = (0, 1, 2, 3, 4)
+N_NOW = 256
+GROUP_SHARE = {"head": 0.5, "torso": 0.4, "tail": 0.1}
+# per dataset: logreg's group accuracy at 64 rows, what each doubling adds, and what forest adds on top
+#   toy_top2: forest gains 11.7 points of accuracy, a doubling 1.6: a better model; most on the head for the model,
+#             on the tail for the data
+#   toy_top8: forest 7.0, a doubling 1.8: a better model
+#   toy (all 40 classes): forest 3.0, a doubling 4.5: more data; the model helps the head, data the tail
+KNOWN = {
+    "toy_top2": ({"head": 0.80, "torso": 0.70, "tail": 0.60}, {"head": 0.01, "torso": 0.01, "tail": 0.06},
+                 {"head": 0.15, "torso": 0.10, "tail": 0.02}, 2),
+    "toy_top8": ({"head": 0.70, "torso": 0.50, "tail": 0.30}, {"head": 0.01, "torso": 0.02, "tail": 0.05},
+                 {"head": 0.10, "torso": 0.05, "tail": 0.00}, 8),
+    "toy": ({"head": 0.60, "torso": 0.40, "tail": 0.10}, {"head": 0.02, "torso": 0.05, "tail": 0.15},
+            {"head": 0.06, "torso": 0.00, "tail": 0.00}, 40),
+}
+NOISE = 0.004
+
+
+def _group_accuracy(dataset: str, model: str, n: int, rng) -> dict:
+    start, step, lift, _ = KNOWN[dataset]
+    d = np.log2(n / SIZES[0])
+    return {g: float(np.clip(start[g] + step[g] * d + (lift[g] if model == "forest" else 0.0)
+                             + rng.normal(0, NOISE), 0, 1)) for g in start}
+
+
+def write_family(path) -> pd.DataFrame:
+    """The known-answer family through the store layout (one parquet per curve, one saved config per curve), with
+    the decision made at n = 256 so that doubling the labels is measured (at 512)."""
+    rng = np.random.default_rng(0)
+    folder = points_dir(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    (path / "configs").mkdir(parents=True, exist_ok=True)
+    every = []
+    for dataset, (*_, classes) in KNOWN.items():
+        confusion = np.zeros((classes, classes), dtype=int)
+        confusion[0, 0] = 1000   # 1,000 test rows: one test example is 0.1 points
+        for model, rank in (("logreg", 1), ("forest", 3)):
+            run_id = f"{dataset}-{model}-clean0-none"
+            rows = []
+            for n in SIZES:
+                for seed in SEEDS:
+                    g = _group_accuracy(dataset, model, n, rng)
+                    rows.append({"study": path.name, "run_id": run_id, "dataset": dataset, "task": "classification",
+                                 "modality": "tabular", "model": model, "sophistication": rank, "quality": "clean",
+                                 "quality_rate": 0.0, "cleaning": "none", "train_size": n, "n_fit": n, "seed": seed,
+                                 "primary_metric": "accuracy", "status": "ok", "fit_seconds": 1e-4 * n,
+                                 "predict_seconds": 1e-4, "tuned": False, "tune_seconds": 0.0,
+                                 "fixed_test_set": False, "confusion": json.dumps(confusion.tolist()),
+                                 "test_accuracy": sum(GROUP_SHARE[k] * v for k, v in g.items()),
+                                 **{f"test_{k}_accuracy": v for k, v in g.items()}})
+            frame = pd.DataFrame(rows)
+            frame.to_parquet(folder / f"{run_id}.parquet", index=False)
+            every.append(frame)
+            config = {"study": path.name, "question": "As the classes grow, model or data?",
+                      "business": vars(BusinessConfig()), "report": {**vars(ReportConfig()), "bootstrap": 200},
+                      "verdict": {"n_now": N_NOW}}
+            (path / "configs" / f"{run_id}.yaml").write_text(OmegaConf.to_yaml(config))
+    return pd.concat(every, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    study = tmp_path_factory.mktemp("cardinality") / "card"
+    points = write_family(study)
+    build(study)
+    return points, json.loads((study / "summary.json").read_text()), (study / "report.md").read_text()
+
+
+def test_families_group_the_datasets_that_differ_only_by_top_classes():
+    got = families(["places_region_top32", "places_region", "places_region_top8", "digits", "places_country_top2",
+                    "places_country_top32"])
+    assert got == {"places_country": [("places_country_top2", 2), ("places_country_top32", 32)],
+                   "places_region": [("places_region_top8", 8), ("places_region_top32", 32), ("places_region", None)]}
+    assert families(["digits", "adult", "letter"]) == {}
+    assert families(["digits", "digits_top4"]) == {"digits": [("digits_top4", 4), ("digits", None)]}
+
+
+def _paired(points, dataset, group, a, b):
+    """The mean and Student's t-interval over seeds of group accuracy a minus b, in points: a and b are (model, n)."""
+    col = f"test_{group}_accuracy"
+    mine = points[points["dataset"] == dataset].set_index(["model", "train_size", "seed"])[col]
+    diff = 100 * np.array([mine[(*a, s)] - mine[(*b, s)] for s in SEEDS])
+    half = stats.t.ppf(0.975, len(SEEDS) - 1) * diff.std(ddof=1) / np.sqrt(len(SEEDS))
+    return diff.mean(), diff.mean() - half, diff.mean() + half
+
+
+@pytest.mark.slow
+def test_group_gains_are_the_paired_seed_differences_at_the_operating_point(built):
+    points, summary, _ = built
+    jsonschema.validate(summary, schema())
+    for dataset in KNOWN:
+        g = summary["cardinality"]["groups"][dataset]
+        assert (g["n_now"], g["n_half"], g["model"], g["lever_model"]) == (N_NOW, N_NOW // 2, "logreg", "forest")
+        assert g["model_lever"] == "switching logreg -> forest" and g["note"] is None
+        assert g["interval_covers"].startswith("intervals cover training sample, model seed and test sample")
+        assert [r["group"] for r in g["rows"]] == ["head", "torso", "tail"]
+        for r in g["rows"]:
+            model = _paired(points, dataset, r["group"], ("forest", N_NOW), ("logreg", N_NOW))
+            data = _paired(points, dataset, r["group"], ("logreg", N_NOW), ("logreg", N_NOW // 2))
+            assert (r["model_gain"], r["model_ci_low"], r["model_ci_high"]) == pytest.approx(model, abs=1e-3)
+            assert (r["data_gain"], r["data_ci_low"], r["data_ci_high"]) == pytest.approx(data, abs=1e-3)
+            assert r["difference"] == pytest.approx(model[0] - data[0], abs=1e-3)
+
+
+@pytest.mark.slow
+def test_data_helps_the_tail_and_the_model_the_head_where_the_classes_are_many(built):
+    _, summary, md = built
+    rows = {r["group"]: r for r in summary["cardinality"]["groups"]["toy"]["rows"]}
+    # known: forest +6 points on the head, 0 on the tail; a doubling +2 on the head, +15 on the tail
+    assert rows["head"]["more"] == "a better model" and rows["tail"]["more"] == "more data"
+    assert rows["head"]["model_gain"] == pytest.approx(6.0, abs=1.0)
+    assert rows["tail"]["data_gain"] == pytest.approx(15.0, abs=1.0)
+    member = summary["cardinality"]["families"]["toy"]["members"][-1]
+    assert member["model_gains_most"]["group"] == "head" and member["data_gains_most"]["group"] == "tail"
+    assert "| toy | tail |" in md and "## Head, torso and tail: where more data helps and where a better model does" in md
+
+
+@pytest.mark.slow
+def test_the_decision_flips_from_model_to_data_as_the_classes_grow_and_the_report_opens_with_it(built):
+    _, summary, md = built
+    fam = summary["cardinality"]["families"]["toy"]
+    assert [(m["dataset"], m["classes"], m["answer"], m["settled"]) for m in fam["members"]] == [
+        ("toy_top2", 2, "a better model", True), ("toy_top8", 8, "a better model", True),
+        ("toy", 40, "more data", True)]
+    assert fam["direction"] == "moves from a better model to more data"
+    assert fam["sentences"][0] == ("As the classes grow on toy (2, 8 and all 40 classes, each at its operating "
+                                   "point), the next unit of effort moves from a better model to more data (settled "
+                                   "at 3 of 3).")
+    lines = md.split("\n")
+    assert lines[0] == "# mvd report: card" and lines[2] == " ".join(summary["cardinality"]["opening"])
+
+
+_MEMBER = re.compile(
+    r"At (?P<label>all \d+|\d+) classes \(n = (?P<n>[\d,]+), (?P<model>\w+)\): (?P<answer>a better model|more data), "
+    r"(?P<chosen>.+?) (?P<gain>[+−]\d+\.\d) \[(?P<lo>−?\d+\.\d), (?P<hi>−?\d+\.\d)\] points of accuracy, "
+    r"(?P<state>settled|open) against (?P<rival>.+?) \(ahead by (?P<adv>[+−]\d+\.\d) \[(?P<alo>−?\d+\.\d), "
+    r"(?P<ahi>−?\d+\.\d)\]\); in accuracy points, (?P<lever>\w+) gains most on the (?P<mg>head|torso|tail) "
+    r"\((?P<mgain>[+−]\d+\.\d) \[(?P<mlo>−?\d+\.\d), (?P<mhi>−?\d+\.\d)\]\) and the last doubling of rows "
+    r"\((?P<half>[\d,]+) to (?P<now>[\d,]+)\) most on the (?P<dg>head|torso|tail) \((?P<dgain>[+−]\d+\.\d) "
+    r"\[(?P<dlo>−?\d+\.\d), (?P<dhi>−?\d+\.\d)\]\)\.$")
+
+
+def _f(text: str) -> float:
+    return float(text.replace("−", "-").replace(",", ""))
+
+
+@pytest.mark.slow
+def test_every_opening_sentence_is_true_of_summary_json(built):
+    _, summary, _ = built
+    fam = summary["cardinality"]["families"]["toy"]
+    assert summary["cardinality"]["opening"] == fam["sentences"]
+    for m, sentence in zip(fam["members"], fam["sentences"][1:], strict=True):
+        got = _MEMBER.match(sentence)
+        assert got, sentence
+        assert got["label"] == (str(m["top_classes"]) if m["top_classes"] else f"all {m['classes']}")
+        assert (_f(got["n"]), got["model"], got["answer"], got["chosen"], got["rival"]) == \
+            (m["n_now"], m["model"], m["answer"], m["chosen"], m["rival"])
+        assert (got["state"] == "settled") == m["settled"]
+        close = lambda text, value: abs(_f(text) - value) <= 0.05 + 1e-9  # noqa: E731
+        for key, field in (("gain", "gain"), ("lo", "ci_low"), ("hi", "ci_high"), ("adv", "advantage"),
+                           ("alo", "advantage_ci_low"), ("ahi", "advantage_ci_high")):
+            assert close(got[key], m[field]), (key, sentence)
+        assert got["lever"] == m["lever_model"] and _f(got["half"]) == m["n_half"] and _f(got["now"]) == m["n_now"]
+        for prefix, most in (("m", m["model_gains_most"]), ("d", m["data_gains_most"])):
+            assert got[f"{prefix}g"] == most["group"]
+            assert all(close(got[prefix + k], most[f]) for k, f in (("gain", "gain"), ("lo", "ci_low"),
+                                                                     ("hi", "ci_high")))
+        # and the group named is the one whose gain is largest in the group rows
+        rows = summary["cardinality"]["groups"][m["dataset"]]["rows"]
+        assert most["group"] == max(rows, key=lambda r: r["data_gain"])["group"]
+        assert m["model_gains_most"]["group"] == max(rows, key=lambda r: r["model_gain"])["group"]
+
+
+@pytest.mark.slow
+def test_a_study_without_a_cardinality_family_has_no_section(tmp_path):
+    study = write_study(tmp_path / "plain", models={"base": (1, 2.0, 0.5, 0.15), "strong": (3, 1.0, 0.5, 0.03)},
+                        datasets=("toy", "other"), report={"bootstrap": 50})
+    build(study)
+    summary = json.loads((study / "summary.json").read_text())
+    assert "cardinality" not in summary
+    md = (study / "report.md").read_text()
+    assert "Head, torso and tail" not in md and "As the classes grow" not in md
