@@ -16,6 +16,7 @@ from mvd.report import cardinality, objectives
 from mvd.report.attribution import LABELS
 from mvd.report.lead import order as lead_order
 from mvd.report.shift import blocks as shift_blocks
+from mvd.report.pretraining import blocks as pretraining_blocks
 
 __all__ = ["blocks", "to_markdown", "to_html"]
 
@@ -131,6 +132,7 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
                 cell = {(r["model"], r["train_size"]): r["display"] for r in rows}
                 title = [f"model ({cond})"] + [f"n={n}" for n in sizes]
                 out.append(("table", title, [[m] + [cell.get((m, n), "") for n in sizes] for m in models]))
+        out += pretraining_blocks(ds.get("pretraining") or [])
         attr = ds["attribution"]
         if attr:
             out.append(("h3", f"Attribution over n = {attr['small_size']:,} -> {attr['large_size']:,} (Shapley values)"))

@@ -30,6 +30,7 @@ from mvd.report.equivalence import equivalence, headline, operating_row, pick_ba
 from mvd.report.fits import FIT_OK_R2
 from mvd.report.study import CELL, Study
 from mvd.report.shift import shift_section
+from mvd.report import pretraining
 from mvd.report.workers import fork_map
 
 __all__ = ["Analysis", "analyse", "to_json", "schema", "SEED"]
@@ -165,6 +166,11 @@ def _dataset_part(name: str) -> tuple[pd.DataFrame, dict, dict]:
                          resamples[name])
     entry["exponent"] = None if test is None else {**test, "sentence": describe_exponent(test)}
     entry["ranking_flips"] = ranking_flips(mine, name, resamples[name])
+    # a pretrained rung against its head on bag-of-words; only datasets where both ran carry the key
+    pre = pretraining.section(mine, name, resamples[name], n_now=entry["decision"].get("n_now"),
+                              covers=entry["interval_covers"]["phrase"])
+    if pre:
+        entry["pretraining"] = pre
     # the report's first sentence (the decision as an action) and every other model that ran, with why it is not
     # in that sentence; the decision's full sentence stays in the dataset's section, the range verdict below
     plain = _clean(entry["decision"])
