@@ -204,3 +204,32 @@ def test_a_study_without_a_cardinality_family_has_no_section(tmp_path):
     assert "cardinality" not in summary
     md = (study / "report.md").read_text()
     assert "Head, torso and tail" not in md and "As the classes grow" not in md
+
+
+def test_the_last_doubling_on_a_pool_that_ends_the_grid_starts_nearest_half_of_it(tmp_path):
+    """Sizes 64, 128, 256 and a pool of 500 rows: the doubling into 500 is measured from 256, and a model lever read
+    past the measured sizes is no group row's lever."""
+    from types import SimpleNamespace
+
+    from mvd.report.aggregate import SeedResamples
+    from mvd.report.cardinality import group_rows
+    from mvd.report.study import score_points
+
+    points, _ = score_points(write_family(tmp_path).replace({"train_size": {512: 500}}))
+    toy = points[points["dataset"] == "toy"]
+    q = ("clean", 0.0, "none")
+    lever = lambda model, gain, extrapolated: SimpleNamespace(  # noqa: E731
+        name=f"switching logreg -> {model}", answer="a better model", model=model, data=q, gain=gain,
+        extrapolated=extrapolated, family="pow3" if extrapolated else None)
+    decision = SimpleNamespace(dataset="toy", model="logreg", data=q, n_now=500.0,
+                               levers=[lever("forest", 3.0, False), lever("ghost", 9.0, True)])
+    rs = SeedResamples(SEEDS, n=200, seed=0)
+    g = group_rows(toy, decision, rs)
+    assert (g["n_half"], g["lever_model"], g["note"]) == (256, "forest", None)
+    head = next(r for r in g["rows"] if r["group"] == "head")
+    assert head["data_gain"] == pytest.approx(_paired(points, "toy", "head", ("logreg", 500), ("logreg", 256))[0])
+    # no other model measured there: the rows say so, and carry no model gain
+    decision.levers = [lever("ghost", 9.0, True)]
+    g = group_rows(toy, decision, rs)
+    assert g["lever_model"] is None and g["note"] == "no other model was measured at n = 500"
+    assert all(r["model_gain"] is None or not np.isfinite(r["model_gain"]) for r in g["rows"])

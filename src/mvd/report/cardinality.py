@@ -12,8 +12,8 @@ points only:
   to half its rows, the torso to 90 %, the tail the rest), the group's
   accuracy gain of the decision's best model lever over the current model at
   that size, beside the gain the current model's last measured doubling of
-  rows bought (its largest measured size at or below n/2, to n), and their
-  difference.  Measured sizes only, never a fitted or extrapolated value.
+  rows bought (from its measured size below n nearest to n/2, to n: on a pool
+  that ends the grid, e.g. 2,048 to 3,953 rows), and their difference.  Measured sizes only, never a fitted or extrapolated value.
   The three are computed on the dataset's own seed resamples
   (``aggregate.SeedResamples``), paired across models and sizes as every
   other interval of the report (Student's t over the seeds, the jackknife's
@@ -98,7 +98,8 @@ def group_rows(points: pd.DataFrame, decision, resamples) -> dict | None:
     sizes = sorted(int(s) for (d, m, *cond, s) in at if m == decision.model and tuple(cond) == q)
     lever = _best_model_lever(decision)
     now = at.get((decision.dataset, decision.model, *q, int(n))) if float(int(n)) == n else None
-    half = max((s for s in sizes if s <= n / 2 + 1e-9), default=None)
+    # the last measured doubling: the measured size below n nearest to n/2 (in log size), the larger of two as near
+    half = min((s for s in sizes if s < n), key=lambda s: (abs(math.log(2 * s / n)), -s), default=None)
     out = {"n_now": n, "model": decision.model, "quality": q[0], "quality_rate": float(q[1]), "cleaning": q[2],
            "model_lever": None if lever is None else lever.name,
            "lever_model": None if lever is None else lever.model,
@@ -111,7 +112,7 @@ def group_rows(points: pd.DataFrame, decision, resamples) -> dict | None:
     if lever is None:
         out["note"] = f"no other model was measured at n = {n:,.0f}"
     elif half is None:
-        out["note"] = f"{decision.model} was not measured at or below n = {n / 2:,.0f}: no measured doubling"
+        out["note"] = f"{decision.model} was not measured below n = {n:,.0f}: no measured doubling"
     ix = [now, None if lever is None else at.get((decision.dataset, lever.model, *tuple(lever.data), int(n))),
           None if half is None else at.get((decision.dataset, decision.model, *q, half))]
     for g, column in zip(GROUPS, columns):
