@@ -272,7 +272,8 @@ _MIN_CALIBRATE = 400     # cut points a regime needs for quantiles of its own (e
 
 def fit_intervals(cuts: pd.DataFrame, pred: np.ndarray, levels=(0.8, 0.95)) -> dict:
     """s's coefficients (non-negative least squares of the squared residual on se², g² and
-    L^LEVEL_POWER · (SIZE_REF / n)^SIZE_POWER), then the empirical quantiles of (truth - forecast) / s per reach."""
+    L^LEVEL_POWER · (SIZE_REF / n)^SIZE_POWER), then the empirical quantiles of (truth - forecast) / s per reach,
+    s with the seed noise's fixed share ``SPREAD_SEED`` added (``--spread-seed``)."""
     from scipy.optimize import nnls
 
     res = cuts["truth"].to_numpy() - pred
@@ -314,15 +315,32 @@ def _bounds(cuts: pd.DataFrame, pred: np.ndarray, levels=(0.8, 0.95)) -> dict:
     return out
 
 
+def fit_further(cuts: pd.DataFrame) -> dict:
+    """FURTHER: the factor on each doubling after the first (two and three doublings ahead) that leaves their
+    forecasts without bias, on a grid of 0.01 (the model is fitted on next doublings alone and, applied to its own
+    forecasts, under-predicts the later ones)."""
+    far = cuts[cuts["reach"].isin(["x4", "x8"]) & np.isfinite(cuts["truth"])].reset_index(drop=True)
+    truth = far["truth"].to_numpy()
+
+    def bias(a):
+        use({"FURTHER": float(a)})
+        return abs(float(np.mean(predict_gain(far) - truth)))
+
+    best = min(np.round(np.arange(0.8, 1.61, 0.01), 2), key=bias)
+    use({"FURTHER": float(best)})
+    return {"FURTHER": float(best)}
+
+
 def fit_all(cuts: pd.DataFrame) -> dict:
     params = fit_model(cuts)
     use(params)
+    params.update(fit_further(cuts))
     return {**params, **fit_intervals(cuts, predict_gain(cuts))}
 
 
 def forecast_rule(cuts: pd.DataFrame) -> dict:
     """Out-of-fold forecast: the model and its interval quantiles fitted on the other folds' datasets."""
-    saved = {k: getattr(fc, k) for k in ("VALUES_LAST", "VALUES_LEVEL", "VALUES_BEFORE", "SPREAD_NOISE",
+    saved = {k: getattr(fc, k) for k in ("VALUES_LAST", "VALUES_LEVEL", "VALUES_BEFORE", "FURTHER", "SPREAD_NOISE",
                                          "SPREAD_GAIN", "SPREAD_LEVEL", "QUANTILES")}
     fold = _fold(cuts)
     pred = np.full(len(cuts), np.nan)
@@ -471,10 +489,17 @@ def main() -> None:
     p.add_argument("--fit", action="store_true", help="print the constants fitted on the whole corpus")
     p.add_argument("--no-family", action="store_true", help="skip the report's family rule (the slow one)")
     p.add_argument("--json", help="write the numbers here")
+    p.add_argument("--spread-seed", type=float, help="SPREAD_SEED for this run (chosen on a grid by coverage)")
+    p.add_argument("--scale-size-power", type=float,
+                   help="SCALE_SIZE_POWER for this run (chosen on a grid by coverage per size band)")
     p.add_argument("--interpolation", action="store_true",
                    help="only the check inside the measured sizes (the atlas's curves), then stop")
     args = p.parse_args()
     start = time.perf_counter()
+    if args.spread_seed is not None:
+        use({"SPREAD_SEED": args.spread_seed})
+    if args.scale_size_power is not None:
+        use({"SCALE_SIZE_POWER": args.scale_size_power})
     curves = study_corpus(args.results)
     if args.interpolation:
         print("inside the measured sizes:", json.dumps(interpolation(curves)), f"({time.perf_counter() - start:.0f} s)")

@@ -35,10 +35,36 @@ def test_whole_doublings_follow_the_models_own_path_and_a_step_lies_between():
     total = forecast.gain_over(2.0, 20.0, 4.0, [1.0, 2.0, 4.0, 8.0, np.sqrt(2)])
     assert total[0] == 0.0
     assert total[1:4] == pytest.approx(np.cumsum(path))
-    assert path[1] == pytest.approx(forecast.next_gain(path[0], 20.0 - path[0], 2.0))
+    # the doublings after the first: the chain's gain times FURTHER (the chain alone under-predicted them)
+    assert forecast.FURTHER > 1.0
+    assert path[1] == pytest.approx(forecast.FURTHER * forecast.next_gain(path[0], 20.0 - path[0], 2.0))
     assert 0.5 * path[0] < total[4] < path[0]          # concave within a doubling: more than half in half the log-way
     # never more than the error left
     assert forecast.gain_over(20.0, 1.0, 20.0, 8.0) <= 1.0
+
+
+def test_the_next_doubling_is_never_forecast_as_a_loss():
+    # breast cancer's logreg at 181 rows: last gain 0.007 points, the one before 1.24, 3.5 points of error left;
+    # the additive terms summed to a loss there (-0.40 points) and the decision preferred tuning
+    last, level, before = np.meshgrid([0.0, 0.5, 2.0, 8.0], [0.5, 2.0, 3.5, 10.0], [-8.0, -2.0, 1.24, 16.0])
+    raw = (np.interp(last, forecast.KNOTS_LAST, forecast.VALUES_LAST)
+           + np.interp(level, forecast.KNOTS_LEVEL, forecast.VALUES_LEVEL)
+           + np.interp(before, forecast.KNOTS_BEFORE, forecast.VALUES_BEFORE))
+    got = forecast.next_gain(last, level, before)
+    assert (raw < 0).any()
+    assert (got >= 0).all() and (got[raw < 0] == 0).all()
+    assert forecast.gain_over(last.ravel(), level.ravel(), before.ravel(), np.full(last.size, 8.0)).min() >= 0
+
+
+def test_the_seed_noise_has_a_fixed_share_in_the_interval_scale():
+    # a curve whose only uncertainty is its seed noise (no gain, no error left): s is the seed SE times
+    # sqrt(SPREAD_NOISE² + SPREAD_SEED²), SPREAD_SEED = 2 (chosen by coverage on small test sets) ...
+    s = forecast._spread(1.5, 0.0, 0.0, forecast.SIZE_REF)
+    assert s == pytest.approx(1.5 * np.hypot(forecast.SPREAD_NOISE, forecast.SPREAD_SEED))
+    assert s >= 1.5 * 2.0
+    # ... and the whole scale shrinks a little with the measured size (large curves were over-covered)
+    far = forecast._spread(1.5, 0.0, 0.0, 64 * forecast.SIZE_REF)
+    assert far == pytest.approx(s * (1 / 64) ** forecast.SCALE_SIZE_POWER) and far < s
 
 
 def test_sizes_between_anchors_are_interpolated_in_log_n():

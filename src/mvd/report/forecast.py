@@ -5,7 +5,7 @@ better predicted from the gains of the last doublings than by a curve family
 fitted to the whole curve: on 10,872 next doublings of 1,207 curves (LCDB's
 and the committed studies'; benchmarks/forecast_bench.py) the backtest's
 family missed by 3.08 points on average (bias -0.98), zero gain by 3.69,
-half the last gain by 2.89, and this model by 2.50 (bias -0.14).  So:
+half the last gain by 2.89, and this model by 2.49 (bias -0.13).  So:
 
 - ``gains`` measures, at the largest size n, the mean gain of the last
   doubling (n/2 -> n) and of the one before (n/4 -> n/2), each with its seed
@@ -19,12 +19,15 @@ half the last gain by 2.89, and this model by 2.50 (bias -0.14).  So:
 - the next doubling's gain is an additive model of the last gain, the
   error left and the gain before (``next_gain``; piecewise linear in each,
   learned from many real curves), applied to its own forecasts for further
-  doublings and geometric within a doubling (``gain_over``), never more than
-  the error left, and on a flat curve never more than its seed noise could
-  hide (``Gains.ceiling``).
+  doublings (each after the first scaled by ``FURTHER``, which removes the
+  chain's bias two and three doublings ahead) and geometric within a
+  doubling (``gain_over``), never a loss, never more than the error left,
+  and on a flat curve never more than its seed noise could hide
+  (``Gains.ceiling``).
 - the interval is the forecast plus empirical quantiles of the normalised
   residual (truth - forecast) / s, s growing with the last gain's seed
-  noise, its size and the error left, the last shrinking as the measured
+  noise (with a fixed share, ``SPREAD_SEED``, for curves on small test
+  sets), its size and the error left, the last shrinking as the measured
   size grows (a curve far along its sizes moves less), calibrated per
   regime and reach on the same corpus (``residual_quantiles``).
 - beyond the measured sizes the measured order of two curves holds
@@ -68,6 +71,12 @@ KNOTS_BEFORE = (-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0, 16.0)
 VALUES_LAST = (9.278, 2.202, 1.351, 0.946, 0.726, 0.044, 0.810, 1.021, 1.395, 1.851, 2.615, 4.020, 5.830, 8.495)
 VALUES_LEVEL = (0.000, -0.248, -0.044, -0.044, 0.088, 1.339, 3.113)
 VALUES_BEFORE = (-2.420, -2.516, -0.885, -1.157, 0.000, -0.376, -0.074, 0.124, 0.921, 0.656)
+# A forecast loss is floored at zero (``next_gain``): on the 491 next doublings where the model's terms summed to
+# a loss, the gain that followed averaged +0.06 points (positive on 40%), and the floor lowered their mean absolute
+# error from 1.11 to 1.01.  FURTHER: each doubling after the first is the chain's gain times this factor, fitted
+# (same command) so that two and three doublings ahead carry no bias; the chain alone under-predicted them by 0.33
+# and 0.59 points (now 0.14 and 0.22, at mean absolute errors 3.81 and 5.04 points against 3.77 and 4.96).
+FURTHER = 1.110
 # s, the scale of the residual: SPREAD_NOISE times the last gain's seed noise, SPREAD_GAIN times |g| and
 # SPREAD_LEVEL times sqrt(L^LEVEL_POWER · (SIZE_REF / n)^SIZE_POWER), in quadrature, n the largest measured size: the
 # error left matters less the further along its sizes a curve is (with L^1.25 and no n the 80% intervals covered
@@ -78,21 +87,30 @@ VALUES_BEFORE = (-2.420, -2.516, -0.885, -1.157, 0.000, -0.376, -0.074, 0.124, 0
 # (truth - forecast) / s at each level, per regime ("all" where a regime has none of its own) and per number of
 # doublings ahead (0.5: a step of about half a doubling); same corpus and command:
 #   .venv/bin/python benchmarks/forecast_bench.py --lcdb PATH/database-accuracy.csv --lcdb-datasets 40 --no-family --fit
-SPREAD_NOISE, SPREAD_GAIN, SPREAD_LEVEL = 0.628, 0.232, 1.884
+SPREAD_NOISE, SPREAD_GAIN, SPREAD_LEVEL = 0.626, 0.232, 1.884
 LEVEL_POWER = 1.0
 SIZE_REF, SIZE_POWER = 16.0, 0.4
+# SPREAD_SEED: the seed noise's fixed share of s, added in quadrature to the fitted SPREAD_NOISE (the least squares
+# leave the seed noise a small share, as most of the corpus has large test sets): chosen on a grid 0, 1, 1.5, 2, 3 by
+# the 80% coverage of next doublings on test sets of 38-45 rows (iris, wine: 53, 56, 59, 60, 62%) against the
+# corpus' (79.6, 79.3, 79.3, 79.2, 79.0%) and the median width (5.5, 5.3, 5.2, 5.1, 5.0 points).
+# SCALE_SIZE_POWER: s as a whole times (SIZE_REF / n)^SCALE_SIZE_POWER; on a grid 0, 0.05, 0.1, 0.15 the 80%
+# intervals of next doublings from n <= 256, 256-2,048 and beyond 2,048 rows covered 77.6/81.6/84.6%,
+# 78.9/79.8/79.3%, 80.3/77.7/72.3% and 81.6/75.9/67.3%.
+SPREAD_SEED = 2.0
+SCALE_SIZE_POWER = 0.05
 QUANTILES = {
     0.8: {
-        "all": {0.5: (-0.416, 0.356), 1: (-0.532, 0.504), 2: (-0.733, 0.769), 3: (-0.908, 0.975)},
-        "flat": {0.5: (-0.462, 0.459), 1: (-0.587, 0.624), 2: (-0.776, 0.933), 3: (-0.941, 1.239)},
-        "steady": {0.5: (-0.361, 0.265), 1: (-0.467, 0.388), 2: (-0.663, 0.595), 3: (-0.833, 0.766)},
-        "ill-behaved": {0.5: (-0.483, 0.391), 1: (-0.609, 0.560), 2: (-0.848, 0.892), 3: (-1.063, 1.107)},
+        "all": {0.5: (-0.386, 0.335), 1: (-0.493, 0.458), 2: (-0.735, 0.670), 3: (-0.925, 0.853)},
+        "flat": {0.5: (-0.390, 0.368), 1: (-0.486, 0.483), 2: (-0.668, 0.740), 3: (-0.810, 1.006)},
+        "steady": {0.5: (-0.348, 0.286), 1: (-0.451, 0.398), 2: (-0.709, 0.553), 3: (-0.890, 0.675)},
+        "ill-behaved": {0.5: (-0.454, 0.377), 1: (-0.622, 0.531), 2: (-0.900, 0.840), 3: (-1.183, 1.017)},
     },
     0.95: {
-        "all": {0.5: (-0.988, 0.792), 1: (-1.150, 1.087), 2: (-1.448, 1.565), 3: (-1.693, 1.895)},
-        "flat": {0.5: (-1.428, 1.063), 1: (-1.603, 1.434), 2: (-1.782, 2.250), 3: (-1.800, 2.688)},
-        "steady": {0.5: (-0.679, 0.514), 1: (-0.846, 0.758), 2: (-1.153, 1.123), 3: (-1.356, 1.397)},
-        "ill-behaved": {0.5: (-1.059, 0.863), 1: (-1.331, 1.081), 2: (-1.680, 1.663), 3: (-2.056, 1.914)},
+        "all": {0.5: (-0.798, 0.636), 1: (-0.960, 0.917), 2: (-1.315, 1.439), 3: (-1.566, 1.838)},
+        "flat": {0.5: (-0.928, 0.713), 1: (-1.061, 1.127), 2: (-1.303, 1.886), 3: (-1.444, 2.466)},
+        "steady": {0.5: (-0.642, 0.523), 1: (-0.785, 0.763), 2: (-1.164, 1.075), 3: (-1.376, 1.373)},
+        "ill-behaved": {0.5: (-0.946, 0.788), 1: (-1.349, 1.019), 2: (-1.705, 1.636), 3: (-2.260, 1.883)},
     },
 }
 
@@ -185,21 +203,27 @@ def gains(n, wide) -> Gains:
 
 def next_gain(last, level, before, ceiling=np.inf) -> np.ndarray:
     """The additive model's gain of the next doubling (points), from the last gain, the error left and the
-    gain before (NaN: 0); never more than the error left, nor than ``ceiling`` (a flat curve's noise band)."""
+    gain before (NaN: 0); never more than the error left, nor than ``ceiling`` (a flat curve's noise band), and
+    never a loss (see ``FURTHER``'s comment)."""
     last, level = np.nan_to_num(np.asarray(last, dtype=float)), np.asarray(level, dtype=float)
     before = np.nan_to_num(np.asarray(before, dtype=float))
     out = (np.interp(last, KNOTS_LAST, VALUES_LAST) + np.interp(level, KNOTS_LEVEL, VALUES_LEVEL)
            + np.interp(before, KNOTS_BEFORE, VALUES_BEFORE))
-    return np.minimum(np.minimum(out, ceiling), np.maximum(level, 0.0))
+    return np.maximum(np.minimum(np.minimum(out, ceiling), np.maximum(level, 0.0)), 0.0)
 
 
 def path(last, level, before, doublings: int = 3, ceiling=np.inf) -> np.ndarray:
-    """Gains of the next ``doublings`` doublings (..., doublings): the model applied to its own forecasts."""
+    """Gains of the next ``doublings`` doublings (..., doublings): the model applied to its own forecasts, each
+    doubling after the first ``FURTHER`` times what the chain gives (never more than the error left, nor than
+    ``ceiling``)."""
     last, level, before = (np.asarray(v, dtype=float) for v in (last, level, before))
+    left = np.maximum(level, 0.0)
     out = []
-    for _ in range(doublings):
+    for i in range(doublings):
         g = next_gain(last, level, before, ceiling)
-        out.append(g)
+        done = g if i == 0 else np.minimum(np.minimum(FURTHER * g, ceiling), left)
+        out.append(done)
+        left = np.maximum(left - done, 0.0)
         last, before, level = g, last, level - g
     return np.stack(out, axis=-1)
 
@@ -227,12 +251,14 @@ def gain_over(last, level, before, factor, ceiling=np.inf) -> np.ndarray:
 
 def _spread(last_se, last, level, n) -> np.ndarray:
     """s: the scale of the residual, from the last gain's seed noise, its size and the error left (points) at
-    the largest measured size ``n`` (the error left's share shrinks as n grows: a curve far along moves less)."""
+    the largest measured size ``n`` (the error left's share shrinks as n grows: a curve far along moves less;
+    and the whole scale a little, ``SCALE_SIZE_POWER``)."""
     se = np.nan_to_num(np.asarray(last_se, dtype=float))
     level = np.maximum(np.asarray(level, dtype=float), 0.0)
-    along = (SIZE_REF / np.maximum(np.asarray(n, dtype=float), SIZE_REF)) ** SIZE_POWER
-    return np.sqrt((SPREAD_NOISE * se) ** 2 + (SPREAD_GAIN * np.nan_to_num(last)) ** 2
-                   + SPREAD_LEVEL**2 * level**LEVEL_POWER * along)
+    ratio = SIZE_REF / np.maximum(np.asarray(n, dtype=float), SIZE_REF)
+    return ratio**SCALE_SIZE_POWER * np.sqrt((SPREAD_NOISE**2 + SPREAD_SEED**2) * se**2
+                                             + (SPREAD_GAIN * np.nan_to_num(last)) ** 2
+                                             + SPREAD_LEVEL**2 * level**LEVEL_POWER * ratio**SIZE_POWER)
 
 
 def residual_quantiles(confidence: float, doublings, regime: str = "all") -> tuple[np.ndarray, np.ndarray]:
