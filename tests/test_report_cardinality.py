@@ -233,3 +233,36 @@ def test_the_last_doubling_on_a_pool_that_ends_the_grid_starts_nearest_half_of_i
     g = group_rows(toy, decision, rs)
     assert g["lever_model"] is None and g["note"] == "no other model was measured at n = 500"
     assert all(r["model_gain"] is None or not np.isfinite(r["model_gain"]) for r in g["rows"])
+
+
+def test_a_cardinality_where_no_lever_gains_a_test_example_says_so_and_does_not_move_the_direction():
+    from types import SimpleNamespace
+
+    from mvd.report.cardinality import NOTHING, _direction, _gains_nothing
+
+    d = SimpleNamespace(n_test=1000, tie_tolerance=0.1)
+    assert _gains_nothing(d, SimpleNamespace(gain=0.05)) and not _gains_nothing(d, SimpleNamespace(gain=0.1))
+    assert _gains_nothing(SimpleNamespace(n_test=None, tie_tolerance=1e-9), SimpleNamespace(gain=0.0))
+    members = [{"answer": NOTHING}, {"answer": "a better model"}, {"answer": "more data"}, {"answer": "more data"}]
+    assert _direction(members) == "moves from a better model to more data"
+    assert _direction(members[:2]) == "stays with a better model at every number of classes"
+    assert _direction([{"answer": NOTHING}]) == "no lever gains at any number of classes"
+    assert _direction(members[1:] + [{"answer": "a better model"}]) == \
+        "changes with the classes: a better model, then more data, then a better model"
+
+
+def test_of_model_levers_tied_for_the_best_the_group_rows_read_the_one_the_decision_chose():
+    from types import SimpleNamespace
+
+    from mvd.report.cardinality import _best_model_lever
+
+    lv = lambda name, gain: SimpleNamespace(name=name, answer="a better model", gain=gain,  # noqa: E731
+                                            extrapolated=False, family=None)
+    levers = [lv("switching a -> knn", 0.0), lv("switching a -> forest", 0.0), lv("switching a -> tree", -5.0)]
+    d = SimpleNamespace(levers=levers, tie_tolerance=0.1, chosen="switching a -> forest",
+                        ties=["switching a -> knn"])
+    assert _best_model_lever(d).name == "switching a -> forest"
+    d.chosen, d.ties = "the next 128 labels", ["switching a -> forest"]
+    assert _best_model_lever(d).name == "switching a -> forest"
+    d.ties = []
+    assert _best_model_lever(d).name == "switching a -> knn"     # the first in the decision's order

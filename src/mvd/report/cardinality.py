@@ -42,11 +42,12 @@ from mvd.levers import ANSWER, condition_label
 from mvd.metrics import GROUP_CUTS, GROUPS
 from mvd.report.aggregate import cells, clip_to_range, interval_covers
 
-__all__ = ["families", "group_rows", "section", "opening", "blocks", "MODEL", "DATA", "OPEN"]
+__all__ = ["families", "group_rows", "section", "opening", "blocks", "MODEL", "DATA", "OPEN", "NOTHING"]
 
 # "<name>_top<k>": the dataset <name> kept to its k most frequent classes (mvd.sources.top_classes)
 _TOP = re.compile(r"^(?P<base>.+)_top(?P<k>\d+)$")
 MODEL, DATA, OPEN = ANSWER["model"], ANSWER["labels"], "open"
+NOTHING = "no lever gains"  # the decision's best lever gains less than one test example (the lead's words)
 _SCALE = 100.0  # accuracy in points
 
 
@@ -80,9 +81,28 @@ def _measured(lv) -> bool:
 
 
 def _best_model_lever(decision):
-    """The decision's best lever of the kind "a better model" measured at its size (ties: by name)."""
+    """The decision's best lever of the kind "a better model" measured at its size; of levers tied with it
+    (within the decision's tie tolerance), the one the decision chose or lists as tied, else the first in its
+    order."""
     mind = [lv for lv in decision.levers if lv.answer == MODEL and _measured(lv)]
-    return max(mind, key=lambda lv: (lv.gain, lv.name)) if mind else None
+    if not mind:
+        return None
+    top = max(lv.gain for lv in mind)
+    tied = [lv for lv in mind if top - lv.gain < max(getattr(decision, "tie_tolerance", 0.0) or 0.0, 1e-12)]
+    for named in ([getattr(decision, "chosen", None)], getattr(decision, "ties", None) or []):
+        found = next((lv for lv in tied if lv.name in named), None)
+        if found is not None:
+            return found
+    return tied[0]
+
+
+def _gains_nothing(decision, chosen) -> bool:
+    """The lead's rule (``lead``): no lever gains one test example where the test size is known, else none gains."""
+    if chosen is None or not math.isfinite(chosen.gain):
+        return True
+    if decision.n_test:
+        return chosen.gain < (decision.tie_tolerance or 0.0)
+    return chosen.gain <= 0
 
 
 def group_rows(points: pd.DataFrame, decision, resamples) -> dict | None:
@@ -155,7 +175,8 @@ def _member(name: str, k, points: pd.DataFrame, decision, groups: dict | None) -
     rows = (groups or {}).get("rows") or []
     return {"dataset": name, "top_classes": k, "classes": k if k is not None else _classes(points),
             "metric": decision.metric, "unit": decision.unit, "n_now": float(decision.n_now),
-            "model": decision.model, "chosen": decision.chosen, "answer": None if chosen is None else chosen.answer,
+            "model": decision.model, "chosen": decision.chosen,
+            "answer": None if chosen is None else NOTHING if _gains_nothing(decision, chosen) else chosen.answer,
             "gain": None if chosen is None else chosen.gain, "ci_low": None if chosen is None else chosen.ci_low,
             "ci_high": None if chosen is None else chosen.ci_high,
             "extrapolated": bool(chosen is not None and chosen.extrapolated), "settled": bool(decision.settled),
@@ -168,9 +189,9 @@ def _member(name: str, k, points: pd.DataFrame, decision, groups: dict | None) -
 
 def _direction(members: list) -> str:
     """How the answer moves with the classes, fewest to most."""
-    answers = [m["answer"] for m in members if m["answer"] is not None]
+    answers = [m["answer"] for m in members if m["answer"] not in (None, NOTHING)]
     if not answers:
-        return "no lever was measured"
+        return "no lever gains at any number of classes"
     first, last = answers[0], answers[-1]
     if len(set(answers)) == 1:
         return f"stays with {first} at every number of classes"
@@ -236,22 +257,26 @@ def _sentences(base: str, entry: dict) -> list:
         if m["answer"] is None:
             out.append(f"At {label} classes, no lever was measured.")
             continue
-        text = (f"At {label} classes (n = {m['n_now']:,.0f}, {m['model']}): {m['answer']}, {m['chosen']} "
-                f"{_num(m['gain'], digits)}{_ci(m['ci_low'], m['ci_high'], digits)} {unit} of {m['metric']}"
-                + (" (extrapolated)" if m["extrapolated"] else ""))
-        if m["rival"] is not None:
-            text += (f", {'settled' if m['settled'] else 'open'} against {m['rival']} (ahead by "
-                     f"{_num(m['advantage'], digits)}{_ci(m['advantage_ci_low'], m['advantage_ci_high'], digits)})")
+        gain = (f"{m['chosen']} {_num(m['gain'], digits)}{_ci(m['ci_low'], m['ci_high'], digits)} {unit} of "
+                f"{m['metric']}" + (" (extrapolated)" if m["extrapolated"] else ""))
+        text = f"At {label} classes (n = {m['n_now']:,.0f}, {m['model']}): "
+        if m["answer"] == NOTHING:
+            text += f"no lever gains one test example (best: {gain})"
         else:
-            text += f", {'settled' if m['settled'] else 'open'}"
+            text += f"{m['answer']}, {gain}, {'settled' if m['settled'] else 'open'}"
+            if m["rival"] is not None:
+                text += (f" against {m['rival']} (ahead by {_num(m['advantage'], digits)}"
+                         f"{_ci(m['advantage_ci_low'], m['advantage_ci_high'], digits)})")
         parts = []
         mg, dg = m["model_gains_most"], m["data_gains_most"]
         if mg is not None and m["lever_model"] is not None:
             parts.append(f"{m['lever_model']} gains most on the {mg['group']} "
-                         f"({_num(mg['gain'])}{_ci(mg['ci_low'], mg['ci_high'])})")
+                         f"({_num(mg['gain'])}{_ci(mg['ci_low'], mg['ci_high'])})" if round(mg["gain"], 1) > 0
+                         else f"{m['lever_model']} gains in no group")
         if dg is not None and m["n_half"] is not None:
-            parts.append(f"the last doubling of rows ({m['n_half']:,} to {m['n_now']:,.0f}) most on the "
-                         f"{dg['group']} ({_num(dg['gain'])}{_ci(dg['ci_low'], dg['ci_high'])})")
+            doubling = f"the last doubling of rows ({m['n_half']:,} to {m['n_now']:,.0f})"
+            parts.append(f"{doubling} most on the {dg['group']} ({_num(dg['gain'])}{_ci(dg['ci_low'], dg['ci_high'])})"
+                         if round(dg["gain"], 1) > 0 else f"{doubling} in no group")
         if parts:
             text += "; in accuracy points, " + " and ".join(parts)
         out.append(text + ".")
