@@ -22,8 +22,11 @@ def test_the_next_doubling_gains_exactly_what_the_model_says_at_its_knots():
     # last gain 1 point, gain before 1 point, 20 points of error left: each lies on a knot
     errors = np.array([0.40, 0.30, 0.25, 0.22, 0.21, 0.20])
     fc = forecast.forecast(SIZES, _curve(errors), [1024.0])
-    want = (forecast.VALUES_LAST[forecast.KNOTS_LAST.index(1.0)] + forecast.VALUES_LEVEL[forecast.KNOTS_LEVEL.index(20.0)]
-            + forecast.VALUES_BEFORE[forecast.KNOTS_BEFORE.index(1.0)])
+    model = (forecast.VALUES_LAST[forecast.KNOTS_LAST.index(1.0)] + forecast.VALUES_LEVEL[forecast.KNOTS_LEVEL.index(20.0)]
+             + forecast.VALUES_BEFORE[forecast.KNOTS_BEFORE.index(1.0)])
+    # beside the model, BLEND_HALF of "half the last gain" (0.5 point here)
+    want = (1 - forecast.BLEND_HALF) * model + forecast.BLEND_HALF * 0.5
+    assert 0 < forecast.BLEND_HALF < 0.5
     assert fc.gains.last == pytest.approx(0.01) and fc.gains.before == pytest.approx(0.01)
     assert fc.gains.level == pytest.approx(0.20) and fc.gains.regime == "steady"
     assert 100 * fc.gain[0] == pytest.approx(want, abs=1e-9)
@@ -34,11 +37,13 @@ def test_whole_doublings_follow_the_models_own_path_and_a_step_lies_between():
     path = forecast.path(2.0, 20.0, 4.0, doublings=3)
     total = forecast.gain_over(2.0, 20.0, 4.0, [1.0, 2.0, 4.0, 8.0, np.sqrt(2)])
     assert total[0] == 0.0
-    assert total[1:4] == pytest.approx(np.cumsum(path))
+    half = 2.0 * (1 - 0.5 ** np.array([1.0, 2.0, 3.0]))            # half the last gain, each doubling half the one before
+    w = forecast.BLEND_HALF
+    assert total[1:4] == pytest.approx((1 - w) * np.cumsum(path) + w * half)
     # the doublings after the first: the chain's gain times FURTHER (the chain alone under-predicted them)
     assert forecast.FURTHER > 1.0
     assert path[1] == pytest.approx(forecast.FURTHER * forecast.next_gain(path[0], 20.0 - path[0], 2.0))
-    assert 0.5 * path[0] < total[4] < path[0]          # concave within a doubling: more than half in half the log-way
+    assert 0.5 * total[1] < total[4] < total[1]        # concave within a doubling: more than half in half the log-way
     # never more than the error left
     assert forecast.gain_over(20.0, 1.0, 20.0, 8.0) <= 1.0
 
