@@ -52,6 +52,8 @@ def test_reaching_at_n_what_bag_of_words_reaches_at_4n_is_worth_4x():
     assert "worth at least 2x the labels" in rows[512]["words"] and "up to 1,024 rows" in rows[512]["words"]
     assert rows[1024]["kind"] == "at_least" and "no loss" in rows[1024]["words"]
     assert (entry["model"], entry["bag_of_words"]) == ("wordllama", "logreg")
+    assert "Intervals wholly above or below 1: a gain at n = 16 to 256 (largest: " in entry["sentence"]
+    assert "a loss" not in entry["sentence"]
 
 
 def test_between_measured_sizes_the_multiplier_is_interpolated_in_log_n():
@@ -77,8 +79,22 @@ def test_a_loss_is_worded_as_one():
     # the operating point: the largest size at or below n_now
     [at] = section({("logreg", 1): bow, ("wordllama", 5): lambda n: bow(np.asarray(n) / 4)}, n_now=300)
     assert at["operating_size"] == 256
+    assert "Intervals wholly above or below 1: a loss at n = 128 to 1,024 (deepest: 0.25x" in at["sentence"]
     assert at["sentence"].startswith("On toy (clean data, wordllama against logreg), pretraining costs labels "
                                      "at n = 256")
+
+
+def test_two_flat_curves_tie_rather_than_lose():
+    # both still predict the majority class up to 64 rows (one error rate), then learn
+    flat = lambda n, start: np.where(np.asarray(n) <= start, 0.134, bow(n) * 0.134 / bow(start))  # noqa: E731
+    [entry] = section({("logreg", 1): lambda n: flat(n, 64), ("wordllama", 5): lambda n: flat(n, 64)})
+    rows = by_size(entry)
+    for n in (32, 64):   # bag-of-words reaches that error at 16 rows, and is no better with n rows: a tie
+        r = rows[n]
+        assert r["kind"] == "at_most" and r["multiplier"] == pytest.approx(16 / n)
+        assert r["tie"] and not r["loss"]
+        assert r["words"].startswith(f"pretraining gains no labels at n = {n:,}") and "costs" not in r["words"]
+    assert [b for b in pretraining.blocks([entry]) if b[0] == "table"][0][2][2] == ["64", "≤ 0.25x (tie)"]
 
 
 def test_past_a_trusted_floor_it_is_never_and_an_untrusted_one_only_bounds_it():
@@ -138,7 +154,7 @@ def test_the_summary_and_report_say_what_summary_json_holds(tmp_path):
         for r in e["rows"]:
             if r["kind"] == "measured":
                 assert f"{r['multiplier']:.3g}x" in r["words"] and f"{r['n_needed']:,.0f} rows" in r["words"]
-                assert r["loss"] == (r["multiplier"] < 1)
+                assert r["loss"] == (r["multiplier"] < 1 and not r["tie"])
                 assert ("costs labels" in r["words"]) == r["loss"]
     tuned = by_size(entries["wordllama (tuned)"])
     assert tuned[1024]["loss"] and tuned[1024]["multiplier"] < 0.2 and tuned[16]["multiplier"] > 1
@@ -157,3 +173,9 @@ def test_a_study_without_a_pretrained_rung_has_no_section(tmp_path):
     build(path, bootstrap=50)
     assert "pretraining" not in json.loads((path / "summary.json").read_text())["datasets"]["synth"]
     assert pretraining.TITLE not in (path / "report.md").read_text()
+
+
+def test_sizes_are_named_as_runs_of_consecutive_measured_sizes():
+    order = [16, 23, 32, 45, 64, 91]
+    assert pretraining._runs([16, 32, 64, 91], order) == "n = 16, 32 and 64 to 91"
+    assert pretraining._runs([23], order) == "n = 23"

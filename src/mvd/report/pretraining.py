@@ -64,6 +64,11 @@ def _condition(c: Curve) -> str:
 def row_words(row: dict, *, model: str, bag_of_words: str, n_min: int, n_max: int) -> str:
     """One size's multiplier in a sentence: a gain as 'worth k× the labels', a loss as a loss, a bound in words."""
     n, k, kind = row["train_size"], row["multiplier"], row["kind"]
+    if row.get("tie"):
+        reached = f"{row['n_needed']:,.0f}" if kind == "measured" else f"{n_min:,}"
+        return (f"pretraining gains no labels at n = {n:,}: {bag_of_words} on bag-of-words has the same error with "
+                f"the same rows (it reaches {model}'s error with {reached} rows, {row['display']}, and is no better "
+                f"by n = {n:,}), so neither side wins here")
     if kind == "measured":
         shown = row["display"]
         lo, hi = row["ci_low"], row["ci_high"]
@@ -101,9 +106,16 @@ def row_words(row: dict, *, model: str, bag_of_words: str, n_min: int, n_max: in
             f"of a fit with R² >= {FIT_OK_R2:g}")
 
 
-def _loss(kind: str, k) -> bool:
+def _fewer(kind: str, k) -> bool:
     """Whether the multiplier (or its bound) says bag-of-words needs fewer rows than the pretrained rung."""
     return kind in ("measured", "at_most") and k is not None and k < 1
+
+
+def _best_at(curve: Curve, n: float) -> float:
+    """The curve's running best mean error at ``n`` (its measured sizes up to n); NaN below its smallest size."""
+    best = np.fmin.accumulate(curve.err)
+    i = np.searchsorted(curve.n, n, side="right") - 1
+    return float(best[i]) if i >= 0 else float("nan")
 
 
 def _finite(v):
@@ -120,7 +132,10 @@ def _pair(pre: Curve, bow: Curve, rs: SeedResamples, *, n_now, covers: str | Non
                "kind": m.kind, "relation": m.relation, "multiplier": m.value, "n_needed": m.n_needed,
                "ci_low": _finite(m.ci_low), "ci_high": _finite(m.ci_high), "floor": m.floor}
         row["display"] = describe(row) if m.kind == "measured" else m.display()
-        row["loss"] = _loss(m.kind, m.value)
+        # fewer rows reach the pretrained error, but with n rows bag-of-words is no better either (two flat curves,
+        # e.g. both still predicting the majority class): a tie, not a loss
+        row["tie"] = _fewer(m.kind, m.value) and not _best_at(bow, n) < pre.err[i]
+        row["loss"] = _fewer(m.kind, m.value) and not row["tie"]
         row["words"] = row_words(row, model=pre.model, bag_of_words=bow.model, n_min=n_min, n_max=n_max)
         rows.append(row)
     below = [r for r in rows if n_now is None or r["train_size"] <= n_now]
@@ -132,6 +147,7 @@ def _pair(pre: Curve, bow: Curve, rs: SeedResamples, *, n_now, covers: str | Non
         if measured:
             last = max(measured, key=lambda r: r["train_size"])
             sentence += f"; measured at n = {last['train_size']:,}: {last['display']}"
+    sentence += "." + _across(rows)
     seeds = sorted(_seeds(pre) & _seeds(bow))
     rests = (f"Read off the measured curves of {pre.model} ({len(pre.n)} sizes, {int(pre.n.min()):,}–"
              f"{int(pre.n.max()):,}) and {bow.model} ({len(bow.n)} sizes, {n_min:,}–{n_max:,}), seeds {seeds}; "
@@ -140,7 +156,42 @@ def _pair(pre: Curve, bow: Curve, rs: SeedResamples, *, n_now, covers: str | Non
     return {"model": pre.model, "bag_of_words": bow.model, "quality": quality, "quality_rate": float(rate),
             "cleaning": cleaning, "seeds": seeds, "sizes": [int(n) for n in pre.n],
             "bag_of_words_sizes": [int(n) for n in bow.n], "operating_size": at["train_size"],
-            "sentence": sentence + ".", "rests_on": rests, "rows": rows}
+            "sentence": sentence, "rests_on": rests, "rows": rows}
+
+
+def _runs(sizes: list[int], order: list[int]) -> str:
+    """Sizes as runs of consecutive measured sizes: 'n = 45 to 1,448 and 4,096'."""
+    runs, start, prev = [], None, None
+    for n in sizes:
+        if start is not None and order.index(n) == order.index(prev) + 1:
+            prev = n
+            continue
+        if start is not None:
+            runs.append((start, prev))
+        start = prev = n
+    runs.append((start, prev))
+    parts = [f"{a:,}" if a == b else f"{a:,} to {b:,}" for a, b in runs]
+    return "n = " + (", ".join(parts[:-1]) + " and " if len(parts) > 1 else "") + parts[-1]
+
+
+def _across(rows: list[dict]) -> str:
+    """Where the gain and the loss are settled: measured multipliers whose interval lies above or below 1."""
+    order = [r["train_size"] for r in rows]
+    measured = [r for r in rows if r["kind"] == "measured" and r["ci_low"] is not None and r["ci_high"] is not None]
+    gain = [r for r in measured if r["ci_low"] > 1]
+    loss = [r for r in measured if r["ci_high"] < 1]
+    parts = []
+    if gain:
+        top = max(gain, key=lambda r: (r["multiplier"], -r["train_size"]))
+        parts.append(f"a gain at {_runs([r['train_size'] for r in gain], order)} (largest: {top['display']} "
+                     f"at n = {top['train_size']:,})")
+    if loss:
+        low = min(loss, key=lambda r: (r["multiplier"], r["train_size"]))
+        parts.append(f"a loss at {_runs([r['train_size'] for r in loss], order)} (deepest: {low['display']} "
+                     f"at n = {low['train_size']:,})")
+    if not parts:
+        return " No measured size settles a gain or a loss (every interval includes 1, or has none)."
+    return " Intervals wholly above or below 1: " + "; ".join(parts) + "."
 
 
 def section(curves: dict, dataset: str, rs: SeedResamples, *, n_now=None, covers: str | None = None) -> list[dict]:
@@ -159,11 +210,12 @@ def blocks(entries: list[dict]) -> list[tuple]:
            ("p", "Each pretrained rung against the same head on bag-of-words: k = the rows bag-of-words needs to match "
                  "the pretrained rung's error at n, divided by n, read off its measured curve (running best, "
                  "interpolated in log n). Above 1, pretrained embeddings are worth k× the labels; below 1 it is a "
-                 "loss (bag-of-words needs only k× the rows); ≥ or ≤: past bag-of-words' measured sizes (bound "
+                 "loss (bag-of-words needs only k× the rows), and a tie where bag-of-words is no better with the same rows either; ≥ or ≤: past bag-of-words' measured sizes (bound "
                  "shown); never: its fit (R² >= 0.9) levels off above."),
            ("ul", [f"{e['sentence']} {e['rests_on']}" for e in entries])]
     sizes = sorted({r["train_size"] for e in entries for r in e["rows"]})
-    cells = [{r["train_size"]: r["display"] + (" (loss)" if r["loss"] else "") for r in e["rows"]} for e in entries]
+    cells = [{r["train_size"]: r["display"] + (" (loss)" if r["loss"] else " (tie)" if r["tie"] else "")
+              for r in e["rows"]} for e in entries]
     header = ["n"] + [f"{e['model']} vs {e['bag_of_words']}" + ("" if e["quality_rate"] == 0 and e["cleaning"] == "none"
                                                                 else f" ({e['quality']} {e['quality_rate']:g}"
                                                                 f"{'' if e['cleaning'] == 'none' else ' +' + e['cleaning']})")
