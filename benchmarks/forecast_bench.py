@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/forecast_bench.py [--lcdb PATH/database-accuracy.csv] [--lcdb-datasets 40]
                                                   [--fit] [--no-family] [--interpolation] [--json OUT]
+                                                  [--results DIR] [--spread-seed C] [--scale-size-power P]
 
 Corpus (real curves only; the synthetic families stay a unit test):
 - LCDB 1.0 (Mohr et al. 2023; ``pip download lcdb==0.1.0 --no-deps`` and untar
@@ -18,9 +19,11 @@ two (x4) and three (x8) doublings, and a step (the next anchor, x1.2-x1.9).
 The truth is always a measured mean.  Every rule predicts the gain (points;
 positive = the error falls) from the sizes up to n only:
 
-- ``forecast``: ``mvd.report.forecast`` (gain ratio per regime), its constants
-  refitted out of fold (5 folds grouped by dataset) so no dataset scores a
-  ratio learned on itself;
+- ``forecast``: ``mvd.report.forecast`` (the gain model blended with half the
+  last gain), every fitted constant (the model, the blend's weight, the factor
+  on later doublings, the interval scale and quantiles) refitted out of fold
+  (5 folds grouped by dataset) so no dataset is scored by constants learned on
+  itself;
 - ``last``: zero gain (the ``last`` family);
 - ``again``: the last doubling's gain again, for every doubling;
 - ``half``: half of it, each doubling half the one before;
