@@ -123,3 +123,19 @@ def test_the_interval_backtest_checks_the_forecast_and_reports_median_widths():
     assert 0 < got["median_width"]["80"] < got["median_width"]["95"]
     assert _widths(got["median_width"], 1, "points").startswith(" Median widths: 80% ")
     assert _widths({"80": None, "95": None}, 1, "points") == ""
+
+
+def test_the_interval_backtest_of_an_error_that_is_not_a_rate_checks_half_the_last_gain():
+    from mvd import store
+    from mvd.report import backtest, forecast
+    from mvd.report.study import score_points
+    from tests.report_helpers import curves_of
+
+    points = store.load("results/atlas")
+    ok, metric = score_points(points[(points["dataset"] == "diabetes") & (points["quality_rate"] == 0)])
+    assert metric["diabetes"] == "rmse"
+    curves, rs = curves_of(ok, ok.groupby("model")["sophistication"].max().to_dict(), resamples=50)
+    got = backtest.intervals(curves, "diabetes", rs["diabetes"])
+    # every curve forecast beyond its sizes by half the last gain, with widths in the metric's unit
+    assert got["held_out"] > 0 and set(got["families"]) == {forecast.HALF_LAST}
+    assert 0 < got["median_width"]["80"] < got["median_width"]["95"]

@@ -114,7 +114,7 @@ def test_a_flat_curve_far_along_its_sizes_gets_a_narrower_interval_than_the_same
     assert width(late) < 0.6 * width(early)
 
 
-def test_predict_interpolates_inside_the_measured_sizes_and_keeps_the_family_for_errors_that_are_not_rates():
+def test_predict_interpolates_inside_the_measured_sizes_and_takes_half_the_last_gain_for_errors_that_are_not_rates():
     wide = _curve(0.5 * SIZES**-0.3, noise=0.003)
     rs = SeedResamples(range(5), n=50)
     # 90 rows lie between the anchors 64 and 128: linear in log n, whatever family the backtest chose
@@ -129,8 +129,19 @@ def test_predict_interpolates_inside_the_measured_sizes_and_keeps_the_family_for
     beyond = forecast.predict(SIZES, wide, range(5), 1.0, [1024.0], rs, family="pow3")
     assert beyond.family.startswith("gain model (") and beyond.extrapolated[0]
     assert beyond.resampled.shape == (len(rs.counts), 1) and beyond.dof == 4
-    rmse = forecast.predict(SIZES, 30 * wide, range(5), 1.0, [1024.0], rs, family="pow3")
-    assert rmse.family == "pow3"
+    # an RMSE: half the last doubling's gain, each doubling half the one before, in the family's interval scale
+    rmse_wide = 30 * wide
+    mean = rmse_wide.mean(axis=1)
+    last = mean[-2] - mean[-1]
+    rmse = forecast.predict(SIZES, rmse_wide, range(5), 1.0, [1024.0, 4096.0], rs, family="pow3")
+    pow3 = families.predict(SIZES, rmse_wide, range(5), 1.0, [1024.0, 4096.0], rs, family="pow3")
+    assert rmse.family == forecast.HALF_LAST and rmse.extrapolated.all()
+    assert rmse.error == pytest.approx([mean[-1] - 0.5 * last, mean[-1] - 0.875 * last])
+    assert rmse.scale == pytest.approx(pow3.scale) and rmse.dof == pow3.dof
+    assert rmse.resampled.shape == pow3.resampled.shape
+    # without the last doubling measured, the family stays
+    short = forecast.predict(np.array([100.0, 110, 120, 130]), rmse_wide[:4], range(5), 1.0, [260.0], rs, family="pow3")
+    assert short.family == "pow3"
 
 
 # ---------------------------------------------------------------- real curves of the committed atlas

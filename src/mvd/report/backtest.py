@@ -160,11 +160,36 @@ def _forecast_coverage(c, levels) -> dict | None:
     return out
 
 
+def _other_coverage(c, levels, resamples: SeedResamples) -> dict | None:
+    """The intervals of an error that is not a rate (``forecast.predict``: half the last gain inside the backtest
+    family's interval scale) on one curve: fitted on the anchors up to n_max/2, checked on the means above."""
+    inside = c.n <= c.n.max() * 0.5 * (1 + 1e-9)
+    if inside.sum() < MIN_SIZES or (~inside).sum() < 1:
+        return None
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(c.wide, axis=1)
+    weight = 1.0 / sigma_floor(c.se, c.err) ** 2
+    scores = families.backtest_scores(c.n[inside], mean[inside], weight[inside])
+    family, runner = families.choose(scores, families.noise_of(c.wide[inside]))
+    error = scores.get(family, 0.0)
+    ex = forecast.predict(c.n[inside], c.wide[inside], c.seeds, weight[inside], c.n[~inside], resamples,
+                          family=family, runner_up=runner, backtest_error=error if np.isfinite(error) else 0.0)
+    if ex.dof < 1:
+        return None
+    out = {"family": ex.family, "held_out": int((~inside).sum()), "covered": {}, "width": {}}
+    for lv in levels:
+        low, high = ex.interval(lv)
+        out["covered"][lv] = int(((low <= mean[~inside]) & (mean[~inside] <= high)).sum())
+        out["width"][lv] = list(high - low)
+    return out
+
+
 def intervals(curves: dict, dataset: str, resamples: SeedResamples, levels=(0.8, 0.95),
               conditions=None) -> dict | None:
     """Empirical coverage of the extrapolation intervals on the dataset's own held-out anchors.
 
-    Rates are forecast from the last doublings' gains (``forecast``), other errors by the backtested family.
+    Rates are forecast from the last doublings' gains (``forecast``), other errors by half the last gain inside
+    the backtested family's interval scale (``forecast.predict``).
     ``conditions`` limits the curves to those data conditions (the report checks the curves on
     the operating point's data, which its decision extrapolates).  ``median_width`` is the median width of
     the intervals at each level, in points for rates (else the metric's unit).
@@ -174,8 +199,7 @@ def intervals(curves: dict, dataset: str, resamples: SeedResamples, levels=(0.8,
                      and (conditions is None or c.condition in conditions)), key=lambda c: c.key):
         got = _forecast_coverage(c, levels)
         if got is None and forecast._unit(c.wide) is None:
-            weight = 1.0 / sigma_floor(c.se, c.err) ** 2
-            got = families.coverage(c.n, c.wide, c.seeds, weight, resamples, levels=levels)
+            got = _other_coverage(c, levels, resamples)
         if got is None:
             continue
         held += got["held_out"]

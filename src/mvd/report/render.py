@@ -233,7 +233,8 @@ def _decision_blocks(ds: dict, currency: str) -> list[tuple]:
                      f"({d['metric']} {d['score_now']:.4g}); intervals pair the same seed resamples across levers; "
                      "sizes that were not measured are interpolated by the curve family its backtest chose; beyond "
                      "the measured sizes a rate is forecast by the gain model (the next doubling's gain learned from "
-                     "the last doublings' gains on real curves; 'flat' where they were within their seed noise). "
+                     "the last doublings' gains on real curves; 'flat' where they were within their seed noise), "
+                     "other errors by half the last doubling's gain. "
                      "Cost: new labels, cleaning per row and compute "
                      "(training and tuning time) in the business config's prices."))
     rows = []
