@@ -139,3 +139,14 @@ def test_the_interval_backtest_of_an_error_that_is_not_a_rate_checks_half_the_la
     # every curve forecast beyond its sizes by half the last gain, with widths in the metric's unit
     assert got["held_out"] > 0 and set(got["families"]) == {forecast.HALF_LAST}
     assert 0 < got["median_width"]["80"] < got["median_width"]["95"]
+    # and the decision prices more labels by it, under a family name the summary's schema knows
+    import json
+    from importlib import resources
+
+    from mvd.report.decision import decide
+
+    d = decide(ok, metric=metric, datasets=["diabetes"], bootstrap=50)["diabetes"]
+    labels = next(lv for lv in d.levers if lv.kind == "labels")
+    assert labels.extrapolated and labels.family == forecast.HALF_LAST
+    schema = json.loads(resources.files("mvd.report").joinpath("summary.schema.json").read_text())
+    assert forecast.HALF_LAST in schema["$defs"]["lever"]["properties"]["family"]["enum"]
