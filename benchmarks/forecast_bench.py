@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/forecast_bench.py [--lcdb PATH/database-accuracy.csv] [--lcdb-datasets 40]
                                                   [--fit] [--no-family] [--interpolation] [--json OUT]
                                                   [--results DIR] [--spread-seed C] [--scale-size-power P]
+                                                  [--blend-half W] [--quantile Q]
 
 Corpus (real curves only; the synthetic families stay a unit test):
 - LCDB 1.0 (Mohr et al. 2023; ``pip download lcdb==0.1.0 --no-deps`` and untar
@@ -20,10 +21,11 @@ The truth is always a measured mean.  Every rule predicts the gain (points;
 positive = the error falls) from the sizes up to n only:
 
 - ``forecast``: ``mvd.report.forecast`` (the gain model blended with half the
-  last gain), every fitted constant (the model, the blend's weight, the factor
-  on later doublings, the interval scale and quantiles) refitted out of fold
-  (5 folds grouped by dataset) so no dataset is scored by constants learned on
-  itself;
+  last gain), every fitted constant (the model, the factor on later doublings,
+  the interval scale and quantiles) refitted out of fold (5 folds grouped by
+  dataset) so no dataset is scored by constants learned on itself; the blend's
+  weight, the quantile and the interval's fixed shares are grid choices
+  (``--blend-half``, ``--quantile``, ``--spread-seed``, ``--scale-size-power``);
 - ``last``: zero gain (the ``last`` family);
 - ``again``: the last doubling's gain again, for every doubling;
 - ``half``: half of it, each doubling half the one before;

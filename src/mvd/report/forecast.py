@@ -74,7 +74,7 @@ VALUES_LAST = (15.548, 3.602, 2.553, 1.685, 1.392, 0.088, 1.302, 1.447, 1.772, 2
 VALUES_LEVEL = (0.000, -0.441, -0.088, -0.088, 0.141, 2.402, 5.466)
 VALUES_BEFORE = (-3.329, -4.501, -1.585, -1.931, 0.000, -0.664, -0.178, 0.200, 1.448, 1.239)
 # A forecast loss is floored at zero (``next_gain``): on the 491 next doublings where the model's terms summed to
-# a loss, the gain that followed averaged +0.06 points (positive on 40%), and the floor lowered their mean absolute
+# a loss (the model fitted without the blend), the gain that followed averaged +0.06 points (positive on 40%), and the floor lowered their mean absolute
 # error from 1.11 to 1.01.  BLEND_HALF: "half the last gain" (each doubling half the one before, from a gain of at
 # least 0) holds this share of the forecast, chosen with the quantile on a grid (0.1-0.6; 0.55, 0.57, 0.58), the
 # model refitted for each, by the out-of-fold mean absolute error and bias of next doublings on the corpus (2.48
