@@ -51,6 +51,23 @@ def test_a_changed_score_is_named_with_both_values(study):
 
 
 @slow
+def test_a_column_a_curve_never_wrote_is_not_compared_and_a_recorded_value_lost_is(study):
+    """A curve stored before mvd added a column reads NaN there once another curve wrote it."""
+    dummy, logreg = (next(store.points_dir(study).glob(f"*-{m}-*.parquet")) for m in ("dummy", "logreg"))
+    old = pq.read_table(dummy).to_pandas()
+    pq.write_table(pq.read_table(dummy).drop(["test_brier"]), dummy)   # the dummy's points predate the column
+    assert "test_brier" not in pq.read_schema(dummy).names and store.load(study)["test_brier"].isna().any()
+    _, mismatches = refit_sample(study, n=12, seed=0)                  # every point
+    assert mismatches == []
+    table = pq.read_table(logreg).to_pandas()
+    table.loc[0, "test_brier"] = float("nan")                          # a value this curve recorded, lost
+    table.to_parquet(logreg, index=False)
+    _, mismatches = refit_sample(study, n=12, seed=0)
+    assert [m.column for m in mismatches] == ["test_brier"] and "logreg" in mismatches[0].where
+    assert old["test_brier"].notna().all()
+
+
+@slow
 def test_a_changed_summary_is_a_mismatch(study, capsys):
     path = study / "summary.json"
     summary = json.loads(path.read_text())

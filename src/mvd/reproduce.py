@@ -75,8 +75,19 @@ class Mismatch:
 
 
 def _missing(value) -> bool:
-    """None or NaN: a column this curve never wrote (the study's other curves did)."""
+    """None or NaN: a value the point did not record."""
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _written(study_dir: Path, run_id: str) -> set[str] | None:
+    """The columns a curve's own points file holds (None: no such file). A column that only the study's
+    other curves wrote, or that mvd added after this curve was stored, is not this curve's to compare."""
+    import pyarrow.parquet as pq
+
+    from mvd import store
+
+    path = store.points_dir(study_dir) / f"{run_id}.parquet"
+    return set(pq.read_schema(path).names) if path.is_file() else None
 
 
 def tolerance(point) -> float:
@@ -163,6 +174,8 @@ def refit_sample(study_dir, *, n: int, seed: int = 0) -> tuple[int, list[Mismatc
             cfg.curve.fractions = None
             fresh = curve.run_curve(cfg)
             fresh = fresh.set_index(["seed", "train_size"])
+            written = _written(study_dir, run_id)
+            columns = [c for c in compared if written is None or c in written]
             for _, row in rows.iterrows():
                 where = f"{run_id} seed={int(point_seed)} train_size={int(row['train_size'])}"
                 key = (int(point_seed), int(row["train_size"]))
@@ -171,7 +184,7 @@ def refit_sample(study_dir, *, n: int, seed: int = 0) -> tuple[int, list[Mismatc
                     continue
                 again = fresh.loc[key]
                 rtol = tolerance(row)
-                for column in compared:
+                for column in columns:
                     if column in ("seed", "train_size"):
                         continue
                     new = again[column] if column in again.index else None
