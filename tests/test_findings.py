@@ -233,3 +233,38 @@ def test_the_readme_pretraining_bullet_is_the_committed_atlas_summary():
     # logreg on bag-of-words at defaults scores the majority-class rate at 45 rows
     assert default[45]["bag_of_words_error"] == default[16]["bag_of_words_error"]
     assert ds["sms_spam"]["decision"]["chosen"] == "tuning logreg"
+
+
+CARDINALITY = ROOT / "results" / "cardinality"
+
+
+def test_the_readme_cardinality_bullets_are_the_committed_cardinality_summary():
+    """The many-classes bullets, read from results/cardinality/summary.json."""
+    if not (CARDINALITY / "summary.json").exists():
+        pytest.skip("results/cardinality has no summary.json yet")
+    s = _summary(CARDINALITY)
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    family = s["cardinality"]["families"]["places_region"]
+    members = {m["classes"] if m["top_classes"] else "all": m for m in family["members"]}
+    assert family["direction"] == "stays with a better model at every number of classes"
+    assert sum(m["settled"] for m in members.values()) == 4 and "settled at 4 of 5" in readme
+    assert members[2]["answer"] == "no lever gains" and s["n_points"] == 717 and "(717 points)" in readme
+
+    def ci(m, key=""):
+        g = m[key] if key else m
+        return f"+{g['gain']:.1f} [{g['ci_low']:.1f}, {g['ci_high']:.1f}]"
+
+    for k, model in ((8, "knn"), (32, "forest"), (246, "hierarchical"), ("all", "hierarchical")):
+        assert members[k]["answer"] == "a better model" and members[k]["lever_model"] == model
+        assert ci(members[k]) in readme, k
+    assert members[246]["model_gains_most"]["group"] == "tail" and members[246]["data_gains_most"]["group"] == "head"
+    assert members[32]["model_gains_most"]["group"] == "torso" and members[32]["data_gains_most"]["group"] == "tail"
+    for k, key in ((246, "model_gains_most"), (246, "data_gains_most"), (32, "model_gains_most"), (32, "data_gains_most")):
+        g = members[k][key]
+        assert f"{g['gain']:+.1f} [{g['ci_low']:.1f}, " in readme, (k, key)
+    rows = {r["train_size"]: r for r in s["datasets"]["places_name_country"]["pretraining"][0]["rows"]}
+    for n in (64, 256):
+        assert rows[n]["kind"] == "measured" and rows[n]["display"].replace("x [", "× [") in readme
+    assert all(rows[n]["kind"] == "at_least" for n in rows if n >= 512) and "≥ 2× at 8,192" in readme
+    lead = s["datasets"]["places_name_country"]["lead"]
+    assert "double the labels" in lead and "+4.0 points [−0.3, 8.3]" in lead and "switching to wordllama" in lead
