@@ -407,3 +407,35 @@ def test_under_a_shift_the_relabel_route_is_rows_from_the_target_distribution(tm
     build(study, bootstrap=20, target=0.8)
     routes = [r["route"] for r in _summary(study)["datasets"]["synth"]["business"]["routes"]]
     assert "rows from the target distribution" in routes and not any("cleaner labels" in r for r in routes)
+
+
+def test_learning_curves_colour_each_model_alike_in_every_panel_and_name_every_model():
+    """Datasets of other modalities run other ladders: one colour per model across panels, one legend for all."""
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+
+    from mvd.report import figures
+
+    cond = ("clean", 0.0, "none")
+    ladders = {"table": ["dummy", "logreg", "forest"], "text": ["dummy", "logreg", "wordllama"]}
+    datasets, curves = {}, {}
+    for name, models in ladders.items():
+        datasets[name] = {"models": [{"model": m} for m in models], "higher_is_better": True, "metric": "accuracy",
+                          "iso_performance": {"quality": cond[0], "quality_rate": cond[1], "cleaning": cond[2]},
+                          "curves": [{"model": m, "quality": cond[0], "quality_rate": cond[1], "cleaning": cond[2],
+                                      "ci_low": None, "ci_high": None} for m in models for _ in range(2)]}
+        for i, m in enumerate(models):
+            curves[(name, m) + cond] = SimpleNamespace(n=np.array([16.0, 32.0]), score=np.array([0.5, 0.6]) + i / 10,
+                                                       fit=None)
+    fig = figures.learning_curves(SimpleNamespace(summary={"datasets": datasets}, curves=curves))
+    try:
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        colour = {}
+        for ax in axes:
+            for line in ax.get_lines():
+                assert colour.setdefault(line.get_label(), line.get_color()) == line.get_color(), line.get_label()
+        assert len({str(c) for c in colour.values()}) == 4                 # forest and wordllama differ
+        assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["dummy", "logreg", "forest", "wordllama"]
+    finally:
+        plt.close(fig)

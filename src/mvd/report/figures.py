@@ -42,8 +42,8 @@ def _grid(k: int, width: float = 4.6, height: float = 3.4):
 
 
 def _colors(models: list[str]) -> dict:
-    cmap = plt.get_cmap("tab10")
-    return {m: cmap(i % 10) for i, m in enumerate(models)}
+    cmap = plt.get_cmap("tab10" if len(models) <= 10 else "tab20")
+    return {m: cmap(i % cmap.N) for i, m in enumerate(models)}
 
 
 def _size_axis(ax):
@@ -123,11 +123,13 @@ def attribution_range(analysis):
 
 
 def learning_curves(analysis):
+    """Every dataset's curves on its main condition; one colour per model across the panels, one legend
+    naming every model (datasets of other modalities run other ladders)."""
     s = analysis.summary["datasets"]
     fig, axes = _grid(len(s))
+    colors = _colors(list(dict.fromkeys(m for ds in s.values() for m in _models(ds))))
     for ax, (name, ds) in zip(axes, s.items()):
         cond = _main_condition(ds)
-        colors = _colors(_models(ds))
         higher = ds["higher_is_better"]
         for model in _models(ds):
             c = analysis.curves.get((name, model) + cond)
@@ -148,7 +150,8 @@ def learning_curves(analysis):
         ax.set_ylabel(ds["metric"] + ("" if higher else " (lower is better)"))
         label = "clean" if cond[1] == 0 else f"{cond[0]} {cond[1]:g}"
         ax.set_title(f"{name} ({label}; mean, 95% CI; dashed: fit, R² ≥ {FIT_OK_R2})")
-    axes[0].legend(loc="best", fontsize=8)
+    handles = {h.get_label(): h for ax in axes for h in ax.get_legend_handles_labels()[0]}
+    axes[0].legend(list(handles.values()), list(handles), loc="best", fontsize=8)
     fig.tight_layout()
     return fig
 
