@@ -173,7 +173,16 @@ def stored_points() -> int:
 
 
 def interrupted() -> None:
-    """Ctrl-C: one line saying what is kept, exit 130 (no traceback)."""
+    """Ctrl-C: one line saying what is kept, exit 130 (no traceback).
+
+    The interrupt has already unwound the run (locks released, points files whole); the process then
+    ends without the interpreter's teardown, where a native library's worker thread interrupted
+    mid-call could abort it ("terminate called without an active exception", exit -6).
+    """
+    import logging
+
     print(f"mvd: interrupted; {stored_points()} points stored; rerun the same command to resume.",
           file=sys.stderr, flush=True)
-    sys.exit(EXIT_INTERRUPTED)
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(EXIT_INTERRUPTED)
