@@ -236,13 +236,11 @@ def test_the_last_doubling_on_a_pool_that_ends_the_grid_starts_nearest_half_of_i
 
 
 def test_a_cardinality_where_no_lever_gains_a_test_example_says_so_and_does_not_move_the_direction():
-    from types import SimpleNamespace
+    from mvd.levers import gains_nothing
+    from mvd.report.cardinality import NOTHING, _direction
 
-    from mvd.report.cardinality import NOTHING, _direction, _gains_nothing
-
-    d = SimpleNamespace(n_test=1000, tie_tolerance=0.1)
-    assert _gains_nothing(d, SimpleNamespace(gain=0.05)) and not _gains_nothing(d, SimpleNamespace(gain=0.1))
-    assert _gains_nothing(SimpleNamespace(n_test=None, tie_tolerance=1e-9), SimpleNamespace(gain=0.0))
+    assert gains_nothing(0.05, n_test=1000, tolerance=0.1) and not gains_nothing(0.1, n_test=1000, tolerance=0.1)
+    assert gains_nothing(0.0, n_test=None, tolerance=1e-9)
     members = [{"answer": NOTHING}, {"answer": "a better model"}, {"answer": "more data"}, {"answer": "more data"}]
     assert _direction(members) == "moves from a better model to more data"
     assert _direction(members[:2]) == "stays with a better model at every number of classes"

@@ -40,7 +40,7 @@ from mvd.naming import TUNED_SUFFIX
 
 __all__ = ["TUNED_SUFFIX", "LOWER_IS_BETTER", "SHIFT_KINDS", "KINDS", "ANSWER", "Condition", "CurveKey", "Price",
            "LeverSpec", "LeverKey", "condition_label", "tuned_name", "plain_model", "is_tuned", "mixed_pool",
-           "clean_counterpart", "operating_condition", "baseline_model", "levers_at", "tie_tolerance"]
+           "clean_counterpart", "operating_condition", "baseline_model", "levers_at", "tie_tolerance", "gains_nothing"]
 
 # the quality kinds that draw the training pool from a shifted distribution (mvd.shift.KINDS)
 SHIFT_KINDS = ("covariate_shift", "label_shift", "subgroup_shift")
@@ -227,6 +227,16 @@ class LeverSpec:
         if q.cleaning == "oracle":
             return "cleaning: oracle (every label reviewed)"
         return f"cleaning: {q.cleaning}"
+
+
+def gains_nothing(gain: Optional[float], *, n_test: Optional[float], tolerance: Optional[float]) -> bool:
+    """Whether the best lever's ``gain`` is no gain: below one test example where the test size is known
+    (``tolerance``, see ``tie_tolerance``), else not above 0; a missing or non-finite gain is none."""
+    if gain is None or not isinstance(gain, (int, float)) or not math.isfinite(gain):
+        return True
+    if n_test:
+        return gain < (tolerance or 0.0)
+    return gain <= 0
 
 
 def tie_tolerance(n_test: Optional[float], scale: float) -> float:

@@ -38,7 +38,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from mvd.levers import ANSWER, condition_label
+from mvd.levers import ANSWER, condition_label, gains_nothing
 from mvd.metrics import GROUP_CUTS, GROUPS
 from mvd.report.aggregate import cells, clip_to_range, interval_covers
 
@@ -94,15 +94,6 @@ def _best_model_lever(decision):
         if found is not None:
             return found
     return tied[0]
-
-
-def _gains_nothing(decision, chosen) -> bool:
-    """The lead's rule (``lead``): no lever gains one test example where the test size is known, else none gains."""
-    if chosen is None or not math.isfinite(chosen.gain):
-        return True
-    if decision.n_test:
-        return chosen.gain < (decision.tie_tolerance or 0.0)
-    return chosen.gain <= 0
 
 
 def group_rows(points: pd.DataFrame, decision, resamples) -> dict | None:
@@ -176,7 +167,8 @@ def _member(name: str, k, points: pd.DataFrame, decision, groups: dict | None) -
     return {"dataset": name, "top_classes": k, "classes": k if k is not None else _classes(points),
             "metric": decision.metric, "unit": decision.unit, "n_now": float(decision.n_now),
             "model": decision.model, "chosen": decision.chosen,
-            "answer": None if chosen is None else NOTHING if _gains_nothing(decision, chosen) else chosen.answer,
+            "answer": None if chosen is None else NOTHING if gains_nothing(
+                chosen.gain, n_test=decision.n_test, tolerance=decision.tie_tolerance) else chosen.answer,
             "gain": None if chosen is None else chosen.gain, "ci_low": None if chosen is None else chosen.ci_low,
             "ci_high": None if chosen is None else chosen.ci_high,
             "extrapolated": bool(chosen is not None and chosen.extrapolated), "settled": bool(decision.settled),

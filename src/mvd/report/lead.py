@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 
-from mvd.levers import ANSWER, SHIFT_KINDS, condition_label
+from mvd.levers import ANSWER, SHIFT_KINDS, condition_label, gains_nothing
 
 __all__ = ["lead", "also_measured", "order", "unfit_at", "MAX_WORDS"]
 
@@ -114,11 +114,8 @@ def _lead(ld: dict, d: dict) -> str:
 
 def _gains_nothing(d: dict, chosen: dict | None) -> bool:
     """No lever gains one test example (where the test size is known), or none gains at all."""
-    if chosen is None or not _finite(chosen["gain"]):
-        return True
-    if d.get("n_test"):
-        return chosen["gain"] < (d.get("tie_tolerance") or 0.0)
-    return chosen["gain"] <= 0
+    return gains_nothing(None if chosen is None else chosen["gain"], n_test=d.get("n_test"),
+                         tolerance=d.get("tie_tolerance"))
 
 
 def _where(d: dict) -> str:
