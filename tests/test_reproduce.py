@@ -36,6 +36,22 @@ def test_a_regenerated_study_matches(study):
     assert main([str(study), "--n", "2"]) == 0
 
 
+def test_a_curve_widened_to_more_seeds_and_sizes_carries_one_config_hash_and_reproduces(make_cfg):
+    """Seeds and sizes are not in the run_id: a later job that widens the grid adds points to the same
+    curve, and the earlier points take its config hash (their numbers do not depend on the grid)."""
+    narrow = make_cfg("dataset=wine", "model=logreg", "curve.sizes=[16,32]", "curve.seeds=[0]", "study=tiny")
+    first = curve.run_curve(narrow)
+    wide = make_cfg("dataset=wine", "model=logreg", "curve.sizes=[16,32,64]", "curve.seeds=[0,1]", "study=tiny")
+    assert curve.run_id_of(wide) == curve.run_id_of(narrow) and curve.config_hash(wide) != curve.config_hash(narrow)
+    points = curve.run_curve(wide)
+    assert len(points) == 6 and set(points["config_hash"]) == {curve.config_hash(wide)}
+    again = points.set_index(["seed", "train_size"]).loc[[(0, 16), (0, 32)], "test_accuracy"]
+    assert list(again) == list(first["test_accuracy"])  # the earlier points are kept, not refitted
+    study_dir = curve.plan(wide).study_dir
+    refitted, mismatches = refit_sample(study_dir, n=6, seed=0)
+    assert refitted == 6 and mismatches == []
+
+
 @slow
 def test_a_changed_score_is_named_with_both_values(study):
     path = next(store.points_dir(study).glob("*logreg*.parquet"))

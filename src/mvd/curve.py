@@ -276,10 +276,12 @@ def _base_row(p: Plan) -> dict:
 
 
 def _save_config(p: Plan) -> None:
-    """The job's resolved config beside its points (written once, atomically)."""
+    """The job's resolved config beside its points, atomically: the config of the job that wrote last,
+    as the points' config hash is (a job that widens the curve's seeds or sizes rewrites it)."""
     path = p.study_dir / "configs" / f"{p.run_id}.yaml"
-    if not path.exists():
-        write_atomic(path, OmegaConf.to_yaml(OmegaConf.create(p.config)))
+    text = OmegaConf.to_yaml(OmegaConf.create(p.config))
+    if not path.exists() or path.read_text() != text:
+        write_atomic(path, text)
 
 
 _SAID: set = set()

@@ -184,12 +184,18 @@ class CurveFile:
         return {(int(r["seed"]), int(r["train_size"])) for r in self._rows if r["status"] == "ok"}
 
     def append(self, point: dict) -> None:
-        """Add (or replace a failed) point and rewrite the file atomically, merging other writers' points."""
+        """Add (or replace a failed) point and rewrite the file atomically, merging other writers' points.
+
+        The curve's points all carry the config hash of the job that wrote last.  Points of one run_id
+        differ in config only in the grid (seeds, sizes), which no point's numbers depend on, so a
+        curve widened to more seeds or sizes restamps its earlier points rather than mixing hashes.
+        """
         with _locked(self._lock):
             _remove_stale_temporaries(self.path)
             self._reload()
             key = (point["seed"], point["train_size"])
-            rows = [r for r in self._rows if (r["seed"], r["train_size"]) != key] + [dict(point)]
+            stamp = {"config_hash": point["config_hash"]} if "config_hash" in point else {}
+            rows = [dict(r, **stamp) for r in self._rows if (r["seed"], r["train_size"]) != key] + [dict(point)]
             rows.sort(key=lambda r: (int(r["seed"]), int(r["train_size"])))
             columns = _columns(rows)
             table = pa.Table.from_pydict({c: _cells([r.get(c) for r in rows]) for c in columns})
