@@ -264,3 +264,66 @@ def test_of_model_levers_tied_for_the_best_the_group_rows_read_the_one_the_decis
     assert _best_model_lever(d).name == "switching a -> forest"
     d.ties = []
     assert _best_model_lever(d).name == "switching a -> knn"     # the first in the decision's order
+
+
+def _structure_points() -> pd.DataFrame:
+    """places-like points of one dataset: hierarchical 2 points above forest, which stops at 256 rows; logreg 30
+    below; knn level with it but noisier; a tuned forest and the dummy, which the comparison leaves out."""
+    rng = np.random.default_rng(1)
+    offset = {"forest": -0.02, "logreg": -0.30, "knn": 0.0, "forest (tuned)": +0.05, "dummy": -0.5}
+    rows = []
+    for model, sizes in (("hierarchical", SIZES), ("forest", SIZES[:3]), ("logreg", SIZES), ("knn", SIZES),
+                         ("forest (tuned)", SIZES), ("dummy", SIZES)):
+        for n in sizes:
+            for seed in SEEDS:
+                base = 0.5 + 0.05 * np.log2(n / 64) + 0.01 * seed   # shared by every model of the seed: paired
+                score = base + offset.get(model, 0.0) + rng.normal(0, 0.02 if model == "knn" else 0.002)
+                rows.append({"dataset": "toy", "model": model, "quality": "clean", "quality_rate": 0.0,
+                             "cleaning": "none", "train_size": n, "seed": seed, "score": score,
+                             "test_accuracy": score + 0.1})
+    return pd.DataFrame(rows)
+
+
+def test_the_hierarchical_rung_meets_each_flat_rung_at_the_largest_size_both_ran():
+    from types import SimpleNamespace
+
+    from mvd.report.aggregate import SeedResamples
+    from mvd.report.cardinality import structure
+
+    points = _structure_points()
+    decision = SimpleNamespace(dataset="toy", data=("clean", 0.0, "none"), metric="macro_f1", unit="points")
+    found = structure(points, decision, SeedResamples(list(SEEDS), n=400, seed=0))
+    rows = {r["flat"]: r for r in found["rows"]}
+    assert set(rows) == {"forest", "logreg", "knn"} and found["largest"] == 512   # no dummy, no tuned curve
+    assert (rows["forest"]["n"], rows["logreg"]["n"], rows["knn"]["n"]) == (256, 512, 512)
+    for flat, r in rows.items():
+        wide = points.set_index(["model", "train_size", "seed"])["score"]
+        diff = 100 * np.array([wide[("hierarchical", r["n"], s)] - wide[(flat, r["n"], s)] for s in SEEDS])
+        half = stats.t.ppf(0.975, len(SEEDS) - 1) * diff.std(ddof=1) / np.sqrt(len(SEEDS))
+        assert (r["lead"], r["lead_ci_low"], r["lead_ci_high"]) == pytest.approx(
+            (diff.mean(), diff.mean() - half, diff.mean() + half), abs=1e-6)
+        assert r["accuracy_lead"] == pytest.approx(diff.mean(), abs=1e-6)   # accuracy is the score + 0.1 here
+    assert (rows["forest"]["verdict"], rows["logreg"]["verdict"], rows["knn"]["verdict"]) == ("beats", "beats", "ties")
+    assert rows["logreg"]["lead"] == pytest.approx(30.0, abs=0.5) and rows["forest"]["lead"] == pytest.approx(2.0, abs=0.5)
+    # a flat rung ahead of it is said to win
+    flipped = points.assign(score=np.where(points["model"] == "forest", points["score"] + 0.05, points["score"]))
+    assert {r["flat"]: r["verdict"] for r in structure(flipped, decision, SeedResamples(list(SEEDS), n=400,
+                                                                                          seed=0))["rows"]}["forest"] \
+        == "loses to"
+    # a dataset where the rung did not run has no comparison
+    assert structure(points[points["model"] != "hierarchical"], decision, SeedResamples(list(SEEDS), n=400)) is None
+
+
+def test_the_structure_sentence_states_every_pair_as_summary_json_holds_it():
+    from types import SimpleNamespace
+
+    from mvd.report.aggregate import SeedResamples
+    from mvd.report.cardinality import _structure_sentence, structure
+
+    decision = SimpleNamespace(dataset="toy", data=("clean", 0.0, "none"), metric="macro_f1", unit="points")
+    found = structure(_structure_points(), decision, SeedResamples(list(SEEDS), n=400, seed=0))
+    text = _structure_sentence({"top_classes": None, "classes": 3789}, found)
+    assert text.startswith("At all 3,789 classes, at the largest size each pair ran, the hierarchical rung beats flat ")
+    for r in found["rows"]:
+        lead = f"{r['lead']:+.1f} [{r['lead_ci_low']:.1f}, {r['lead_ci_high']:.1f}]".replace("-", "−")
+        assert f"{r['verdict']} flat {r['flat']} at {r['n']:,} rows ({lead} points of macro_f1; accuracy " in text

@@ -25,6 +25,12 @@ points only:
   or more data, settled or open, as ``decision.decide`` made it on the
   primary metric) and the frequency group each lever gains most in.
 
+- **The hierarchical rung against the flat ones** (``structure``), per dataset
+  where it ran: its lead over each flat rung (not the dummy) at the largest
+  size both measured, on the primary metric and in accuracy, with the same
+  paired intervals; "beats" or "loses to" only where the interval excludes 0.
+  The family's dataset with every class gets it in its opening sentences.
+
 Studies without a cardinality family get no section, so their reports are
 unchanged.
 """
@@ -39,16 +45,19 @@ import numpy as np
 import pandas as pd
 
 from mvd.levers import ANSWER, condition_label, gains_nothing
-from mvd.metrics import GROUP_CUTS, GROUPS
+from mvd.metrics import GROUP_CUTS, GROUPS, LOWER_IS_BETTER
+from mvd.naming import TUNED_SUFFIX
 from mvd.report.aggregate import cells, clip_to_range, interval_covers
 
-__all__ = ["families", "group_rows", "section", "opening", "blocks", "MODEL", "DATA", "OPEN", "NOTHING"]
+__all__ = ["families", "group_rows", "structure", "section", "opening", "blocks", "MODEL", "DATA", "OPEN", "NOTHING",
+           "HIERARCHICAL"]
 
 # "<name>_top<k>": the dataset <name> kept to its k most frequent classes (mvd.sources.top_classes)
 _TOP = re.compile(r"^(?P<base>.+)_top(?P<k>\d+)$")
 MODEL, DATA, OPEN = ANSWER["model"], ANSWER["labels"], "open"
 NOTHING = "no lever gains"  # the decision's best lever gains less than one test example (the lead's words)
 _SCALE = 100.0  # accuracy in points
+HIERARCHICAL = "hierarchical"  # the structural rung (mvd.hierarchical): the parent class, then the class within it
 
 
 def families(names) -> dict:
@@ -151,6 +160,47 @@ def group_rows(points: pd.DataFrame, decision, resamples) -> dict | None:
     return out
 
 
+def structure(points: pd.DataFrame, decision, resamples) -> dict | None:
+    """The hierarchical rung against each flat rung of one dataset (module docstring), or None where it did not
+    run.  Default curves on the decision's data; each pair at the largest size both measured."""
+    q = tuple(decision.data)
+    table = cells(points, ["score", "test_accuracy"])
+    keys = [tuple(r) for r in table.index.itertuples(index=False, name=None)]
+    at = {k: i for i, k in enumerate(keys)}
+
+    def sizes(model):
+        return {int(k[-1]) for k in keys if k[0] == decision.dataset and k[1] == model and tuple(k[2:-1]) == q}
+
+    ours = sizes(HIERARCHICAL)
+    if not ours:
+        return None
+    metric = decision.metric
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    scale = _SCALE if decision.unit == "points" else 1.0
+    flats = sorted({k[1] for k in keys if k[1] not in (HIERARCHICAL, "dummy") and not k[1].endswith(TUNED_SUFFIX)})
+    rows = []
+    for flat in flats:
+        common = ours & sizes(flat)
+        if not common:
+            continue
+        n = max(common)
+        pair = [at[(decision.dataset, m, *q, n)] for m in (HIERARCHICAL, flat)]
+        row = {"flat": flat, "n": n}
+        for column, key, unit in (("score", "lead", scale), ("test_accuracy", "accuracy_lead", _SCALE)):
+            if column not in table.wide:
+                continue
+            means = resamples.means(table.wide[column][pair], table.seeds)
+            lead = (means[:, 0] - means[:, 1]) * unit * (sign if column == "score" else 1.0)
+            low, high = resamples.interval(lead[:, None])
+            row.update({key: float(lead[resamples.full]), f"{key}_ci_low": float(low[0]),
+                        f"{key}_ci_high": float(high[0])})
+        low, high = row.get("lead_ci_low", math.nan), row.get("lead_ci_high", math.nan)
+        row["verdict"] = "beats" if low > 0 else "loses to" if high < 0 else "ties" if math.isfinite(low) else None
+        rows.append(row)
+    return {"metric": metric, "unit": decision.unit, "data": list(q), "largest": max(ours), "rows": rows,
+            "seeds": [int(s) for s in resamples.seeds]}
+
+
 def _most(rows: list, which: str) -> dict | None:
     """The group whose ``which`` gain ("model" or "data") is largest, with its interval."""
     ok = [r for r in rows if r[f"{which}_gain"] is not None and math.isfinite(r[f"{which}_gain"])]
@@ -198,18 +248,26 @@ def section(points: pd.DataFrame, decisions: dict, resamples: dict) -> dict | No
     if not fams:
         return None
     groups, out = {}, {}
+    structures = {}
     for name in sorted(decisions):
-        rows = group_rows(points[points["dataset"] == name], decisions[name], resamples[name])
+        mine = points[points["dataset"] == name]
+        rows = group_rows(mine, decisions[name], resamples[name])
         if rows is not None:
             groups[name] = rows
+        against = structure(mine, decisions[name], resamples[name])
+        if against is not None:
+            structures[name] = against
     for base, members in fams.items():
         mine = [_member(name, k, points[points["dataset"] == name], decisions[name], groups.get(name))
                 for name, k in members if name in decisions]
         entry = {"members": mine, "direction": _direction(mine),
                  "settled": sum(m["settled"] for m in mine)}
         entry["sentences"] = _sentences(base, entry)
+        whole = next((m for m in mine if m["top_classes"] is None), None)
+        if whole is not None and whole["dataset"] in structures:
+            entry["sentences"].append(_structure_sentence(whole, structures[whole["dataset"]]))
         out[base] = entry
-    return {"cuts": [float(c) for c in GROUP_CUTS], "groups": groups, "families": out,
+    return {"cuts": [float(c) for c in GROUP_CUTS], "groups": groups, "families": out, "structure": structures,
             "opening": [s for f in out.values() for s in f["sentences"]]}
 
 
@@ -275,6 +333,23 @@ def _sentences(base: str, entry: dict) -> list:
     return out
 
 
+def _lead(row: dict, key: str, digits: int) -> str:
+    return f"{_num(row.get(key), digits)}{_ci(row.get(f'{key}_ci_low'), row.get(f'{key}_ci_high'), digits)}"
+
+
+def _structure_sentence(member: dict, found: dict) -> str:
+    """How the hierarchical rung fares against each flat rung on the dataset with every class."""
+    digits = 1 if found["unit"] == "points" else 3
+    unit = "points" if found["unit"] == "points" else found["metric"]
+    said = [f"{r['verdict'] or 'is measured against'} flat {r['flat']} at {r['n']:,} rows "
+            f"({_lead(r, 'lead', digits)} {unit} of {found['metric']}; accuracy {_lead(r, 'accuracy_lead', 1)})"
+            for r in found["rows"]]
+    if not said:
+        return f"At {_label(member)} classes no flat rung was measured beside the hierarchical rung."
+    return (f"At {_label(member)} classes, at the largest size each pair ran, the hierarchical rung "
+            + "; ".join(said) + ".")
+
+
 def opening(summary: dict) -> list[tuple]:
     """The study's first sentences as report blocks (none without a cardinality family)."""
     card = summary.get("cardinality")
@@ -316,4 +391,17 @@ def blocks(summary: dict) -> list[tuple]:
     if rows:
         out.append(("table", ["dataset", "group", "accuracy now", "best model lever (points)",
                               "last doubling (points)", "model − data", "more"], rows))
+    found = card.get("structure") or {}
+    if found:
+        out.append(("h2", "The hierarchical rung against the flat ones"))
+        out.append(("p", "The hierarchical rung (the parent class, then the class within it) against each flat rung "
+                         "on the same data, at the largest size both measured: its lead on the primary metric and in "
+                         "accuracy points, with 95% intervals over the same seed resamples; 'beats' and 'loses to' "
+                         "only where the interval excludes 0."))
+        out.append(("table", ["dataset", "flat rung", "n", "lead (primary)", "lead (accuracy points)", "verdict"],
+                    [[name, r["flat"], f"{r['n']:,}",
+                      f"{_lead(r, 'lead', 1 if f['unit'] == 'points' else 3)} "
+                      + (f"points of {f['metric']}" if f["unit"] == "points" else f["metric"]),
+                      _lead(r, "accuracy_lead", 1), r["verdict"] or "–"]
+                     for name, f in found.items() for r in f["rows"]]))
     return out
