@@ -54,6 +54,13 @@ def test_a_settled_switch_reads_as_an_action_with_its_gain_and_the_kind_it_is_se
     _plain(text)
 
 
+def test_a_gain_in_points_of_a_metric_other_than_accuracy_names_the_metric():
+    d = _decision({("base", 1): {128: BASE_128, 256: BASE_128 + 0.01}, ("strong", 3): {128: BASE_128 + 0.10 + SWING}})
+    assert lead({**d, "metric": "macro_f1"}).startswith("On toy at 128 rows: switch base to strong (+10.2 points of "
+                                                        "macro_f1 [")
+    assert lead(d).startswith("On toy at 128 rows: switch base to strong (+10.2 points [")  # accuracy: plain points
+
+
 def test_an_open_decision_names_the_best_lever_of_the_kind_it_is_open_against():
     d = _decision({("base", 1): {128: BASE_128, 256: BASE_128 + 0.10 + SWING},
                    ("strong", 3): {128: BASE_128 + 0.10 - SWING}, ("weak", 2): {128: BASE_128 + 0.02}})

@@ -95,7 +95,8 @@ def _action(lv: dict, d: dict, verb: bool) -> str:
 def _gain(lv: dict, d: dict, unit: bool = True, detail: bool = True) -> str:
     """'+1.1 points [0.1, 2.9]' (and ', extrapolated from the measured curve')."""
     digits = 1 if d["unit"] == "points" else 3
-    text = _num(lv["gain"], digits) + (f" {d['unit']}" if unit else "")
+    named = d["unit"] == "points" and d.get("metric") not in (None, "accuracy")  # points of macro_f1, not accuracy
+    text = _num(lv["gain"], digits) + ((f" points of {d['metric']}" if named else f" {d['unit']}") if unit else "")
     if _finite(lv.get("ci_low")) and _finite(lv.get("ci_high")):
         text += f" [{_num(lv['ci_low'], digits, False)}, {_num(lv['ci_high'], digits, False)}]"
     if detail and lv.get("extrapolated"):
