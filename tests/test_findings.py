@@ -142,7 +142,7 @@ def test_the_readme_bullets_are_the_committed_atlas_summary():
     s, readme = _summary(ATLAS), " ".join((ROOT / "README.md").read_text().split())
     ds = s["datasets"]
     settled = sorted(n for n, e in ds.items() if e["decision"]["settled"])
-    assert settled == ["letter", "magic", "mnist", "optdigits", "spambase"]
+    assert settled == ["letter", "magic", "mnist", "optdigits", "places_country", "places_region", "spambase"]
     assert f"a better model is the settled answer on {len(settled)} of {len(ds)} datasets" in readme
     assert all(ds[n]["decision"]["levers"][0] and ds[n]["decision"]["chosen"].startswith("switching") for n in settled)
     open_to_data = sorted(n for n, e in ds.items() if not e["decision"]["settled"] and e["lead"].startswith(f"On {n}")
@@ -154,17 +154,29 @@ def test_the_readme_bullets_are_the_committed_atlas_summary():
     assert "(adult: ahead by +1.5 [−0.3, 3.2])" in readme and "ahead by +1.5 [−0.3, 3.2]" in ds["adult"]["lead"]
     # more labels, forecast past the pool and open, against the named rival
     more = sorted(n for n, e in ds.items() if e["decision"]["chosen"].startswith("the next"))
-    assert more == ["breast_cancer", "diabetes"] and not any(ds[n]["decision"]["settled"] for n in more)
+    assert more == ["breast_cancer", "diabetes", "places_name_country"]
+    assert not any(ds[n]["decision"]["settled"] for n in more)
     for name, text, rival in (("breast_cancer", "+0.7 points [0.1, 1.3]", "switching to forest"),
-                              ("diabetes", "+0.498 rmse [−3.084, 4.080]", "tuning ridge")):
+                              ("diabetes", "+0.498 rmse [−3.084, 4.080]", "tuning ridge"),
+                              ("places_name_country", "+4.0 points of macro_f1 [1.4, 6.6]", "switching to wordllama")):
         lead = ds[name]["lead"]
         assert text in lead and f"against {rival}" in lead, lead
         assert f"{name} {text} (against {rival})" in readme
     assert "MNIST (+9.7 [8.3, 10.2] with the CNN" in readme and "+9.7 points [8.3, 10.2]" in ds["mnist"]["lead"]
+    for name, model, text in (("places_country", "knn (tuned)", "+66.1 [65.2, 67.1]"),
+                              ("places_region", "hierarchical", "+31.9 [31.6, 32.3]")):
+        assert ds[name]["metric"] == "macro_f1" and ds[name]["decision"]["chosen"] == f"switching logreg -> {model}"
+        assert f"{text.replace(' [', ' points of macro_f1 [')}" in ds[name]["lead"] and text in readme
+    table = findings.table(s)
+    assert sum(("does not reach it" in line or "floor lies above" in line) for line in table.splitlines()) == 12
+    assert "never reaches the stronger rung on 12 datasets" in readme
     for dataset, model, n in (("magic", "gbm", 128), ("spambase", "gbm", 362), ("letter", "gbm", 512),
                               ("sms_spam", "embedbag", 724), ("adult", "gbm", 2048)):
         assert f"{_multiplier(ds[dataset], model, n)}" in readme, (dataset, model)
-    shares = {n: e["attribution"]["shares"] for n, e in ds.items()}
+    places = sorted(n for n in ds if n.startswith("places_"))
+    assert places == ["places_country", "places_name_country", "places_region"]
+    shares = {n: e["attribution"]["shares"] for n, e in ds.items() if n not in places}
+    assert len(shares) == 12
     quantity = sorted(round(100 * v["quantity"]["share"]) for v in shares.values())
     assert f"{quantity[0]}–{quantity[-1]} % of it" in readme
     mind = {n: round(100 * v["mind"]["share"]) for n, v in shares.items()}
@@ -172,8 +184,13 @@ def test_the_readme_bullets_are_the_committed_atlas_summary():
     quality = {n: round(100 * v["quality"]["share"]) for n, v in shares.items()}
     assert sorted(quality[n] for n in ("wine", "breast_cancer", "iris")) == [56, 62, 75]
     assert sorted(quality[n] for n in ("magic", "mnist", "letter", "sms_spam"))[::3] == [8, 17]
-    assert all(e["attribution"]["reference_quality"]["quality"] == "label_noise"
-               and e["attribution"]["reference_quality"]["quality_rate"] == 0.2 for e in ds.values())
+    assert all(ds[n]["attribution"]["reference_quality"]["quality"] == "label_noise"
+               and ds[n]["attribution"]["reference_quality"]["quality_rate"] == 0.2 for n in shares)
+    # the GeoNames tasks run clean data only: mind and quantity, the mind's share the largest of any dataset
+    geo = sorted(round(100 * ds[n]["attribution"]["shares"]["mind"]["share"]) for n in places)
+    assert set(ds[places[0]]["attribution"]["shares"]) == {"mind", "quantity"} and geo[-1] > max(mind.values())
+    assert f"the model upgrade explains about half ({geo[0]}–{geo[-1]} %)" in readme
+    assert all(ds[n]["attribution"]["reference_quality"]["quality"] == "clean" for n in places)
     # the objectives: macro-F1 keeps every choice; log loss keeps the kind of answer on 10 of 12
     kinds = {"labels": "data", "step": "data", "model": "mind", "tune": "mind"}
     rows = {n: {r["objective"]: r for r in e["objectives"]["rows"]} for n, e in ds.items()}
@@ -181,7 +198,14 @@ def test_the_readme_bullets_are_the_committed_atlas_summary():
     classif = [n for n in ds if primary[n] == "accuracy"]
     assert all(rows[n]["macro_f1"]["chosen"] == rows[n]["accuracy"]["chosen"] for n in classif)
     changed = sorted(n for n in classif if kinds[rows[n]["log_loss"]["kind"]] != kinds[rows[n]["accuracy"]["kind"]])
+    assert len(classif) == 11 and "the chosen lever is the same on all 11" in readme
     assert changed == ["wine"] and all(rows[n]["log_loss"]["kind"] == "labels" for n in changed)
+    names = rows["places_name_country"]
+    assert names["macro_f1"]["kind"] == "labels" and not names["macro_f1"]["settled"]
+    assert names["accuracy"]["chosen"] == "switching logreg -> wordllama" and names["accuracy"]["settled"]
+    tuned = {n for n, e in ds.items() for lv in e["decision"]["levers"] if lv["lever"] == e["decision"]["chosen"]
+             and lv.get("tuning_mattered")}
+    assert {"optdigits", "places_country"} <= tuned
     assert rows["sms_spam"]["log_loss"]["chosen"] == "switching logreg -> embedbag" and rows["sms_spam"]["log_loss"]["settled"]
     # the backtest, beside the simple rules on the same trials
     total = {}
@@ -191,20 +215,25 @@ def test_the_readme_bullets_are_the_committed_atlas_summary():
             t[0] += v["hits"]
             t[1] += v["trials"]
             t[2] += v["mean_regret"] * v["trials"]
-    said = {"method": "in 29 of 31 backtests", "half": "29 of 31", "again": "28", "last": "24"}
-    assert {r: (t[0], t[1]) for r, t in total.items()} == {"method": (29, 31), "half": (29, 31), "again": (28, 31),
-                                                          "last": (24, 31)}
+    said = {"method": "in 35 of 40 backtests", "half": "38 of 40", "again": "37", "last": "33"}
+    assert {r: (t[0], t[1]) for r, t in total.items()} == {"method": (35, 40), "half": (38, 40), "again": (37, 40),
+                                                          "last": (33, 40)}
     assert all(text in readme for text in said.values())
-    assert f"(mean regret {total['method'][2] / 31:.2f} points)" in readme
+    assert f"(mean regret {total['method'][2] / 40:.2f} points)" in readme
     regret = {r: f"{t[2] / t[1]:.2f}" for r, t in total.items()}
-    assert (f"29 of 31 ({regret['half']})" in readme and f"28 ({regret['again']})" in readme
-            and f"24 ({regret['last']})" in readme)
+    assert (f"38 of 40 ({regret['half']})" in readme and f"37 ({regret['again']})" in readme
+            and f"33 ({regret['last']})" in readme)
+    misses = {n: (r["method"]["hits"], r["method"]["trials"]) for n, e in ds.items()
+              for r in [((e["backtest"] or {}).get("decisions") or {}).get("rules", {})]
+              if r and r["method"]["hits"] < r["method"]["trials"]}
+    assert misses == {"breast_cancer": (2, 3), "wine": (0, 1), "places_name_country": (0, 3)}
+    assert "(breast_cancer 2/3, wine 0/1) and on the place names (0/3)" in readme
     # the error of the more-labels forecast on the same trials: half the last gain is lower here
     err = {}
     for e in ds.values():
         for rule, v in ((e["backtest"] or {}).get("decisions") or {}).get("rules", {}).items():
             err.setdefault(rule, []).extend([v["labels_error"]] * v["trials"])
-    assert f"(mean error {sum(err['half']) / 31:.2f} points against the forecast's {sum(err['method']) / 31:.2f})" in readme
+    assert f"(mean error {sum(err['half']) / 40:.2f} points against the forecast's {sum(err['method']) / 40:.2f})" in readme
     held = [(e["backtest"]["intervals"]["held_out"], e["backtest"]["intervals"]["coverage"])
             for e in ds.values() if (e["backtest"] or {}).get("intervals")]
     n_held = sum(h for h, _ in held)
@@ -248,13 +277,14 @@ def test_the_readme_cardinality_bullets_are_the_committed_cardinality_summary():
     members = {m["classes"] if m["top_classes"] else "all": m for m in family["members"]}
     assert family["direction"] == "stays with a better model at every number of classes"
     assert sum(m["settled"] for m in members.values()) == 4 and "settled at 4 of 5" in readme
-    assert members[2]["answer"] == "no lever gains" and s["n_points"] == 717 and "(717 points)" in readme
+    assert members[2]["answer"] == "no lever gains" and s["n_points"] == 1510 and "**1,510 points**" in readme
+    assert sorted({int(x) for d in s["datasets"].values() for x in d["seeds"]}) == [0, 1, 2, 3, 4]
 
     def ci(m, key=""):
         g = m[key] if key else m
         return f"+{g['gain']:.1f} [{g['ci_low']:.1f}, {g['ci_high']:.1f}]"
 
-    for k, model in ((8, "knn"), (32, "forest"), (246, "hierarchical"), ("all", "hierarchical")):
+    for k, model in ((8, "knn"), (32, "forest"), (246, "forest"), ("all", "hierarchical")):
         assert members[k]["answer"] == "a better model" and members[k]["lever_model"] == model
         assert ci(members[k]) in readme, k
     assert members[246]["model_gains_most"]["group"] == "tail" and members[246]["data_gains_most"]["group"] == "head"
@@ -262,9 +292,39 @@ def test_the_readme_cardinality_bullets_are_the_committed_cardinality_summary():
     for k, key in ((246, "model_gains_most"), (246, "data_gains_most"), (32, "model_gains_most"), (32, "data_gains_most")):
         g = members[k][key]
         assert f"{g['gain']:+.1f} [{g['ci_low']:.1f}, " in readme, (k, key)
+    # at 246 regions the hierarchical rung ties the forest; over all regions it beats every flat rung
+    structure = s["cardinality"]["structure"]
+    assert {r["flat"]: r["verdict"] for r in structure["places_region_top246"]["rows"]}["forest"] == "ties"
+    flat = {r["flat"]: r for r in structure["places_region"]["rows"]}
+    assert {f: r["verdict"] for f, r in flat.items()} == {"forest": "beats", "knn": "beats", "logreg": "beats"}
+    assert (flat["forest"]["n"], flat["knn"]["n"], flat["logreg"]["n"]) == (4096, 16384, 16384)
+    for f, key in (("forest", "lead"), ("forest", "accuracy_lead"), ("knn", "lead"), ("logreg", "lead")):
+        r = flat[f]
+        assert f"{r[key]:+.1f} [{r[key + '_ci_low']:.1f}, {r[key + '_ci_high']:.1f}]" in readme, (f, key)
+    # the country from coordinates: a tuned knn, and tuning changed the model
+    country = s["datasets"]["places_country"]
+    chosen = next(lv for lv in country["decision"]["levers"] if lv["lever"] == country["decision"]["chosen"])
+    assert chosen["lever"] == "switching logreg -> knn (tuned)" and chosen["tuning_mattered"]
+    assert country["decision"]["settled"] and ci(chosen) in readme
+    assert "best default rung is the forest" in readme and chosen["alternative"]["lever"] == "switching logreg -> knn"
+    best_default = max((lv for lv in country["decision"]["levers"] if lv["kind"] == "model"
+                        and "(tuned)" not in lv["lever"]), key=lambda lv: lv["gain"])
+    assert best_default["lever"] == "switching logreg -> forest"
     rows = {r["train_size"]: r for r in s["datasets"]["places_name_country"]["pretraining"][0]["rows"]}
     for n in (64, 256):
         assert rows[n]["kind"] == "measured" and rows[n]["display"].replace("x [", "× [") in readme
-    assert all(rows[n]["kind"] == "at_least" for n in rows if n >= 512) and "≥ 2× at 8,192" in readme
+    assert min(n for n in rows if rows[n]["kind"] == "at_least") == 1024 and "From 1,024 rows" in readme
+    assert all(rows[n]["kind"] == "at_least" for n in rows if n >= 1024) and "≥ 2× at 8,192" in readme
     lead = s["datasets"]["places_name_country"]["lead"]
-    assert "double the labels" in lead and "+4.0 points [−0.3, 8.3]" in lead and "switching to wordllama" in lead
+    assert "double the labels" in lead and "+4.0 points of macro_f1 [1.4, 6.6]" in lead and "switching to wordllama" in lead
+    assert "doubling the labels (+4.0 points [1.4, 6.6], extrapolated)" in readme
+    # the backtest beside the simple rules
+    total = {}
+    for e in s["datasets"].values():
+        for rule, v in ((e["backtest"] or {}).get("decisions") or {}).get("rules", {}).items():
+            t = total.setdefault(rule, [0, 0])
+            t[0], t[1] = t[0] + v["hits"], t[1] + v["trials"]
+    assert total == {"method": [15, 20], "half": [18, 20], "again": [18, 20], "last": [20, 20]}
+    assert "won in 15 of 20 backtests, against 18 for" in readme and "and 20 for \"no more gain\"" in readme
+    names = s["datasets"]["places_name_country"]["backtest"]["decisions"]["rules"]["method"]
+    assert (names["hits"], names["trials"]) == (0, 3) and "it scores 0 of 3" in readme
