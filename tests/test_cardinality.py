@@ -251,3 +251,27 @@ def test_a_class_budget_is_not_part_of_a_curves_identity(make_cfg):
     unbudgeted = make_cfg("model=svm")
     unbudgeted.model.max_classes = None
     assert config_hash(budgeted) == config_hash(unbudgeted) and run_id_of(budgeted) == run_id_of(unbudgeted)
+
+
+def test_sizes_over_a_rows_times_classes_budget_are_left_out_in_one_sentence(make_cfg):
+    from mvd import curve
+    from mvd.errors import ConfigError
+    from mvd.identity import config_hash, run_id_of
+
+    args = ("dataset=synthetic_zipf", "dataset.params.n_classes=50", "dataset.params.n_samples=2000", "model=forest",
+            "curve.sizes=[64,128,256,512]", "curve.seeds=[0]")
+    p = curve.plan(make_cfg(*args))
+    classes = p.dataset.n_classes
+    assert p.sizes == [64, 128, 256, 512] and not any("max_rows_classes" in n for n in p.notes)  # no budget set
+    budgeted = make_cfg(*args, f"model.max_rows_classes={256 * classes}")
+    p = curve.plan(budgeted)
+    assert p.sizes == [64, 128, 256]
+    note = next(n for n in p.notes if "max_rows_classes" in n)
+    assert note == (f"model='forest' stops at 256 rows on dataset='synthetic_zipf': its cost grows with training rows "
+                    f"x classes and its budget model.max_rows_classes={256 * classes:,} is below 512 rows x "
+                    f"{classes:,} classes; 1 larger size(s) left out (raise model.max_rows_classes to run them).")
+    # the budget decides which sizes run, never a point's numbers: the same curve, the same hashes
+    assert (run_id_of(budgeted), config_hash(budgeted)) == (run_id_of(make_cfg(*args)), config_hash(make_cfg(*args)))
+    with pytest.raises(ConfigError, match=r"model='forest' is skipped on dataset='synthetic_zipf'.*"
+                                          r"model\.max_rows_classes=100 is below 64 rows"):
+        curve.plan(make_cfg(*args, "model.max_rows_classes=100"))

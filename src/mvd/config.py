@@ -48,6 +48,9 @@ class ModelConfig:
     search: Dict[str, Any] = field(default_factory=dict)
     # the most classes the rung is run on (its cost grows with them); more: the job is skipped in one sentence
     max_classes: Optional[int] = None
+    # the most training rows x classes a point is fit on (a fully grown tree stores a row of class counts per
+    # node); larger sizes of the curve are skipped in one sentence
+    max_rows_classes: Optional[int] = None
 
 
 @dataclass

@@ -112,6 +112,7 @@ def plan(cfg) -> Plan:
                          sizes=c.sizes,
                          fractions=c.fractions, start=c.start, growth=c.growth, max_size=c.max_size)
     notes = []
+    sizes = _within_budget(sizes, model, dataset, notes)
     if dataset.rows_dropped:
         notes.append(f"dataset {dataset.name!r}: left out {dataset.rows_dropped} rows because "
                      f"{dataset.rows_dropped_reason}.")
@@ -128,6 +129,27 @@ def plan(cfg) -> Plan:
         model=model, corruption=corruption, cleaning=method, test_fraction=test_fraction,
         threads=int(cfg.threads), study=str(cfg.study), notes=notes, test_noise=test_noise, tuning=tune,
     )
+
+
+def _within_budget(sizes: list, model, dataset, notes: list) -> list:
+    """The sizes whose training rows x classes fit ``model.max_rows_classes`` (all where it is unset); the others
+    are left out with one sentence in ``notes``, or the curve is refused when none fits."""
+    budget = getattr(model, "max_rows_classes", None)
+    if budget is None or dataset.task != "classification":
+        return sizes
+    classes = int(dataset.n_classes)
+    kept = [n for n in sizes if n * classes <= budget]
+    if len(kept) == len(sizes):
+        return sizes
+    over = min(n for n in sizes if n * classes > budget)
+    why = (f"its cost grows with training rows x classes and its budget model.max_rows_classes={budget:,} is below "
+           f"{over:,} rows x {classes:,} classes")
+    if not kept:
+        raise ConfigError(f"model={model.name!r} is skipped on dataset={dataset.name!r}: {why} (keep fewer classes "
+                          f"with dataset.params.top_classes, or raise model.max_rows_classes).")
+    notes.append(f"model={model.name!r} stops at {max(kept):,} rows on dataset={dataset.name!r}: {why}; "
+                 f"{len(sizes) - len(kept)} larger size(s) left out (raise model.max_rows_classes to run them).")
+    return kept
 
 
 def _predict(pipe, X, binary: bool = False):

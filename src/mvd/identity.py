@@ -125,7 +125,8 @@ def canonical(cfg, *, content: bool = True) -> dict:
     node["cleaning"]["folds"] = _as(int, node["cleaning"]["folds"])
     node["dataset"]["openml_id"] = _as(int, node["dataset"]["openml_id"])
     node["model"] = _group_view(node["model"], _MODEL)
-    node["model"].pop("max_classes", None)  # a budget decides whether a curve runs, not its numbers
+    for budget in ("max_classes", "max_rows_classes"):  # a budget decides what runs, not the numbers
+        node["model"].pop(budget, None)
     # a search space changes nothing until a curve is tuned; a tuned curve is identified by its budget too
     if naming.tuned(cfg):
         node["tuning"] = {k: v for k, v in plain(cfg.tuning).items()
