@@ -22,8 +22,10 @@ half the last gain by 2.89, and this model by 2.48 (bias -0.08).  So:
   doublings (each after the first scaled by ``FURTHER``, which removes the
   chain's bias two and three doublings ahead) and geometric within a
   doubling, blended with "half the last gain" (``BLEND_HALF``; ``gain_over``),
-  never a loss, never more than the error left, and on a flat curve never
-  more than its seed noise could hide (``Gains.ceiling``).
+  never a loss, never more than the error left, on a flat curve never
+  more than its seed noise could hide (``Gains.ceiling``), and with more than
+  ``LEVEL_CAP_AT`` points of error left never more than ``CAP_FACTOR`` times
+  the larger of the last two gains plus ``CAP_SLACK``.
 - the interval is the forecast plus empirical quantiles of the normalised
   residual (truth - forecast) / s, s growing with the last gain's seed
   noise (with a fixed share, ``SPREAD_SEED``, for curves on small test
