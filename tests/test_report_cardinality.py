@@ -327,3 +327,27 @@ def test_the_structure_sentence_states_every_pair_as_summary_json_holds_it():
     for r in found["rows"]:
         lead = f"{r['lead']:+.1f} [{r['lead_ci_low']:.1f}, {r['lead_ci_high']:.1f}]".replace("-", "−")
         assert f"{r['verdict']} flat {r['flat']} at {r['n']:,} rows ({lead} points of macro_f1; accuracy " in text
+
+
+def test_the_test_rows_a_subset_never_saw_are_counted_per_size_and_said_in_one_sentence():
+    from mvd.report.cardinality import unseen, unseen_sentence
+
+    rows = []
+    for model in ("logreg", "forest"):
+        for n, counts in ((64, (600, 640)), (128, (300, 320)), (256, (0, 0)), (512, (0, 0))):
+            for seed, c in enumerate(counts):
+                rows.append({"dataset": "toy", "model": model, "quality": "clean", "quality_rate": 0.0,
+                             "cleaning": "none", "train_size": n, "seed": seed, "n_test_unseen": c})
+    rows.append({**rows[0], "quality": "label_noise", "quality_rate": 0.2, "n_test_unseen": 9999})  # other data
+    found = unseen(pd.DataFrame(rows), ("clean", 0.0, "none"), 2000)
+    assert found == {"data": ["clean", 0.0, "none"], "n_test": 2000.0, "sizes": [64, 128, 256, 512],
+                     "rows": [620.0, 310.0, 0.0, 0.0]}
+    assert unseen_sentence(found, n_now=128) == (
+        "Test rows in classes the training subset never saw (mean over seeds and models, clean data): "
+        "620 of 2,000 (31.0%) at 64 rows, 310 of 2,000 (15.5%) at 128 rows, 0 of 2,000 (0.0%) at 512 rows; "
+        "none from 256 rows.")
+    assert unseen_sentence({**found, "n_test": None}).startswith("Test rows in classes the training subset never "
+                                                                 "saw (mean over seeds and models, clean data): 620 at 64 rows, 0 at 512 rows")
+    # no test row outside the subsets' classes, or no count at all: nothing to say
+    assert unseen(pd.DataFrame(rows).assign(n_test_unseen=0), ("clean", 0.0, "none"), 2000) is None
+    assert unseen(pd.DataFrame(rows).drop(columns="n_test_unseen"), ("clean", 0.0, "none"), 2000) is None

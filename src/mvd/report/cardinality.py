@@ -49,7 +49,7 @@ from mvd.metrics import GROUP_CUTS, GROUPS, LOWER_IS_BETTER
 from mvd.naming import TUNED_SUFFIX
 from mvd.report.aggregate import cells, clip_to_range, interval_covers
 
-__all__ = ["families", "group_rows", "structure", "section", "opening", "blocks", "MODEL", "DATA", "OPEN", "NOTHING",
+__all__ = ["families", "group_rows", "structure", "unseen", "unseen_sentence", "section", "opening", "blocks", "MODEL", "DATA", "OPEN", "NOTHING",
            "HIERARCHICAL"]
 
 # "<name>_top<k>": the dataset <name> kept to its k most frequent classes (mvd.sources.top_classes)
@@ -199,6 +199,36 @@ def structure(points: pd.DataFrame, decision, resamples) -> dict | None:
         rows.append(row)
     return {"metric": metric, "unit": decision.unit, "data": list(q), "largest": max(ours), "rows": rows,
             "seeds": [int(s) for s in resamples.seeds]}
+
+
+def unseen(points: pd.DataFrame, data, n_test) -> dict | None:
+    """Test rows whose class the training subset never saw, per measured size on the data ``data`` (quality, rate,
+    cleaning): the mean over its points (every model and seed sees the same subsets), with the test rows per seed
+    ``n_test``; None where no point counts one (a regression, or every class in every subset)."""
+    if "n_test_unseen" not in points or not (points["n_test_unseen"].fillna(0) > 0).any():
+        return None
+    q, rate, clean = data
+    mine = points[(points["quality"] == q) & (points["quality_rate"].astype(float) == float(rate))
+                  & (points["cleaning"] == clean)]
+    by = mine.groupby("train_size", sort=True)["n_test_unseen"].mean()
+    return {"data": [q, float(rate), clean], "n_test": None if n_test is None else float(n_test),
+            "sizes": [int(n) for n in by.index], "rows": [float(v) for v in by.to_numpy()]}
+
+
+def unseen_sentence(found: dict, n_now=None) -> str:
+    """'Test rows in classes the training subset never saw (...): 13,718 of 36,141 (38.0%) at 256 rows, ...'."""
+    sizes, rows, total = found["sizes"], found["rows"], found["n_test"]
+
+    def said(n, v):
+        share = f" ({100 * v / total:.1f}%)" if total else ""
+        return f"{v:,.0f}{' of ' + format(total, ',.0f') if total else ''}{share} at {n:,} rows"
+
+    picks = [0] + ([sizes.index(int(n_now))] if n_now is not None and int(n_now) in sizes else []) + [len(sizes) - 1]
+    parts = [said(sizes[i], rows[i]) for i in sorted(set(picks))]
+    none = next((n for n, v in zip(sizes, rows) if v == 0), None)
+    tail = f"; none from {none:,} rows" if none is not None and all(v == 0 for v in rows[sizes.index(none):]) else ""
+    return ("Test rows in classes the training subset never saw (mean over seeds and models, "
+            f"{condition_label(tuple(found['data']))} data): " + ", ".join(parts) + tail + ".")
 
 
 def _most(rows: list, which: str) -> dict | None:

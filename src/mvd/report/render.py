@@ -104,6 +104,8 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
         metric = ds["metric"]
         err = metric if metric in LOWER_IS_BETTER else f"1 - {metric}"
         out.append(("p", f"{ds['task']}, primary metric {metric}; {ds['n_points']:,} points, seeds {ds['seeds']}."))
+        if ds.get("unseen"):
+            out.append(("p", cardinality.unseen_sentence(ds["unseen"], ds["decision"].get("n_now"))))
         out += _decision_blocks(ds, currency)
         if ds.get("objectives"):
             out += objectives.blocks(ds["objectives"], metric)

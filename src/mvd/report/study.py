@@ -125,7 +125,8 @@ _READ = ("study", "run_id", "dataset", "task", "model", "sophistication", "quali
          "tuned", "tune_seconds",
          "mix_base", "mix_add", "noisy_test_scores",  # the shift section's (mvd.report.shift)
          "per_row_count", "per_row_correct", "per_row_residual", "fixed_test_set",  # mvd.report.aggregate's test rows
-         "predict_ms_per_1000", "model_bytes")  # the costs an objective may weigh (mvd.report.objectives)
+         "predict_ms_per_1000", "model_bytes",  # the costs an objective may weigh (mvd.report.objectives)
+         "n_test_unseen")  # test rows in classes a subset never saw (mvd.report.cardinality.unseen)
 # columns a points file must have; each file is checked and the first gap named in one sentence
 REQUIRED = ("dataset", "task", "model", "sophistication", "train_size", "seed", "primary_metric")
 # columns that writers before the quality axis, tuning or the status column left out, and the value

@@ -171,6 +171,10 @@ def _dataset_part(name: str) -> tuple[pd.DataFrame, dict, dict]:
                               covers=entry["interval_covers"]["phrase"])
     if pre:
         entry["pretraining"] = pre
+    # classes the subsets never saw (many classes, small subsets): only datasets where some test row falls there
+    gap = cardinality.unseen(rows, tuple(decision.data), getattr(decision, "n_test", None))
+    if gap:
+        entry["unseen"] = gap
     # the report's first sentence (the decision as an action) and every other model that ran, with why it is not
     # in that sentence; the decision's full sentence stays in the dataset's section, the range verdict below
     plain = _clean(entry["decision"])
