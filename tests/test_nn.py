@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -241,3 +243,20 @@ def test_device_choice_and_cuda_only_speedups(monkeypatch):
         base.resolve_device("cuda:1")
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
     assert base.describe_device(torch.device("cuda")) == "cuda:NVIDIA H100 80GB HBM3"
+
+
+def test_torch_runs_its_portable_cpu_kernels_under_mvd_unless_the_user_chose():
+    """The same seed gives the same point on hosts with different SIMD levels (a committed MLP point refits exactly
+    only with the portable kernels)."""
+    import subprocess
+    import sys
+
+    code = "import mvd, torch; print(torch.backends.cpu.get_cpu_capability())"
+    env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "DEFAULT"
+    chosen = subprocess.run([sys.executable, "-c", code], env={**env, "ATEN_CPU_CAPABILITY": "avx2"},
+                            capture_output=True, text=True, check=True)
+    cpuinfo = Path("/proc/cpuinfo")
+    host_has_avx2 = cpuinfo.exists() and " avx2" in cpuinfo.read_text()
+    assert chosen.stdout.strip() == ("AVX2" if host_has_avx2 else "DEFAULT")  # the user's value wins where it can
