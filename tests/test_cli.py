@@ -169,5 +169,7 @@ def test_every_study_runs_with_tiny_settings(study, tmp_path, tmp_path_factory, 
                     for job in jobs]
     assert all(not s["failed"] and not s["errors"] for s in statuses), statuses
     frame = store.load(tmp_path / study)
-    assert len(frame) == 2 * len(jobs) and (frame["status"] == "ok").all()
+    # two jobs may be one curve (an untunable rung's tuned job runs its default curve): two points per curve
+    assert frame["run_id"].nunique() >= len(jobs) - sum("tuning=optuna" in job for job in jobs)
+    assert len(frame) == 2 * frame["run_id"].nunique() and (frame["status"] == "ok").all()
     assert report.build(tmp_path / study).is_file() and (tmp_path / study / "report.md").is_file()
