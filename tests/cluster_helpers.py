@@ -106,6 +106,8 @@ def wait_until(ready, *, timeout: float, what: str, proc: subprocess.Popen | Non
 
 
 def numbers(study_dir: Path) -> pd.DataFrame:
-    """The stored points without the timing columns, in a fixed order."""
+    """The stored points without the timing columns and the config hash, in a fixed order: jobs that split a
+    curve's seeds are one curve, stamped with the hash of whichever job wrote last (mvd.store.CurveFile.append)."""
     frame = store.load(study_dir)
-    return store.without_volatile(frame).sort_values(["model", "seed", "train_size"]).reset_index(drop=True)
+    return (store.without_volatile(frame).drop(columns=["config_hash"], errors="ignore")
+            .sort_values(["model", "seed", "train_size"]).reset_index(drop=True))
