@@ -331,6 +331,7 @@ def run_curve(cfg=None, *, on_point: Optional[Callable[[dict, bool], None]] = No
     done = store.done()
     stored = {(int(r["seed"]), int(r["train_size"])): r for r in store.records}
     base = _base_row(p)
+    saved = False  # the job's config, written beside its first new point
     with threadpool_limits(limits=p.threads):
         for seed in p.seeds:
             if all((seed, n) in done for n in p.sizes):
@@ -364,7 +365,9 @@ def run_curve(cfg=None, *, on_point: Optional[Callable[[dict, bool], None]] = No
                 point.update(_fit_and_score(p, take(X_sub, np.flatnonzero(keep)), y_sub[keep],
                                             X_test, y_test, seed, **extra))
                 point["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-                _save_config(p)
+                if not saved:
+                    _save_config(p)
+                    saved = True
                 store.append(point)
                 on_point and on_point(point, False)
     return store.frame
