@@ -281,6 +281,13 @@ def _business_row(d) -> dict | None:
                                                 f"point per decision (business config)"}
 
 
+def _without_current(scored: pd.DataFrame, current) -> bool:
+    """Whether the objective left out every point of the current model (as curves stored before its column existed are)."""
+    if current is None or not getattr(current, "model", None):
+        return False
+    return not (scored["model"].astype(str) == current.model).any()
+
+
 def standard(task: str, primary: str) -> list[str]:
     """The objectives a report compares for a task, its primary metric first."""
     rest = STANDARD if task == "classification" else ("rmse", "mae", "r2")
@@ -306,6 +313,10 @@ def evaluate(points: pd.DataFrame, decide, *, primary: str, current=None, object
             rows.append(_row(objective, current, []))
             continue
         scored, metric, notes = apply(points, objective)
+        if len(scored) and _without_current(scored, current):
+            # a decision is relative to the current model: remade from other rungs it would answer another question
+            notes = [f"{current.model}: no decision: the current model ({current.model}) stores no {objective.metric}"]
+            scored = scored.iloc[:0]
         d = decide(scored, metric) if len(scored) else None
         rows.append(_row(objective, d, notes))
         if objective.text == primary:
@@ -315,7 +326,7 @@ def evaluate(points: pd.DataFrame, decide, *, primary: str, current=None, object
         rows.append(money)
     out = {"rows": rows, "flips": [], "pareto": [], "cost": cost}
     scored, metric, _ = apply(points, parse(cost, names))
-    if base is None or scored.empty or primary in LOWER_IS_BETTER:
+    if base is None or scored.empty or _without_current(scored, current) or primary in LOWER_IS_BETTER:
         return out
     by_cost = decide(scored, metric)
     out["flips"] = flip_weights(base, by_cost)[:1]   # where the choice first changes; past it, cost dominates
