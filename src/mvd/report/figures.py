@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
+from mvd.levers import TUNED_SUFFIX, plain_model  # noqa: E402
 from mvd.report.fits import FIT_OK_R2, power_law  # noqa: E402
 from mvd.report.workers import fork_map  # noqa: E402
 
@@ -42,8 +43,13 @@ def _grid(k: int, width: float = 4.6, height: float = 3.4):
 
 
 def _colors(models: list[str]) -> dict:
-    cmap = plt.get_cmap("tab10" if len(models) <= 10 else "tab20")
-    return {m: cmap(i % cmap.N) for i, m in enumerate(models)}
+    """A colour per model: tab10's, or beyond ten models tab20's ten dark hues first and then their light pairs
+    (in tab20's own order neighbours on the ladder would get two shades of one hue)."""
+    if len(models) <= 10:
+        return {m: plt.get_cmap("tab10")(i) for i, m in enumerate(models)}
+    cmap = plt.get_cmap("tab20")
+    order = list(range(0, 20, 2)) + list(range(1, 20, 2))
+    return {m: cmap(order[i % 20]) for i, m in enumerate(models)}
 
 
 def _size_axis(ax):
@@ -123,11 +129,13 @@ def attribution_range(analysis):
 
 
 def learning_curves(analysis):
-    """Every dataset's curves on its main condition; one colour per model across the panels, one legend
-    naming every model (datasets of other modalities run other ladders)."""
+    """Every dataset's curves on its main condition; one colour per model across the panels (a tuned curve in its
+    model's colour, square markers), one legend below the panels naming every curve (datasets of other
+    modalities run other ladders)."""
     s = analysis.summary["datasets"]
     fig, axes = _grid(len(s))
-    colors = _colors(list(dict.fromkeys(m for ds in s.values() for m in _models(ds))))
+    names = list(dict.fromkeys(m for ds in s.values() for m in _models(ds)))
+    colors = _colors(list(dict.fromkeys(plain_model(m) for m in names)))
     for ax, (name, ds) in zip(axes, s.items()):
         cond = _main_condition(ds)
         higher = ds["higher_is_better"]
@@ -135,24 +143,27 @@ def learning_curves(analysis):
             c = analysis.curves.get((name, model) + cond)
             if c is None:
                 continue
+            color = colors[plain_model(model)]
             rows = [r for r in ds["curves"] if r["model"] == model and (r["quality"], r["quality_rate"], r["cleaning"]) == cond]
             lo = np.array([np.nan if r["ci_low"] is None else r["ci_low"] for r in rows], dtype=float)
             hi = np.array([np.nan if r["ci_high"] is None else r["ci_high"] for r in rows], dtype=float)
-            ax.plot(c.n, c.score, "o-", ms=3, lw=1.4, color=colors[model], label=model)
+            ax.plot(c.n, c.score, "s-" if model.endswith(TUNED_SUFFIX) else "o-", ms=3, lw=1.4, color=color, label=model)
             if np.isfinite(lo).any():
                 ax.fill_between(c.n, np.where(np.isfinite(lo), lo, c.score), np.where(np.isfinite(hi), hi, c.score),
-                                color=colors[model], alpha=0.18, lw=0)
+                                color=color, alpha=0.18, lw=0)
             if c.fit is not None and (c.fit["r2"] or 0) >= FIT_OK_R2:
                 grid = np.geomspace(c.n.min(), c.n.max(), 80)
                 err = power_law(grid, c.fit["a"], c.fit["b"], c.fit["c"])
-                ax.plot(grid, 1 - err if higher else err, "--", lw=0.9, color=colors[model], alpha=0.8)
+                ax.plot(grid, 1 - err if higher else err, "--", lw=0.9, color=color, alpha=0.8)
         _size_axis(ax)
         ax.set_ylabel(ds["metric"] + ("" if higher else " (lower is better)"))
         label = "clean" if cond[1] == 0 else f"{cond[0]} {cond[1]:g}"
         ax.set_title(f"{name} ({label}; mean, 95% CI; dashed: fit, R² ≥ {FIT_OK_R2})")
     handles = {h.get_label(): h for ax in axes for h in ax.get_legend_handles_labels()[0]}
-    axes[0].legend(list(handles.values()), list(handles), loc="best", fontsize=8)
-    fig.tight_layout()
+    columns = min(len(handles), 6)
+    below = 0.22 * math.ceil(len(handles) / max(columns, 1)) + 0.2   # inches the legend takes
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=columns, fontsize=8)
+    fig.tight_layout(rect=(0, below / fig.get_figheight(), 1, 1))
     return fig
 
 
