@@ -52,6 +52,24 @@ def test_a_curve_widened_to_more_seeds_and_sizes_carries_one_config_hash_and_rep
     assert refitted == 6 and mismatches == []
 
 
+def test_a_curve_seeded_from_another_studys_copy_takes_the_writing_jobs_study_and_hash(make_cfg):
+    """Two studies that share a curve (same run_id) need not fit it twice: its points, copied into the other
+    study's folder less one, are completed by that study's job, which restamps them as its own."""
+    other = make_cfg("dataset=wine", "model=logreg", "curve.sizes=[16,32]", "curve.seeds=[0,1]", "study=first")
+    first = curve.run_curve(other)
+    mine = make_cfg("dataset=wine", "model=logreg", "curve.sizes=[16,32]", "curve.seeds=[0,1]", "study=second",
+                    "curve.max_size=64")
+    assert curve.run_id_of(mine) == curve.run_id_of(other) and curve.config_hash(mine) != curve.config_hash(other)
+    target = store.points_dir(curve.plan(mine).study_dir) / f"{curve.run_id_of(mine)}.parquet"
+    target.parent.mkdir(parents=True)
+    first.iloc[1:].to_parquet(target)                          # the copy, less its first point
+    points = curve.run_curve(mine)
+    assert set(points["study"]) == {"second"} and set(points["config_hash"]) == {curve.config_hash(mine)}
+    assert list(points["test_accuracy"]) == list(first["test_accuracy"])
+    refitted, mismatches = refit_sample(curve.plan(mine).study_dir, n=4, seed=0)
+    assert refitted == 4 and mismatches == []
+
+
 @slow
 def test_a_changed_score_is_named_with_both_values(study):
     path = next(store.points_dir(study).glob("*logreg*.parquet"))

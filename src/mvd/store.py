@@ -186,15 +186,16 @@ class CurveFile:
     def append(self, point: dict) -> None:
         """Add (or replace a failed) point and rewrite the file atomically, merging other writers' points.
 
-        The curve's points all carry the config hash of the job that wrote last.  Points of one run_id
-        differ in config only in the grid (seeds, sizes), which no point's numbers depend on, so a
-        curve widened to more seeds or sizes restamps its earlier points rather than mixing hashes.
+        The curve's points all carry the config hash and study of the job that wrote last.  Points of one
+        run_id differ in config only in the grid (seeds, sizes) and the study, which no point's numbers
+        depend on, so a curve widened to more seeds or sizes, or seeded from another study's copy of it,
+        restamps its earlier points rather than mixing hashes.
         """
         with _locked(self._lock):
             _remove_stale_temporaries(self.path)
             self._reload()
             key = (point["seed"], point["train_size"])
-            stamp = {"config_hash": point["config_hash"]} if "config_hash" in point else {}
+            stamp = {k: point[k] for k in ("config_hash", "study") if k in point}
             rows = [dict(r, **stamp) for r in self._rows if (r["seed"], r["train_size"]) != key] + [dict(point)]
             rows.sort(key=lambda r: (int(r["seed"]), int(r["train_size"])))
             columns = _columns(rows)
