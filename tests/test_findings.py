@@ -37,6 +37,14 @@ def test_rows_read_the_decision_the_upgrade_the_shares_the_tuning_and_the_backte
     # from the first size where every rung can fit (below it default gbm predicts the prior)
     assert magic["attribution"]["small_size"] == 45 and row["shares of the gain"].endswith("(n 45→4,096)")
     assert row["tuning changed the answer?"] == "no"
+    # the attribution's best model is chosen among the rungs run under every condition, and the cell says so
+    # where others ran under fewer (the atlas's modern rungs, on clean data only)
+    atlas = _summary(ATLAS)
+    bc = atlas["datasets"]["breast_cancer"]
+    assert bc["attribution"]["best_model"] == "logreg" and "realmlp" not in bc["attribution"]["compared"]
+    assert {r["dataset"]: r for r in findings.rows(atlas)}["breast_cancer"]["best model vs the baseline, in data"] == (
+        "none run under every condition beats logreg")
+    assert "no model run under every data condition beats logreg at n=426" in bc["verdict"]
     # where the best rung at the largest shared size is the baseline itself, there is no upgrade to price
     alone = _summary(FAIR_MIND)
     alone["datasets"]["breast_cancer"]["attribution"]["best_model"] = "logreg"

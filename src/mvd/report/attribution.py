@@ -38,7 +38,7 @@ import numpy as np
 from mvd.report.aggregate import SeedResamples
 from mvd.report.study import mixed_pool
 
-__all__ = ["shapley", "attribution", "cannot_fit", "PLAYERS", "LABELS", "QUALITY"]
+__all__ = ["shapley", "attribution", "cannot_fit", "fewer_conditions", "PLAYERS", "LABELS", "QUALITY"]
 
 PLAYERS = ("mind", "quantity", "quality")
 LABELS = {"mind": "the model upgrade", "quantity": "data quantity", "quality": "data quality"}
@@ -226,6 +226,7 @@ def _one(curves: dict, dataset: str, baseline: str, rs: SeedResamples, small: in
 
     return {
         "players": list(players), "baseline": baseline, "best_model": best,
+        "compared": list(usable),  # the rungs run under every condition split: the best model is theirs
         "small_size": int(small), "large_size": int(large),
         "reference_quality": {"quality": ref_q[0], "quality_rate": float(ref_q[1]), "cleaning": ref_q[2]},
         "quality_rule": quality_rule if noisy else "clean data only: no quality player",
@@ -239,3 +240,11 @@ def _one(curves: dict, dataset: str, baseline: str, rs: SeedResamples, small: in
         "gain_positive": positive,
         "shares": shares,
     }
+
+
+def fewer_conditions(entry: dict) -> bool:
+    """Whether a summary entry has rungs run under fewer data conditions than those the attribution's best model
+    is chosen from (the modern rungs on clean data only, beside a ladder also run on noisy data); an entry
+    written before ``compared`` was recorded: no."""
+    compared = (entry.get("attribution") or {}).get("compared")
+    return compared is not None and bool({m["model"] for m in entry["models"]} - set(compared))

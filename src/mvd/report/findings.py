@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from mvd.levers import ANSWER, condition_label
+from mvd.report.attribution import fewer_conditions
 from mvd.report.decision import _signed
 from mvd.report.equivalence import cell
 from mvd.report.summary import _pct, upgrade_row
@@ -52,7 +53,7 @@ def _upgrade(entry: dict) -> str:
         return "–"
     baseline = attr["baseline"]  # the dataset's own, when the study mixes tasks
     if best == baseline:
-        return f"none beats {baseline}"
+        return f"none run under every condition beats {baseline}" if fewer_conditions(entry) else f"none beats {baseline}"
     if upgrade_row(entry, best) is None:
         return f"{best}: too few sizes to price"
     # measured on the curves, a bound in words past them

@@ -20,7 +20,7 @@ from mvd.report.study import LOWER_IS_BETTER
 from mvd.report import business as money
 from mvd.report.aggregate import CONFIDENCE, SeedResamples, aggregate, cells, interval_covers
 from mvd.report import backtest, cardinality, lead as leads, objectives
-from mvd.report.attribution import LABELS, attribution, cannot_fit
+from mvd.report.attribution import LABELS, attribution, cannot_fit, fewer_conditions
 from mvd.report.backtest import MIN_SIZES, check_sizes
 from mvd.report.decision import EXTRAPOLATION_RESAMPLES, decide
 from mvd.report.exponent import describe as describe_exponent, exponent_test
@@ -324,6 +324,9 @@ def verdict(name: str, entry: dict, baseline: str) -> str:
             "" if missing else f" [{_pct(shares[p]['ci_low'])}, {_pct(shares[p]['ci_high'])}]") for p in others) + ")"
     best = attr["best_model"]
     if best == baseline:
+        if fewer_conditions(entry):
+            return text + (f"; no model run under every data condition beats {baseline} at n={attr['large_size']} "
+                           "(the rungs run under fewer enter the decision above).")
         return text + f"; no model in the study beats {baseline} at n={attr['large_size']}."
     row = upgrade_row(entry, best)
     if row is None:
