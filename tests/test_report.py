@@ -418,7 +418,7 @@ def test_learning_curves_colour_each_model_alike_in_every_panel_and_name_every_m
     from mvd.report import figures
 
     cond = ("clean", 0.0, "none")
-    ladders = {"table": ["dummy", "logreg", "forest"], "text": ["dummy", "logreg", "wordllama"]}
+    ladders = {"table": ["dummy", "logreg", "logreg (tuned)", "forest"], "text": ["dummy", "logreg", "wordllama"]}
     datasets, curves = {}, {}
     for name, models in ladders.items():
         datasets[name] = {"models": [{"model": m} for m in models], "higher_is_better": True, "metric": "accuracy",
@@ -436,6 +436,13 @@ def test_learning_curves_colour_each_model_alike_in_every_panel_and_name_every_m
             for line in ax.get_lines():
                 assert colour.setdefault(line.get_label(), line.get_color()) == line.get_color(), line.get_label()
         assert len({str(c) for c in colour.values()}) == 4                 # forest and wordllama differ
-        assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["dummy", "logreg", "forest", "wordllama"]
+        assert colour["logreg (tuned)"] == colour["logreg"]                # a tuned curve: its model's colour,
+        tuned = next(line for ax in axes for line in ax.get_lines() if line.get_label() == "logreg (tuned)")
+        assert tuned.get_marker() == "s"                                   # square markers
+        legend = fig.legends[0]
+        assert [t.get_text() for t in legend.get_texts()] == ["dummy", "logreg", "logreg (tuned)", "forest", "wordllama"]
+        fig.canvas.draw()                                                  # below every panel, over none
+        top = legend.get_window_extent().y1
+        assert all(ax.get_tightbbox().y0 >= top for ax in axes)
     finally:
         plt.close(fig)
