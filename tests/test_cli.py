@@ -139,6 +139,7 @@ def test_quickstart_runs_from_the_command_line_with_tiny_settings(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the atlas's sample fits every rung, the torch ones (realmlp, tabm, cnn, ...) included
 @pytest.mark.parametrize("study", STUDIES)
 def test_every_study_runs_with_tiny_settings(study, tmp_path, tmp_path_factory, need_data, monkeypatch):
     """Every dataset, model, quality and cleaning a study names fits at tiny sizes, and its report builds.
