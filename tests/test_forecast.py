@@ -262,3 +262,41 @@ def test_the_decision_does_not_extrapolate_a_model_overtaking_the_current_one():
     switch = next(lv for lv in d.levers if lv.kind == "model")
     assert switch.extrapolated and switch.family == forecast.HOLD_ORDER
     assert switch.gain == pytest.approx(100 * (0.70 - 0.80))
+
+
+def _rungs(fast_at_128: float):
+    from tests.report_helpers import lever_points
+
+    jitter = np.array([-0.004, -0.002, 0.0, 0.002, 0.004])
+
+    def curve(acc):
+        return {n: a + np.roll(jitter, i) for i, (n, a) in enumerate(acc.items())}
+
+    base = curve({16: 0.60, 32: 0.65, 64: 0.68, 128: 0.70, 256: 0.71, 512: 0.715})
+    steady = curve({16: 0.62, 32: 0.70, 64: 0.76, 128: 0.80, 256: 0.82, 512: 0.83})
+    # measured only up to 128 rows, still climbing fast there: its forecast at 512 passes the steady rung
+    fast = curve({16: 0.40, 32: 0.55, 64: 0.68, 128: fast_at_128})
+    return lever_points({("base", 1): base, ("steady", 2): steady, ("fast", 3): fast})
+
+
+def test_an_extrapolated_rung_does_not_overtake_one_that_was_ahead_where_both_were_measured():
+    from mvd.report.decision import decide
+
+    d = decide(_rungs(fast_at_128=0.78), n_now=512, bootstrap=50)["toy"]
+    steady, fast = (d.lever(f"switching base -> {m}") for m in ("steady", "fast"))
+    assert not steady.extrapolated and steady.gain == pytest.approx(100 * (0.83 - 0.715))
+    # 2 points behind the steady rung at 128 rows, the largest size both measured: it stays 2 points behind
+    assert fast.extrapolated and fast.family == forecast.HOLD_ORDER
+    assert fast.gain == pytest.approx(steady.gain - 2.0)
+    assert fast.ci_high - fast.ci_low > 0 and fast.ci_low < fast.gain < fast.ci_high
+    assert d.chosen == steady.name
+
+
+def test_an_extrapolated_rung_that_was_ahead_keeps_its_forecast():
+    from mvd.report.decision import decide
+
+    d = decide(_rungs(fast_at_128=0.81), n_now=512, bootstrap=50)["toy"]
+    steady, fast = (d.lever(f"switching base -> {m}") for m in ("steady", "fast"))
+    assert fast.extrapolated and fast.family != forecast.HOLD_ORDER
+    assert fast.gain > steady.gain
+    assert d.chosen == fast.name
