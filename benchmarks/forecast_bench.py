@@ -471,6 +471,31 @@ def crossings(cuts: pd.DataFrame, preds: dict) -> dict:
     return out
 
 
+def order_held(cuts: pd.DataFrame) -> dict:
+    """How often the order of two curves measured at the cut held at the target, per reach and per band of the
+    lead at the cut (``forecast.ORDER_BANDS``, points of error): the same pairs as ``crossings``; the report's
+    ``forecast.ORDER_HELD``."""
+    cond = cuts["learner"].str.partition(" ")[2]
+    keys = [cuts["source"], cuts["dataset"], cond, cuts["n"], cuts["reach"]]
+    level, reach = cuts["level"].to_numpy(), cuts["reach"].to_numpy()
+    truth_err = level - cuts["truth"].to_numpy()
+    parts = []
+    for _, idx in cuts.groupby(keys, sort=False).indices.items():
+        if len(idx) < 2:
+            continue
+        i, j = np.triu_indices(len(idx), 1)
+        a, b = idx[i], idx[j]
+        d0, dt = level[a] - level[b], truth_err[a] - truth_err[b]
+        ok = (d0 != 0) & (dt != 0) & np.isfinite(dt)
+        parts.append(pd.DataFrame({"reach": reach[a][ok], "lead": np.abs(d0[ok]),
+                                   "held": np.sign(dt[ok]) == np.sign(d0[ok])}))
+    pairs = pd.concat(parts)
+    pairs["band"] = np.searchsorted(fc.ORDER_BANDS, np.round(pairs["lead"].to_numpy(), 9), side="left")
+    table = pairs.groupby(["reach", "band"])["held"].agg(["mean", "size"])
+    return {r: [(round(float(table.loc[(r, b), "mean"]), 3), int(table.loc[(r, b), "size"]))
+                for b in range(len(fc.ORDER_BANDS) + 1)] for r in ("step", "x2", "x4", "x8")}
+
+
 def interpolation(curves: list[Curve], source: str = "atlas", seed: int = 0) -> dict:
     """Inside the measured sizes: leave out up to two interior anchors per curve (with at least 6 sizes) and
     read them off the backtest-chosen family and off linear interpolation in log n between the neighbours."""
@@ -548,6 +573,11 @@ def main() -> None:
               f"(the measured order holds on the other {100 - float(share[:-1]) if share != '–' else '–'}%)")
     held = result["crossings"]["forecast"]["order_held"]
     print(f"  the order measured at the cut still held at the target on {100 * held:.1f}% of all pairs")
+    result["order_held"] = order_held(cuts)
+    print("  by reach and lead at the cut (forecast.ORDER_HELD: share held, pairs; bands up to "
+          f"{', '.join(f'{b:g}' for b in fc.ORDER_BANDS)} points, then beyond):")
+    for reach, row in result["order_held"].items():
+        print(f"    {reach:<4} " + "  ".join(f"{share:.3f} ({k:,})" for share, k in row))
     if args.fit:
         params = fit_all(cuts)
         print("\nconstants for src/mvd/report/forecast.py, fitted on the whole corpus:")

@@ -219,6 +219,12 @@ def test_the_readme_bullets_are_the_committed_atlas_summary():
     assert "+0.498 rmse [−3.084, 4.080] (against tuning ridge)" in readme
     assert "+0.7 [0.1, 1.3], open" in readme and "+0.7 points [0.1, 1.3]" in ds["breast_cancer"]["decision"]["sentence"]
     assert "MNIST (+9.7 [8.3, 10.2] with the CNN" in readme and "+9.7 points [8.3, 10.2]" in ds["mnist"]["lead"]
+    r = ds["mnist"]["decision"]["ranking"]
+    assert (r["rung"], r["against"], r["measured_to"], r["reach"], r["band"]) == ("cnn", "forest", 1024, 3, "5-10")
+    assert (f"extrapolated from its 1,024 rows, where it led the forest by {r['lead']:.2f} points; on real curves an "
+            f"order with a lead of 5–10 points held three doublings on in {r['held']:.0%} of {r['pairs']:,} pairs"
+            ).replace("%", " %") in readme
+    assert [n for n, e in ds.items() if e["decision"]["ranking"]] == ["mnist"]
     for name, model, text in (("places_country", "knn (tuned)", "+66.1 [65.2, 67.1]"),
                               ("places_region", "hierarchical", "+31.9 [31.6, 32.3]")):
         assert ds[name]["metric"] == "macro_f1" and ds[name]["decision"]["chosen"] == f"switching logreg -> {model}"

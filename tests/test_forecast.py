@@ -300,3 +300,27 @@ def test_an_extrapolated_rung_that_was_ahead_keeps_its_forecast():
     assert fast.extrapolated and fast.family != forecast.HOLD_ORDER
     assert fast.gain > steady.gain
     assert d.chosen == fast.name
+    # its ranking is extrapolated, and the report says how often an order like it held that far on real curves
+    r = d.ranking
+    assert (r["rung"], r["against"], r["measured_to"], r["at"]) == ("fast", "steady", 128, 128)
+    assert r["lead"] == pytest.approx(1.0) and r["doublings"] == pytest.approx(2.0)
+    assert (r["band"], r["reach"], r["held"], r["pairs"]) == ("0.5-1", 2, 0.642, 3828)
+    assert "fast's ranking is extrapolated: measured up to 128 rows, it led steady by 1.00 points at 128 rows" in d.sentence
+    assert "held two doublings on in 64% of 3,828 pairs (here 2.0 doublings)" in d.sentence
+
+
+def test_a_ranking_measured_at_the_operating_point_is_not_called_extrapolated():
+    from mvd.report.decision import decide
+
+    d = decide(_rungs(fast_at_128=0.78), n_now=512, bootstrap=50)["toy"]
+    assert d.chosen == "switching base -> steady" and d.ranking is None and "ranking" not in d.sentence
+
+
+def test_how_often_a_measured_order_held_reads_the_nearest_reach_and_the_lead_band():
+    assert forecast.order_held(0.25, 1.0) == {"share": 0.594, "pairs": 3281, "band": "0-0.25", "reach": 1}
+    assert forecast.order_held(-0.3, 2.2)["band"] == "0.25-0.5" and forecast.order_held(-0.3, 2.2)["reach"] == 2
+    assert forecast.order_held(12.0, 0.6) == {"share": 0.982, "pairs": 24857, "band": "more than 10", "reach": 0.5}
+    assert forecast.order_held(7.0, 5.0)["reach"] == 3
+    # the further and the closer, the less often an order held
+    shares = [forecast.order_held(lead, k)["share"] for k in (0.5, 1, 2, 3) for lead in (0.1, 3.0)]
+    assert shares[1::2] == sorted(shares[1::2], reverse=True) and all(a < b for a, b in zip(shares[::2], shares[1::2]))

@@ -155,6 +155,9 @@ class Decision:
     tie_tolerance: float = 0.0  # gains closer than this (one test example) are a tie
     rival: str | None = None  # the best lever of another kind of answer: ``advantage`` is the lead over it
     n_test: float | None = None
+    # where the chosen rung was measured only below n_now: its order against the best other rung where both were
+    # measured, and how often such an order held that far on real curves (``forecast.order_held``)
+    ranking: dict | None = None
     _context: tuple | None = field(default=None, repr=False)   # what ``hidden`` and ``revealed`` re-decide from
 
     def lever(self, name: str) -> Lever | None:
@@ -193,6 +196,7 @@ class Decision:
                 "advantage_ci_high": self.advantage_high, "settled": self.settled, "cheapest": self.cheapest,
                 "currency": self.currency, "without_tuning": self.without_tuning, "sentence": self.sentence,
                 "ties": list(self.ties), "rival": self.rival, "tie_tolerance": self.tie_tolerance, "n_test": self.n_test,
+                "ranking": self.ranking,
                 "settled_against": {k: v.to_dict() for k, v in self.settled_against.items()}}
 
     @property
@@ -510,7 +514,33 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
             lever.tuning_mattered = bool(lever.gain >= tol)
         levers.append(lever)
     _no_overtaking(levers, curve_of, base, hold, scale)
-    return _conclude(name, metric, unit, n, q, current, now, levers, rs, business, tol, confidence, n_test)
+    d = _conclude(name, metric, unit, n, q, current, now, levers, rs, business, tol, confidence, n_test)
+    if unit == "points" and d.chosen is not None:
+        d.ranking = _ranking(d.lever(d.chosen), levers, curve_of, base, scale)
+        d.sentence = sentence(d)
+    return d
+
+
+def _ranking(chosen: Lever, levers: list, curve_of: dict, base: _Curve, scale: float) -> dict | None:
+    """Where the chosen lever is a rung measured only below its size: its lead over the best other rung (the
+    current model where there is none) at the largest size both measured, and ``forecast.order_held`` for it."""
+    mine = curve_of.get(id(chosen))
+    if chosen.kind != "model" or mine is None or chosen.n <= mine.n.max():
+        return None
+    others = [lv for lv in levers if lv.kind in ("model", "tune") and curve_of.get(id(lv)) not in (None, mine, base)
+              and lv.data == chosen.data and lv.n == chosen.n and math.isfinite(lv.gain)]
+    rival = max(others, key=lambda lv: lv.gain, default=None)
+    theirs = base if rival is None else curve_of[id(rival)]
+    shared = np.intersect1d(mine.n, theirs.n)
+    if shared.size == 0:
+        return None
+    at = shared.max()
+    lead = float(theirs.mean[theirs.n == at][0] - mine.mean[mine.n == at][0]) * scale
+    doublings = math.log2(chosen.n / at)
+    held = forecast.order_held(lead, doublings)
+    return {"rung": chosen.model, "against": theirs.model, "measured_to": float(mine.n.max()), "at": float(at),
+            "lead": lead, "doublings": doublings, "held": held["share"], "pairs": held["pairs"],
+            "band": held["band"], "reach": held["reach"]}
 
 
 def _no_overtaking(levers: list, curve_of: dict, base: _Curve, hold, scale: float) -> None:
@@ -736,4 +766,11 @@ def sentence(d: Decision) -> str:
                 f"({_signed(alt.gain, digits)}{_interval(alt, digits)})")
     elif d.tuning_changed is False:
         out += "; tuning did not change the answer"
+    r = d.ranking
+    if r:
+        reach = {0.5: "a step", 1: "one doubling", 2: "two doublings", 3: "three doublings"}[r["reach"]]
+        out += (f"; {r['rung']}'s ranking is extrapolated: measured up to {r['measured_to']:,.0f} rows, it "
+                f"{'led' if r['lead'] >= 0 else 'trailed'} {r['against']} by {abs(r['lead']):.2f} points at "
+                f"{r['at']:,.0f} rows, and on real curves an order measured with a lead of {r['band']} points held "
+                f"{reach} on in {r['held']:.0%} of {r['pairs']:,} pairs (here {r['doublings']:.1f} doublings)")
     return out + "."
