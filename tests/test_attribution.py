@@ -161,3 +161,14 @@ def test_a_start_with_no_dummy_to_compare_says_it_cannot_tell():
     curves, rs = curves_of(points[points["model"] != "dummy"], LADDER)
     out = attribution(curves, "linear", rs, {"toy": "accuracy"})["toy"]
     assert out["small_size"] == 16 and out["start_rule"].endswith("(no dummy was run to tell)")
+
+
+def test_a_rung_run_on_clean_data_only_does_not_move_the_start():
+    # boost runs on clean data only (a rung added later, as the modern ones): it is no player, so its failure to fit
+    # below 64 rows does not shrink the range the players are split over
+    points = _constant_below(_points(cleaned=False), "boost", 32)
+    points = points[(points["model"] != "boost") | (points["quality_rate"] == 0)]
+    curves, rs = curves_of(points, LADDER)
+    out = attribution(curves, "linear", rs, {"toy": "accuracy"})["toy"]
+    assert "boost" not in out["compared"] and out["best_model"] == "forest"
+    assert out["small_size"] == 16 and out["cannot_fit"] == []

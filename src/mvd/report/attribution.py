@@ -171,7 +171,8 @@ def _one(curves: dict, dataset: str, baseline: str, rs: SeedResamples, small: in
         return None
     best = min(candidates)[1]
     sizes = common([baseline, best])
-    unfit = {k: ns for k, ns in cannot_fit(curves, dataset).items() if k[2:] in conditions}  # the data it splits
+    # the rungs it splits, on the data it splits (a rung run on fewer conditions does not move the range)
+    unfit = {k: ns for k, ns in cannot_fit(curves, dataset).items() if k[2:] in conditions and k[1] in usable}
     last_unfit = max((n for ns in unfit.values() for n in ns), default=0)
     can_fit = [n for n in sizes[:-1] if n > last_unfit]
     if not can_fit:
