@@ -522,20 +522,22 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
 
 
 def _ranking(chosen: Lever, levers: list, curve_of: dict, base: _Curve, scale: float) -> dict | None:
-    """Where the chosen lever is a rung measured only below its size: its lead over the best other rung (the
-    current model where there is none) at the largest size both measured, and ``forecast.order_held`` for it."""
+    """Where the chosen lever is a rung measured only below its size: its narrowest lead over another rung (the
+    current model among them) at the largest size the two measured, and ``forecast.order_held`` for it."""
     mine = curve_of.get(id(chosen))
     if chosen.kind != "model" or mine is None or chosen.n <= mine.n.max():
         return None
-    others = [lv for lv in levers if lv.kind in ("model", "tune") and curve_of.get(id(lv)) not in (None, mine, base)
-              and lv.data == chosen.data and lv.n == chosen.n and math.isfinite(lv.gain)]
-    rival = max(others, key=lambda lv: lv.gain, default=None)
-    theirs = base if rival is None else curve_of[id(rival)]
-    shared = np.intersect1d(mine.n, theirs.n)
-    if shared.size == 0:
+    others = {id(c): c for lv in levers if lv.kind in ("model", "tune") and lv.data == chosen.data
+              and lv.n == chosen.n and math.isfinite(lv.gain) and (c := curve_of.get(id(lv))) not in (None, mine)}
+    leads = []
+    for theirs in [base, *others.values()]:
+        shared = np.intersect1d(mine.n, theirs.n)
+        if shared.size:
+            at = shared.max()
+            leads.append((float(theirs.mean[theirs.n == at][0] - mine.mean[mine.n == at][0]) * scale, at, theirs))
+    if not leads:
         return None
-    at = shared.max()
-    lead = float(theirs.mean[theirs.n == at][0] - mine.mean[mine.n == at][0]) * scale
+    lead, at, theirs = min(leads, key=lambda t: (t[0], -t[1]))
     doublings = math.log2(chosen.n / at)
     held = forecast.order_held(lead, doublings)
     return {"rung": chosen.model, "against": theirs.model, "measured_to": float(mine.n.max()), "at": float(at),
