@@ -264,7 +264,7 @@ def test_the_decision_does_not_extrapolate_a_model_overtaking_the_current_one():
     assert switch.gain == pytest.approx(100 * (0.70 - 0.80))
 
 
-def _rungs(fast_at_128: float):
+def _rungs(fast_at_128: float, close: bool = False):
     from tests.report_helpers import lever_points
 
     jitter = np.array([-0.004, -0.002, 0.0, 0.002, 0.004])
@@ -276,7 +276,10 @@ def _rungs(fast_at_128: float):
     steady = curve({16: 0.62, 32: 0.70, 64: 0.76, 128: 0.80, 256: 0.82, 512: 0.83})
     # measured only up to 128 rows, still climbing fast there: its forecast at 512 passes the steady rung
     fast = curve({16: 0.40, 32: 0.55, 64: 0.68, 128: fast_at_128})
-    return lever_points({("base", 1): base, ("steady", 2): steady, ("fast", 3): fast})
+    rungs = {("base", 1): base, ("steady", 2): steady, ("fast", 3): fast}
+    if close:  # half a point behind the fast rung at 128 rows, then flat: closer there, behind at 512
+        rungs[("close", 2)] = curve({16: 0.60, 32: 0.70, 64: 0.78, 128: fast_at_128 - 0.005, 256: 0.808, 512: 0.81})
+    return lever_points(rungs)
 
 
 def test_an_extrapolated_rung_does_not_overtake_one_that_was_ahead_where_both_were_measured():
@@ -324,3 +327,14 @@ def test_how_often_a_measured_order_held_reads_the_nearest_reach_and_the_lead_ba
     # the further and the closer, the less often an order held
     shares = [forecast.order_held(lead, k)["share"] for k in (0.5, 1, 2, 3) for lead in (0.1, 3.0)]
     assert shares[1::2] == sorted(shares[1::2], reverse=True) and all(a < b for a, b in zip(shares[::2], shares[1::2]))
+
+
+def test_an_extrapolated_ranking_is_weighed_against_the_closest_rung_where_both_were_measured():
+    from mvd.report.decision import decide
+
+    d = decide(_rungs(fast_at_128=0.81, close=True), n_now=512, bootstrap=50)["toy"]
+    assert d.chosen == "switching base -> fast"
+    # steady gains the most after it at 512 rows, but close was nearer at 128 rows: the narrowest lead counts
+    assert d.lever("switching base -> steady").gain > d.lever("switching base -> close").gain
+    r = d.ranking
+    assert (r["against"], r["at"], r["band"]) == ("close", 128, "0.25-0.5") and r["lead"] == pytest.approx(0.5)
