@@ -338,3 +338,38 @@ def test_an_extrapolated_ranking_is_weighed_against_the_closest_rung_where_both_
     assert d.lever("switching base -> steady").gain > d.lever("switching base -> close").gain
     r = d.ranking
     assert (r["against"], r["at"], r["band"]) == ("close", 128, "0.25-0.5") and r["lead"] == pytest.approx(0.5)
+
+
+def _twins(tuned_at_128: float):
+    from tests.report_helpers import lever_points
+
+    jitter = np.array([-0.004, -0.002, 0.0, 0.002, 0.004])
+
+    def curve(acc):
+        return {n: a + np.roll(jitter, i) for i, (n, a) in enumerate(acc.items())}
+
+    base = curve({16: 0.60, 32: 0.65, 64: 0.68, 128: 0.70, 256: 0.71, 512: 0.715})
+    boost = curve({16: 0.62, 32: 0.70, 64: 0.76, 128: 0.80, 256: 0.82, 512: 0.83})
+    # its tuned version, measured only up to 128 rows and still climbing fast there
+    tuned = curve({16: 0.40, 32: 0.55, 64: 0.68, 128: tuned_at_128})
+    return lever_points({("base", 1): base, ("boost", 4): boost, ("boost (tuned)", 4): tuned})
+
+
+def test_a_model_measured_at_the_operating_point_is_its_lever_not_its_extrapolated_tuned_version():
+    from mvd.report.decision import decide
+
+    d = decide(_twins(tuned_at_128=0.81), n_now=512, bootstrap=50)["toy"]
+    boost = d.lever("switching base -> boost")
+    assert boost in d.levers and not boost.extrapolated and boost.tuning_mattered is None
+    # the tuned version leads where both were measured and its forecast passes the default: it is the alternative
+    assert boost.alternative.name == "switching base -> boost (tuned)" and boost.alternative.extrapolated
+    assert boost.alternative.gain > boost.gain and d.chosen == boost.name and d.ranking is None
+
+
+def test_a_tuned_version_behind_its_default_does_not_overtake_it_by_extrapolation():
+    from mvd.report.decision import decide
+
+    d = decide(_twins(tuned_at_128=0.79), n_now=512, bootstrap=50)["toy"]
+    boost = d.lever("switching base -> boost")
+    assert boost.alternative.family == forecast.HOLD_ORDER
+    assert boost.alternative.gain == pytest.approx(boost.gain - 1.0)

@@ -500,23 +500,31 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
         lever.value_per_1000 = _money_per_1000(gain / scale, metric, business)
 
     curve_of: dict[int, _Curve] = {}
+    measured = [(spec, measure(spec, spec.curve), None if spec.twin is None else measure(spec, spec.twin))
+                for spec in levers_at(mine.values(), name, q, current, n, step=step)]
+    versions = [lv for _, lever, other in measured for lv in (lever, other) if lv is not None]
+    _no_overtaking(versions, curve_of, base, hold, scale)
     levers: list[Lever] = []
-    for spec in levers_at(mine.values(), name, q, current, n, step=step):
-        lever = measure(spec, spec.curve)
-        if spec.twin is not None:
-            other = measure(spec, spec.twin)
+    for spec, lever, other in measured:
+        if other is not None:
             default, tuned = (lever, other) if not spec.curve.tuned else (other, lever)
-            # one lever per model: its tuned version only where tuning gains at least one test example
-            mattered = tuned.gain - default.gain >= tol
-            lever, lever.alternative = (tuned, default) if mattered else (default, tuned)
-            lever.tuning_mattered = bool(mattered)
+            reach = [lv.n <= curve_of[id(lv)].n.max() for lv in (default, tuned)]
+            if reach[0] != reach[1]:
+                # one version measured at n, the other only below it: the measured one is the lever, the
+                # other's gain (a forecast) its alternative
+                mattered = None
+                lever, lever.alternative = (default, tuned) if reach[0] else (tuned, default)
+            else:
+                # one lever per model: its tuned version only where tuning gains at least one test example
+                mattered = bool(tuned.gain - default.gain >= tol)
+                lever, lever.alternative = (tuned, default) if mattered else (default, tuned)
+            lever.tuning_mattered = mattered
         elif spec.kind == "tune":
             lever.tuning_mattered = bool(lever.gain >= tol)
         levers.append(lever)
-    _no_overtaking(levers, curve_of, base, hold, scale)
     d = _conclude(name, metric, unit, n, q, current, now, levers, rs, business, tol, confidence, n_test)
     if unit == "points" and d.chosen is not None:
-        d.ranking = _ranking(d.lever(d.chosen), levers, curve_of, base, scale)
+        d.ranking = _ranking(d.lever(d.chosen), versions, curve_of, base, scale)
         d.sentence = sentence(d)
     return d
 
