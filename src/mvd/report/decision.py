@@ -530,8 +530,9 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
 
 
 def _ranking(chosen: Lever, levers: list, curve_of: dict, base: _Curve, scale: float) -> dict | None:
-    """Where the chosen lever is a rung measured only below its size: its narrowest lead over another rung (the
-    current model among them) at the largest size the two measured, and ``forecast.order_held`` for it."""
+    """Where the chosen lever is a rung measured only below its size: its lead over another rung (the current
+    model among them) at the largest size the two measured, for the rung whose order is the least sure to hold
+    that far (``forecast.order_held``: the lowest share, then the narrowest lead)."""
     mine = curve_of.get(id(chosen))
     if chosen.kind != "model" or mine is None or chosen.n <= mine.n.max():
         return None
@@ -545,7 +546,8 @@ def _ranking(chosen: Lever, levers: list, curve_of: dict, base: _Curve, scale: f
             leads.append((float(theirs.mean[theirs.n == at][0] - mine.mean[mine.n == at][0]) * scale, at, theirs))
     if not leads:
         return None
-    lead, at, theirs = min(leads, key=lambda t: (t[0], -t[1]))
+    lead, at, theirs = min(leads, key=lambda t: (forecast.order_held(t[0], math.log2(chosen.n / t[1]))["share"],
+                                                 t[0], -t[1]))
     doublings = math.log2(chosen.n / at)
     held = forecast.order_held(lead, doublings)
     return {"rung": chosen.model, "against": theirs.model, "measured_to": float(mine.n.max()), "at": float(at),
