@@ -264,18 +264,26 @@ def test_the_decision_does_not_extrapolate_a_model_overtaking_the_current_one():
     assert switch.gain == pytest.approx(100 * (0.70 - 0.80))
 
 
+def _accuracies(acc: dict) -> dict:
+    """Per-seed accuracies (5 seeds, a fixed spread) around the given means, by size."""
+    jitter = np.array([-0.004, -0.002, 0.0, 0.002, 0.004])
+    return {n: a + np.roll(jitter, i) for i, (n, a) in enumerate(acc.items())}
+
+
+# the current model, a steady rung measured to 512 rows, and a fast one measured only to 128 (still climbing fast)
+_BASE = {16: 0.60, 32: 0.65, 64: 0.68, 128: 0.70, 256: 0.71, 512: 0.715}
+_STEADY = {16: 0.62, 32: 0.70, 64: 0.76, 128: 0.80, 256: 0.82, 512: 0.83}
+
+
+def _fast(at_128: float) -> dict:
+    return _accuracies({16: 0.40, 32: 0.55, 64: 0.68, 128: at_128})
+
+
 def _rungs(fast_at_128: float, close: bool = False):
     from tests.report_helpers import lever_points
 
-    jitter = np.array([-0.004, -0.002, 0.0, 0.002, 0.004])
-
-    def curve(acc):
-        return {n: a + np.roll(jitter, i) for i, (n, a) in enumerate(acc.items())}
-
-    base = curve({16: 0.60, 32: 0.65, 64: 0.68, 128: 0.70, 256: 0.71, 512: 0.715})
-    steady = curve({16: 0.62, 32: 0.70, 64: 0.76, 128: 0.80, 256: 0.82, 512: 0.83})
-    # measured only up to 128 rows, still climbing fast there: its forecast at 512 passes the steady rung
-    fast = curve({16: 0.40, 32: 0.55, 64: 0.68, 128: fast_at_128})
+    curve = _accuracies
+    base, steady, fast = curve(_BASE), curve(_STEADY), _fast(fast_at_128)  # fast's forecast at 512 passes steady
     rungs = {("base", 1): base, ("steady", 2): steady, ("fast", 3): fast}
     if close:  # half a point behind the fast rung at 128 rows, then flat: closer there, behind at 512
         rungs[("close", 2)] = curve({16: 0.60, 32: 0.70, 64: 0.78, 128: fast_at_128 - 0.005, 256: 0.808, 512: 0.81})
@@ -341,18 +349,11 @@ def test_an_extrapolated_ranking_is_weighed_against_the_closest_rung_where_both_
 
 
 def _twins(tuned_at_128: float):
+    """The steady rung as "boost", and as its tuned version the fast curve (measured only up to 128 rows)."""
     from tests.report_helpers import lever_points
 
-    jitter = np.array([-0.004, -0.002, 0.0, 0.002, 0.004])
-
-    def curve(acc):
-        return {n: a + np.roll(jitter, i) for i, (n, a) in enumerate(acc.items())}
-
-    base = curve({16: 0.60, 32: 0.65, 64: 0.68, 128: 0.70, 256: 0.71, 512: 0.715})
-    boost = curve({16: 0.62, 32: 0.70, 64: 0.76, 128: 0.80, 256: 0.82, 512: 0.83})
-    # its tuned version, measured only up to 128 rows and still climbing fast there
-    tuned = curve({16: 0.40, 32: 0.55, 64: 0.68, 128: tuned_at_128})
-    return lever_points({("base", 1): base, ("boost", 4): boost, ("boost (tuned)", 4): tuned})
+    return lever_points({("base", 1): _accuracies(_BASE), ("boost", 4): _accuracies(_STEADY),
+                         ("boost (tuned)", 4): _fast(tuned_at_128)})
 
 
 def test_a_model_measured_at_the_operating_point_is_its_lever_not_its_extrapolated_tuned_version():
