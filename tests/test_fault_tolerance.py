@@ -35,8 +35,11 @@ def launch(root: Path, name: str, *extra: str, args: list[str] = ARGS) -> subpro
     """Start ``mvd -m`` in its own process group, results under ``root/results``."""
     cmd = [MVD, *args, f"results_dir={root / 'results'}", f"hydra.sweep.dir={root / name}", *extra]
     env = dict(os.environ, WANDB_MODE="disabled")
+    # Ctrl-C's default action, as in a terminal: a process inherits an ignored SIGINT, and a pytest-xdist worker
+    # can hold one (after an in-process test whose library ignores it), so its mvd would run on through the "Ctrl-C"
     return subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, env=env)
+                            start_new_session=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def finish(proc: subprocess.Popen, timeout: float = 120) -> str:
