@@ -155,8 +155,8 @@ class Decision:
     tie_tolerance: float = 0.0  # gains closer than this (one test example) are a tie
     rival: str | None = None  # the best lever of another kind of answer: ``advantage`` is the lead over it
     n_test: float | None = None
-    # where the chosen rung was measured only below n_now: its order against the best other rung where both were
-    # measured, and how often such an order held that far on real curves (``forecast.order_held``)
+    # where the chosen rung was measured only below n_now: its lead, where both were measured, over the rung whose
+    # order is least sure to hold, and how often such an order held that far on real curves (``forecast.order_held``)
     ranking: dict | None = None
     _context: tuple | None = field(default=None, repr=False)   # what ``hidden`` and ``revealed`` re-decide from
 
