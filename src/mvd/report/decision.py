@@ -525,7 +525,7 @@ def _decide_one(curves, seeds, rs, name, metric, *, n_now, data, model, step, bu
     d = _conclude(name, metric, unit, n, q, current, now, levers, rs, business, tol, confidence, n_test)
     if unit == "points" and d.chosen is not None:
         d.ranking = _ranking(d.lever(d.chosen), versions, curve_of, base, scale)
-        d.sentence = sentence(d)
+    d.sentence = sentence(d)
     return d
 
 
@@ -679,15 +679,13 @@ def _conclude(name, metric, unit, n, q, current, now, levers, rs, business, tol,
         cheapest = max(paying, key=lambda lv: (lv.points_per_money, -lv.compute_hours, not lv.tuned, lv.name))
     else:
         cheapest = None
-    d = Decision(dataset=name, metric=metric, unit=unit, n_now=n, data=tuple(q), model=current,
-                 score_now=(1 - now.point) if metric not in LOWER_IS_BETTER else now.point,
-                 now_extrapolated=now.extrapolated, levers=levers, chosen=chosen.name if chosen else None,
-                 advantage=adv, advantage_low=lo, advantage_high=hi, settled=settled,
-                 cheapest=cheapest.name if cheapest else None, currency=str(business.get("currency", "")),
-                 without_tuning=_without_tuning(measured, tol), ties=[lv.name for lv in ties],
-                 settled_against=against, tie_tolerance=tol, n_test=n_test, rival=rival_name)
-    d.sentence = sentence(d)
-    return d
+    return Decision(dataset=name, metric=metric, unit=unit, n_now=n, data=tuple(q), model=current,
+                    score_now=(1 - now.point) if metric not in LOWER_IS_BETTER else now.point,
+                    now_extrapolated=now.extrapolated, levers=levers, chosen=chosen.name if chosen else None,
+                    advantage=adv, advantage_low=lo, advantage_high=hi, settled=settled,
+                    cheapest=cheapest.name if cheapest else None, currency=str(business.get("currency", "")),
+                    without_tuning=_without_tuning(measured, tol), ties=[lv.name for lv in ties],
+                    settled_against=against, tie_tolerance=tol, n_test=n_test, rival=rival_name)
 
 
 def _without_tuning(levers: list, tol: float) -> str | None:
