@@ -235,19 +235,17 @@ def test_the_readme_bullets_are_the_committed_atlas_summary():
     assert (f"extrapolated from its 1,024 rows, where it led the forest by {r['lead']:.2f} points; on real curves an "
             f"order with a lead of 5–10 points held three doublings on in {r['held']:.0%} of {r['pairs']:,} pairs"
             ).replace("%", " %") in readme
-    assert [n for n, e in ds.items() if e["decision"]["ranking"]] == ["letter", "mnist"]
-    # letter: RealMLP, measured to 2,048 rows, leads gbm's measured gain by extrapolation
-    r, letter = ds["letter"]["decision"]["ranking"], gains["letter"]
+    assert [n for n, e in ds.items() if e["decision"]["ranking"]] == ["mnist"]
+    # letter: RealMLP, measured to 8,192 rows, leads gbm's measured gain; the README quotes what its first 2,048
+    # rows had forecast, which the measurement fell inside
+    letter = gains["letter"]
     assert ds["letter"]["decision"]["chosen"] == "switching logreg -> realmlp" and ds["letter"]["decision"]["settled"]
-    assert (r["rung"], r["against"], r["measured_to"], r["at"], r["reach"], r["band"]) == (
-        "realmlp", "catboost (tuned)", 2048, 1024, 3, "1-2")
     realmlp = letter["switching logreg -> realmlp"]
-    assert realmlp["extrapolated"] and f"+19.6 points [16.9, 22.3]" in ds["letter"]["lead"]
-    assert (f"letter (+19.6 [16.9, 22.3] with RealMLP, extrapolated from its 2,048 rows; its least sure order is over "
-            f"tuned CatBoost, led by {r['lead']:.2f} points at 1,024 rows, and such a lead held three doublings on in "
-            f"{r['held']:.0%} of {r['pairs']:,} pairs; gbm's measured {letter['switching logreg -> gbm']['gain']:+.1f} "
-            "follows)").replace("%", " %") in readme
-    assert f"letter, extrapolated ({realmlp['gain']:+.1f} against {letter['switching logreg -> gbm']['gain']:+.1f})" in readme
+    assert not realmlp["extrapolated"] and "+20.2 points [19.6, 20.7]" in ds["letter"]["lead"]
+    assert 16.9 <= realmlp["gain"] <= 22.3
+    assert ("letter (+20.2 [19.6, 20.7] with RealMLP, measured at 8,192 rows; extrapolated from its first 2,048 rows "
+            f"it had read +19.6 [16.9, 22.3]; gbm's {letter['switching logreg -> gbm']['gain']:+.1f} follows)") in readme
+    assert f"letter ({realmlp['gain']:+.1f} against {letter['switching logreg -> gbm']['gain']:+.1f})" in readme
     for name, model, text in (("places_country", "knn (tuned)", "+66.1 [65.2, 67.1]"),
                               ("places_region", "hierarchical", "+31.9 [31.6, 32.3]")):
         assert ds[name]["metric"] == "macro_f1" and ds[name]["decision"]["chosen"] == f"switching logreg -> {model}"
