@@ -540,10 +540,10 @@ def _ranking(chosen: Lever, levers: list, curve_of: dict, base: _Curve, scale: f
               and lv.n == chosen.n and math.isfinite(lv.gain) and (c := curve_of.get(id(lv))) not in (None, mine)}
     leads = []
     for theirs in [base, *others.values()]:
-        shared = np.intersect1d(mine.n, theirs.n)
-        if shared.size:
-            at = shared.max()
-            leads.append((float(theirs.mean[theirs.n == at][0] - mine.mean[mine.n == at][0]) * scale, at, theirs))
+        measured = forecast.measured_gap(theirs.n, theirs.mean, mine.n, mine.mean)
+        if measured is not None:
+            at, gap = measured
+            leads.append((gap * scale, at, theirs))
     if not leads:
         return None
     lead, at, theirs = min(leads, key=lambda t: (forecast.order_held(t[0], math.log2(chosen.n / t[1]))["share"],
@@ -580,6 +580,7 @@ def _no_overtaking(levers: list, curve_of: dict, base: _Curve, hold, scale: floa
                     moved = True
         if not moved:
             return
+
 
 def _seconds(curve: _Curve, n: float) -> float:
     """Fit time of one training run at size n."""

@@ -54,7 +54,7 @@ from mvd.report import families
 from mvd.report.aggregate import SeedResamples
 
 __all__ = ["Gains", "gains", "regime", "next_gain", "path", "gain_over", "residual_quantiles", "Forecast",
-           "forecast", "predict", "hold_order", "order_held", "HOLD_ORDER", "HALF_LAST", "INTERPOLATED", "REGIMES", "NOISE_Z",
+           "forecast", "predict", "hold_order", "measured_gap", "order_held", "HOLD_ORDER", "HALF_LAST", "INTERPOLATED", "REGIMES", "NOISE_Z",
            "QUANTILES"]
 
 REGIMES = ("flat", "steady", "ill-behaved", "short")
@@ -503,16 +503,25 @@ def order_held(lead: float, doublings: float) -> dict:
     return {"share": share, "pairs": pairs, "band": label, "reach": reach}
 
 
-def hold_order(base_n, base_mean, other_n, other_mean, gain: float) -> float | None:
-    """Where switching from the ``base`` curve to an ``other`` one was extrapolated to gain ``gain`` (error units,
-    positive = the other is better) against the order the two measured at their largest shared size, the measured
-    gap there instead (the measured order holds); None where the forecast keeps that order or no size is shared."""
+def measured_gap(base_n, base_mean, other_n, other_mean) -> tuple[float, float] | None:
+    """(size, gap): the largest size two curves both measured and the ``base`` curve's mean error less the
+    ``other``'s there (positive = the other is better); None where no size is shared."""
     base_n, other_n = np.asarray(base_n, dtype=float), np.asarray(other_n, dtype=float)
     shared = np.intersect1d(base_n, other_n)
     if shared.size == 0:
         return None
-    s = shared.max()
-    gap = float(np.asarray(base_mean)[base_n == s][0] - np.asarray(other_mean)[other_n == s][0])
+    s = float(shared.max())
+    return s, float(np.asarray(base_mean)[base_n == s][0] - np.asarray(other_mean)[other_n == s][0])
+
+
+def hold_order(base_n, base_mean, other_n, other_mean, gain: float) -> float | None:
+    """Where switching from the ``base`` curve to an ``other`` one was extrapolated to gain ``gain`` (error units,
+    positive = the other is better) against the order the two measured at their largest shared size, the measured
+    gap there instead (the measured order holds); None where the forecast keeps that order or no size is shared."""
+    measured = measured_gap(base_n, base_mean, other_n, other_mean)
+    if measured is None:
+        return None
+    gap = measured[1]
     if not math.isfinite(gap) or gap == 0 or np.sign(gain) == np.sign(gap):
         return None
     return gap
