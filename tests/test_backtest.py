@@ -150,3 +150,76 @@ def test_the_interval_backtest_of_an_error_that_is_not_a_rate_checks_half_the_la
     assert labels.extrapolated and labels.family == forecast.HALF_LAST
     schema = json.loads(resources.files("mvd.report").joinpath("summary.schema.json").read_text())
     assert forecast.HALF_LAST in schema["$defs"]["lever"]["properties"]["family"]["enum"]
+
+
+def _entry(unit: str, trials: list[tuple[float, float, float]], hit: bool = True) -> dict:
+    """One dataset's backtest with trials of (measured more-labels gain, forecast's, half's)."""
+    rows = []
+    for actual, method, half in trials:
+        rules = {r: {"chosen": "x", "hit": hit, "regret": 0.0 if hit else 0.5, "labels_gain": g}
+                 for r, g in (("last", 0.0), ("again", 2 * half), ("half", half))}
+        rows.append({"n": 64, "chosen": "x", "winner": "x", "hit": True, "predicted_gain": 1.0, "actual_gain": 1.0,
+                     "regret": 0.0, "labels_actual": actual, "labels_predicted": method, "rules": rules})
+    return {"backtest": {"decisions": {"trials": rows, "unit": unit}}}
+
+
+def test_the_pooled_backtest_adds_every_dataset_per_unit_and_never_across_units():
+    from mvd.report import backtest
+
+    entries = {"a": _entry("points", [(1.0, 1.5, 0.5), (2.0, 2.0, 1.0)], hit=False),
+               "b": _entry("points", [(0.0, 1.0, 0.0), (None, 1.0, 0.0)]),  # more labels unmeasured in one trial
+               "r": _entry("rmse", [(10.0, 0.0, 5.0)]),
+               "none": {"backtest": {"decisions": None}}}
+    got = backtest.pooled(entries, seed=0)
+    assert set(got) == {"points", "rmse"}
+    p = got["points"]
+    assert (p["datasets"], p["trials"], p["labels_trials"]) == (2, 4, 3)
+    assert p["rules"]["method"]["labels_error"] == pytest.approx((0.5 + 0.0 + 1.0) / 3)
+    assert p["rules"]["half"]["labels_error"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)
+    assert p["rules"]["half"]["hits"] == 2 and p["rules"]["method"]["hits"] == 4
+    assert p["rules"]["half"]["mean_regret"] == pytest.approx(1.0 / 4)
+    # a rule's error minus the forecast's; with two datasets, no interval
+    assert p["labels_error_difference"]["half"]["value"] == pytest.approx(0.0)
+    assert p["labels_error_difference"]["last"]["value"] == pytest.approx((1.0 + 2.0 + 0.0 - 1.5) / 3)
+    assert p["labels_error_difference"]["half"]["ci_low"] is None
+    assert "no interval tells the rules apart" in p["sentence"]
+    assert got["rmse"]["rules"]["method"]["labels_error"] == 10.0 and "one dataset's backtest" in got["rmse"]["sentence"]
+    assert backtest.pooled({"none": {"backtest": None}}, seed=0) is None
+
+
+def test_the_pooled_backtest_says_whether_its_datasets_tell_a_rule_from_the_forecast():
+    from mvd.report import backtest
+
+    k = backtest.MIN_DATASETS
+    # half is further off on every dataset, by 0.1 to 0.5 points: the interval lies above zero
+    worse = {f"d{i}": _entry("points", [(1.0, 1.0, 1.0 - 0.1 * (i + 1))]) for i in range(k)}
+    got = backtest.pooled(worse, seed=0)["points"]
+    d = got["labels_error_difference"]["half"]
+    assert d["value"] == pytest.approx(0.3) and 0.0 < d["ci_low"] <= 0.3 <= d["ci_high"] <= 0.5
+    assert "half of it +0.30 [" in got["sentence"] and "(the forecast closer)" in got["sentence"]
+    assert backtest.pooled(worse, seed=0) == backtest.pooled(worse, seed=0)
+    # closer on some datasets, further on others: not told apart
+    mixed = {f"d{i}": _entry("points", [(1.0, 1.2, 1.4 if i % 2 else 1.0)]) for i in range(k + 1)}
+    d = backtest.pooled(mixed, seed=0)["points"]["labels_error_difference"]["half"]
+    assert d["ci_low"] < 0 < d["ci_high"]
+    assert "half of it +0.00 [" in backtest.pooled(mixed, seed=0)["points"]["sentence"]
+    # one dataset fewer than needed: no interval
+    few = dict(list(worse.items())[:k - 1])
+    assert backtest.pooled(few, seed=0)["points"]["labels_error_difference"]["half"]["ci_low"] is None
+
+
+def test_the_pooled_sentence_reads_an_interval_off_its_printed_ends():
+    from mvd.report import backtest
+
+    rule = {"hits": 3, "trials": 4, "hit_rate": 0.75, "mean_regret": 0.1, "labels_error": 0.5}
+    result = {"datasets": 6, "trials": 4, "labels_trials": 4, "confidence": 0.95,
+              "rules": {r: dict(rule) for r in ("method", "last", "again", "half")},
+              "labels_error_difference": {"last": {"value": 0.2, "ci_low": 0.01, "ci_high": 0.4, "datasets": 6},
+                                          "again": {"value": 0.1, "ci_low": 0.004, "ci_high": 0.2, "datasets": 6},
+                                          "half": {"value": -0.2, "ci_low": -0.4, "ci_high": -0.01, "datasets": 6}}}
+    text = backtest.describe_pooled(result, "points")
+    assert "zero gain +0.20 [+0.01, +0.40] (the forecast closer)" in text
+    assert "the last doubling's gain again +0.10 [+0.00, +0.20] (not told apart)" in text
+    assert "half of it -0.20 [-0.40, -0.01] (the forecast further off)" in text
+    assert text.startswith("Over the 6 datasets' backtests (4 trials; regrets and errors in points), the lever that "
+                           "then won was picked by the forecast in 3 (regret 0.10); zero gain in 3")

@@ -304,25 +304,31 @@ def test_the_readme_bullets_are_the_committed_atlas_summary():
             t[0] += v["hits"]
             t[1] += v["trials"]
             t[2] += v["mean_regret"] * v["trials"]
-    said = {"method": "in 36 of 40 backtests", "half": "37 of 40", "again": "34", "last": "34"}
     assert {r: (t[0], t[1]) for r, t in total.items()} == {"method": (36, 40), "half": (37, 40), "again": (34, 40),
                                                           "last": (34, 40)}
-    assert all(text in readme for text in said.values())
-    assert f"(mean regret {total['method'][2] / 40:.2f} points)" in readme
-    regret = {r: f"{t[2] / t[1]:.2f}" for r, t in total.items()}
-    assert (f"37 of 40 ({regret['half']})" in readme and f"34 ({regret['again']})" in readme
-            and f"34 ({regret['last']})" in readme)
+    flat = " ".join(readme.split())
+    # ... per unit: the 38 trials on rates and diabetes's 2 in RMSE are never added
+    pooled = s["backtest"]
+    rates, rmse = pooled["points"]["rules"], pooled["rmse"]["rules"]
+    assert (rates["method"]["hits"], rates["method"]["trials"], rmse["method"]["hits"], rmse["method"]["trials"]) == (34, 38, 2, 2)
+    assert (f"36 of 40 backtests: 34 of the 38 on rates (mean regret {rates['method']['mean_regret']:.2f} points) and "
+            "both on diabetes's RMSE") in flat
+    said = {r: f"{rates[r]['hits']} ({rates[r]['mean_regret']:.2f})" for r in ("half", "again", "last")}
+    assert f"the last one\" {said['half']}, \"the last one again\" {said['again']}, \"no more gain\" {said['last']}" in flat
     misses = {n: (r["method"]["hits"], r["method"]["trials"]) for n, e in ds.items()
               for r in [((e["backtest"] or {}).get("decisions") or {}).get("rules", {})]
               if r and r["method"]["hits"] < r["method"]["trials"]}
     assert misses == {"adult": (2, 3), "breast_cancer": (2, 3), "digits": (2, 3), "wine": (0, 1)}
     assert "(adult 2/3, breast_cancer 2/3, digits 2/3, wine 0/1)" in readme
-    # the error of the more-labels forecast on the same trials: half the last gain is lower here
-    err = {}
-    for e in ds.values():
-        for rule, v in ((e["backtest"] or {}).get("decisions") or {}).get("rules", {}).items():
-            err.setdefault(rule, []).extend([v["labels_error"]] * v["trials"])
-    assert f"(mean error {sum(err['half']) / 40:.2f} points against the forecast's {sum(err['method']) / 40:.2f})" in readme
+    # the error of the more-labels forecast on the same trials, and how far the datasets tell the rules apart
+    diff = pooled["points"]["labels_error_difference"]
+    assert pooled["points"]["datasets"] == 14 and "the 14 datasets cannot tell from none" in flat
+    assert (f"(mean error {rates['half']['labels_error']:.2f} points against the forecast's "
+            f"{rates['method']['labels_error']:.2f})") in flat
+    ci = {r: f"{d['value']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]".replace("-", "−") for r, d in diff.items()}
+    assert all(v in flat for v in ci.values())
+    assert diff["half"]["ci_low"] < 0 < diff["half"]["ci_high"] and round(diff["again"]["ci_low"], 2) == 0
+    assert diff["last"]["ci_low"] > 0
     held = [(e["backtest"]["intervals"]["held_out"], e["backtest"]["intervals"]["coverage"])
             for e in ds.values() if (e["backtest"] or {}).get("intervals")]
     n_held = sum(h for h, _ in held)

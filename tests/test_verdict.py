@@ -202,6 +202,12 @@ def test_report_leads_with_the_decision_and_shows_its_backtest(tmp_path, capsys)
     hidden = ds["backtest"]["decisions"]
     assert hidden["trials"] and 0 <= hidden["hit_rate"] <= 1 and "hit rate" in md
     assert ds["backtest"]["intervals"]["held_out"] >= 1
+    # the study's backtests added up, under the verdict
+    pooled = summary["backtest"]["points"]
+    assert pooled["trials"] == len(hidden["trials"]) and pooled["rules"]["method"]["hits"] == sum(
+        t["hit"] for t in hidden["trials"])
+    assert pooled["sentence"].startswith("Over the one dataset's backtest (") and pooled["sentence"] in md
+    assert md.index(pooled["sentence"]) > md.index("## Verdict")
     assert summary["operating_point"]["n_now"] == 128
     assert (study / "figures" / "decision.png").exists() and (study / "figures" / "attribution_range.png").exists()
     # a backtest asked for on fewer than 4 sizes is refused, and the command line names the setting

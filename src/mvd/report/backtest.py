@@ -13,11 +13,17 @@ was made, over the levers whose value was measured.
 ``intervals``: per curve, forecast from the anchors up to n_max/2 and count
 how often the 80% and 95% intervals hold the held-out means (with their
 median widths).
+
+``pooled``: every dataset's decision backtest added up per unit, with each
+simple rule's more-labels error beside the forecast's and a bootstrap
+interval over the datasets for the difference: a study's few dozen trials
+can favour a rule by chance, and the interval says whether they do.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from mvd.errors import ConfigError
 from mvd.report import families, forecast
@@ -25,7 +31,7 @@ from mvd.report.aggregate import SeedResamples
 from mvd.report.decision import hidden, revealed
 from mvd.report.fits import sigma_floor
 
-__all__ = ["decisions", "describe", "intervals", "MIN_SIZES", "check_sizes", "RULES"]
+__all__ = ["decisions", "describe", "intervals", "pooled", "MIN_SIZES", "MIN_DATASETS", "check_sizes", "RULES"]
 
 MIN_SIZES = 4
 _CUTS = (0.5, 0.25, 0.125)
@@ -52,6 +58,8 @@ def _cuts(sizes: np.ndarray) -> list[int]:
 # the simple rules a person could apply by hand to price more labels, as the ratio of each further doubling's
 # gain to the one before, starting from the last measured doubling's gain
 RULES = {"last": 0.0, "again": 1.0, "half": 0.5}
+_NAMES = {"method": "the forecast", "last": "zero gain", "again": "the last doubling's gain again",
+          "half": "half of it"}
 
 
 def _rule_gain(last: float, factor: float, ratio: float) -> float:
@@ -138,10 +146,96 @@ def describe(result: dict, digits: int = 1) -> str:
         return f"{name} {r['hits']}/{r['trials']} (regret {r['mean_regret']:.{digits}f}{err})"
 
     rules = result["rules"]
-    names = {"method": "the forecast", "last": "zero gain", "again": "the last doubling's gain again",
-             "half": "half of it"}
     return ("On the trials where a forecast was made, the lever that then won was picked by "
-            + "; ".join(one(names[k], rules[k]) for k in ("method", "last", "again", "half")) + f" ({result['unit']}).")
+            + "; ".join(one(_NAMES[k], rules[k]) for k in ("method",) + tuple(RULES)) + f" ({result['unit']}).")
+
+
+# the fewest datasets a bootstrap over datasets is drawn from: with fewer, resampling them says little
+MIN_DATASETS = 5
+
+
+def _labels_errors(trials: list, rule: str) -> list[float]:
+    """Absolute errors of a rule's more-labels gain on the trials where more labels were a measured lever."""
+    guess = (lambda t: t["labels_predicted"]) if rule == "method" else (lambda t: t["rules"][rule]["labels_gain"])
+    return [abs(guess(t) - t["labels_actual"]) for t in trials
+            if t["labels_actual"] is not None and guess(t) is not None]
+
+
+def _difference(per_dataset: list[tuple[list, list]], confidence: float, resamples: int, seed: int) -> dict:
+    """A rule's mean more-labels error minus the forecast's over the pooled trials, and a percentile bootstrap
+    interval that resamples whole datasets (the trials of one dataset share its curves)."""
+    sums = np.array([sum(r) - sum(m) for r, m in per_dataset])
+    counts = np.array([len(m) for _, m in per_dataset], dtype=float)
+    value = float(sums.sum() / counts.sum())
+    if len(per_dataset) < MIN_DATASETS:
+        return {"value": value, "ci_low": None, "ci_high": None, "datasets": len(per_dataset)}
+    ci = stats.bootstrap((sums, counts), lambda s, c, axis=-1: s.sum(axis=axis) / c.sum(axis=axis), paired=True,
+                         vectorized=True, confidence_level=confidence, n_resamples=resamples, method="percentile",
+                         random_state=np.random.default_rng(seed)).confidence_interval
+    return {"value": value, "ci_low": float(ci.low), "ci_high": float(ci.high), "datasets": len(per_dataset)}
+
+
+def pooled(entries: dict, *, seed: int, confidence: float = 0.95, resamples: int = 2000) -> dict | None:
+    """Every dataset's decision backtest (``decisions``, in ``entries[name]["backtest"]``) added up per unit (a
+    rate's points and an RMSE are not added): per rule hits, trials, mean regret and more-labels error over all
+    trials, and each simple rule's more-labels error minus the forecast's (``labels_error_difference``; negative:
+    the rule was closer) with a bootstrap interval over the datasets (none with fewer than ``MIN_DATASETS``).
+    None where no dataset has a backtest."""
+    by_unit: dict[str, list[tuple[str, dict]]] = {}
+    for name, entry in sorted(entries.items()):
+        got = (entry.get("backtest") or {}).get("decisions")
+        if got:
+            by_unit.setdefault(got["unit"], []).append((name, got))
+    out = {}
+    for unit, rows in by_unit.items():
+        trials = [t for _, got in rows for t in got["trials"]]
+        rules = {}
+        for rule in ("method",) + tuple(RULES):
+            hits = [t["hit"] if rule == "method" else t["rules"][rule]["hit"] for t in trials]
+            regret = [t["regret"] if rule == "method" else t["rules"][rule]["regret"] for t in trials]
+            errors = _labels_errors(trials, rule)
+            rules[rule] = {"hits": int(sum(hits)), "trials": len(trials), "hit_rate": float(np.mean(hits)),
+                           "mean_regret": float(np.mean(regret)),
+                           "labels_error": float(np.mean(errors)) if errors else None}
+        paired = {rule: [(_labels_errors(got["trials"], rule), _labels_errors(got["trials"], "method"))
+                         for _, got in rows if _labels_errors(got["trials"], "method")] for rule in RULES}
+        diff = {rule: _difference(per, confidence, resamples, seed) if per else None for rule, per in paired.items()}
+        result = {"datasets": len(rows), "trials": len(trials),
+                  "labels_trials": len(_labels_errors(trials, "method")), "rules": rules,
+                  "labels_error_difference": diff, "confidence": confidence}
+        out[unit] = {**result, "sentence": describe_pooled(result, unit)}
+    return out or None
+
+
+def describe_pooled(result: dict, unit: str, digits: int = 2) -> str:
+    """The pooled backtest in words: each rule's hits and regret, each rule's more-labels error, and each simple
+    rule's error minus the forecast's with its interval over datasets where there are enough of them."""
+    rules, diff, k = result["rules"], result["labels_error_difference"], result["datasets"]
+    order = ("method",) + tuple(RULES)
+    picks = "; ".join(f"{_NAMES[r]} in {rules[r]['hits']} (regret {rules[r]['mean_regret']:.{digits}f})"
+                      for r in order)
+    whose = f"the {k} datasets' backtests" if k != 1 else "the one dataset's backtest"
+    text = (f"Over {whose} ({result['trials']} trials; regrets and errors in {unit}), the lever that then won was "
+            f"picked by {picks}.")
+    if rules["method"]["labels_error"] is None:
+        return text
+    errors = ", ".join(f"{_NAMES[r]} {rules[r]['labels_error']:.{digits}f}" for r in order
+                       if rules[r]["labels_error"] is not None)
+    text += f" The mean error of the more-labels gain on the {result['labels_trials']} trials that measured it: {errors}."
+    shown = [r for r in RULES if diff[r] is not None]
+    if not shown:
+        return text
+    if diff[shown[0]]["ci_low"] is None:
+        return text + f" With {k} dataset{'s' if k != 1 else ''} (fewer than {MIN_DATASETS}) no interval tells the rules apart."
+
+    def told(d):  # read off the printed bounds: an interval that prints a zero end is not told apart
+        low, high = round(d["ci_low"], digits), round(d["ci_high"], digits)
+        return "the forecast closer" if low > 0 else "the forecast further off" if high < 0 else "not told apart"
+
+    parts = ", ".join(f"{_NAMES[r]} {diff[r]['value']:+.{digits}f} [{diff[r]['ci_low']:+.{digits}f}, "
+                      f"{diff[r]['ci_high']:+.{digits}f}] ({told(diff[r])})" for r in shown)
+    return (text + f" A rule's error minus the forecast's, with a {round(100 * result['confidence'])}% interval "
+            f"from resampling the {k} datasets: {parts}.")
 
 
 def _forecast_coverage(c, levels) -> dict | None:

@@ -92,6 +92,8 @@ def blocks(summary: dict, figures: dict) -> list[tuple]:
                          "with few degrees of freedom) or missing (one seed); add seeds (curve.seeds) to narrow them."))
     out.append(("h2", "Verdict"))
     out.append(("ul", summary["verdict"]))
+    for pooled in (summary.get("backtest") or {}).values():  # how often such advice was right, per unit
+        out.append(("p", pooled["sentence"]))
     if summary.get("shift"):  # the shift section's answer per dataset: relabel, collect, or upgrade
         out.append(("ul", [s["headline"] for s in summary["shift"].values()]))
     if b["notes"]:

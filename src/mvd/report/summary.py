@@ -93,6 +93,8 @@ def analyse(study: Study, *, workers: int | None = None) -> Analysis:
         "business": {**{k: v for k, v in sorted(study.business.items())}, "notes": notes},
         "datasets": {},
         "verdict": [d["verdict"] for d in datasets.values()],
+        # every dataset's backtest added up, with how far the study's trials tell the rules apart
+        "backtest": backtest.pooled(datasets, seed=SEED),
         "operating_point": {k: settings[k] for k in ("n_now", "data", "model", "step", "backtest",
                                                      "cleaning_cost_per_row")},
     }
