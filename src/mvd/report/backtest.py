@@ -197,9 +197,9 @@ def pooled(entries: dict, *, seed: int, confidence: float = 0.95, resamples: int
             rules[rule] = {"hits": int(sum(hits)), "trials": len(trials), "hit_rate": float(np.mean(hits)),
                            "mean_regret": float(np.mean(regret)),
                            "labels_error": float(np.mean(errors)) if errors else None}
-        paired = {rule: [(_labels_errors(got["trials"], rule), _labels_errors(got["trials"], "method"))
-                         for _, got in rows if _labels_errors(got["trials"], "method")] for rule in RULES}
-        diff = {rule: _difference(per, confidence, resamples, seed) if per else None for rule, per in paired.items()}
+        measured = [got["trials"] for _, got in rows if _labels_errors(got["trials"], "method")]
+        diff = {rule: _difference([(_labels_errors(ts, rule), _labels_errors(ts, "method")) for ts in measured],
+                                  confidence, resamples, seed) if measured else None for rule in RULES}
         result = {"datasets": len(rows), "trials": len(trials),
                   "labels_trials": len(_labels_errors(trials, "method")), "rules": rules,
                   "labels_error_difference": diff, "confidence": confidence}
@@ -210,7 +210,8 @@ def pooled(entries: dict, *, seed: int, confidence: float = 0.95, resamples: int
 def describe_pooled(result: dict, unit: str, digits: int = 2) -> str:
     """The pooled backtest in words: each rule's hits and regret, each rule's more-labels error, and each simple
     rule's error minus the forecast's with its interval over datasets where there are enough of them."""
-    rules, diff, k = result["rules"], result["labels_error_difference"], result["datasets"]
+    rules, diff = result["rules"], result["labels_error_difference"]
+    k = result["datasets"]
     order = ("method",) + tuple(RULES)
     picks = "; ".join(f"{_NAMES[r]} in {rules[r]['hits']} (regret {rules[r]['mean_regret']:.{digits}f})"
                       for r in order)
@@ -221,12 +222,15 @@ def describe_pooled(result: dict, unit: str, digits: int = 2) -> str:
         return text
     errors = ", ".join(f"{_NAMES[r]} {rules[r]['labels_error']:.{digits}f}" for r in order
                        if rules[r]["labels_error"] is not None)
-    text += f" The mean error of the more-labels gain on the {result['labels_trials']} trials that measured it: {errors}."
+    text += (f" The mean error of the more-labels gain on the {result['labels_trials']} trials that measured it: "
+             f"{errors}.")
     shown = [r for r in RULES if diff[r] is not None]
     if not shown:
         return text
+    m = diff[shown[0]]["datasets"]  # those that measured more labels
     if diff[shown[0]]["ci_low"] is None:
-        return text + f" With {k} dataset{'s' if k != 1 else ''} (fewer than {MIN_DATASETS}) no interval tells the rules apart."
+        return text + (f" With {m} dataset{'s' if m != 1 else ''} (fewer than {MIN_DATASETS}) no interval tells "
+                       "the rules apart.")
 
     def told(d):  # read off the printed bounds: an interval that prints a zero end is not told apart
         low, high = round(d["ci_low"], digits), round(d["ci_high"], digits)
@@ -235,7 +239,7 @@ def describe_pooled(result: dict, unit: str, digits: int = 2) -> str:
     parts = ", ".join(f"{_NAMES[r]} {diff[r]['value']:+.{digits}f} [{diff[r]['ci_low']:+.{digits}f}, "
                       f"{diff[r]['ci_high']:+.{digits}f}] ({told(diff[r])})" for r in shown)
     return (text + f" A rule's error minus the forecast's, with a {round(100 * result['confidence'])}% interval "
-            f"from resampling the {k} datasets: {parts}.")
+            f"from resampling the {m} datasets: {parts}.")
 
 
 def _forecast_coverage(c, levels) -> dict | None:
