@@ -170,7 +170,7 @@ def test_the_pooled_backtest_adds_every_dataset_per_unit_and_never_across_units(
                "b": _entry("points", [(0.0, 1.0, 0.0), (None, 1.0, 0.0)]),  # more labels unmeasured in one trial
                "r": _entry("rmse", [(10.0, 0.0, 5.0)]),
                "none": {"backtest": {"decisions": None}}}
-    got = backtest.pooled(entries, seed=0)
+    got = backtest.pooled(entries)
     assert set(got) == {"points", "rmse"}
     p = got["points"]
     assert (p["datasets"], p["trials"], p["labels_trials"]) == (2, 4, 3)
@@ -184,28 +184,44 @@ def test_the_pooled_backtest_adds_every_dataset_per_unit_and_never_across_units(
     assert p["labels_error_difference"]["half"]["ci_low"] is None
     assert "no interval tells the rules apart" in p["sentence"]
     assert got["rmse"]["rules"]["method"]["labels_error"] == 10.0 and "one dataset's backtest" in got["rmse"]["sentence"]
-    assert backtest.pooled({"none": {"backtest": None}}, seed=0) is None
+    assert backtest.pooled({"none": {"backtest": None}}) is None
 
 
 def test_the_pooled_backtest_says_whether_its_datasets_tell_a_rule_from_the_forecast():
+    from scipy import stats
+
     from mvd.report import backtest
 
-    k = backtest.MIN_DATASETS
-    # half is further off on every dataset, by 0.1 to 0.5 points: the interval lies above zero
+    # half is further off on every dataset, by 0.1 to 0.5 points (one trial each): the interval is the paired
+    # t-interval over datasets, 0.3 ± t(4) · sd / sqrt(5), above zero
+    k = 5
     worse = {f"d{i}": _entry("points", [(1.0, 1.0, 1.0 - 0.1 * (i + 1))]) for i in range(k)}
-    got = backtest.pooled(worse, seed=0)["points"]
+    got = backtest.pooled(worse)["points"]
     d = got["labels_error_difference"]["half"]
-    assert d["value"] == pytest.approx(0.3) and 0.0 < d["ci_low"] <= 0.3 <= d["ci_high"] <= 0.5
-    assert "half of it +0.30 [" in got["sentence"] and "(the forecast closer)" in got["sentence"]
-    assert backtest.pooled(worse, seed=0) == backtest.pooled(worse, seed=0)
+    half = stats.t.ppf(0.975, k - 1) * np.std([0.1, 0.2, 0.3, 0.4, 0.5], ddof=1) / np.sqrt(k)
+    assert d["value"] == pytest.approx(0.3) and (d["ci_low"], d["ci_high"]) == pytest.approx((0.3 - half, 0.3 + half))
+    assert d["datasets"] == k and "half of it +0.30 [+0.10, +0.50] (the forecast closer)" in got["sentence"]
+    assert "over the 5 datasets (each left out in turn)" in got["sentence"]
+    # a dataset with more trials weighs more: the leave-one-out values are ratios of the sums left
+    two = {**worse, "d0": _entry("points", [(1.0, 1.0, 0.9), (1.0, 1.0, 0.9)])}
+    d = backtest.pooled(two)["points"]["labels_error_difference"]["half"]
+    assert d["value"] == pytest.approx((0.2 + 0.2 + 0.3 + 0.4 + 0.5) / 6)
+    sums, counts = np.array([0.2, 0.2, 0.3, 0.4, 0.5]), np.array([2, 1, 1, 1, 1])
+    loo = (sums.sum() - sums) / (counts.sum() - counts)
+    se = np.sqrt(4 / 5 * ((loo - loo.mean()) ** 2).sum())
+    assert d["ci_high"] - d["value"] == pytest.approx(stats.t.ppf(0.975, 4) * se)
     # closer on some datasets, further on others: not told apart
     mixed = {f"d{i}": _entry("points", [(1.0, 1.2, 1.4 if i % 2 else 1.0)]) for i in range(k + 1)}
-    d = backtest.pooled(mixed, seed=0)["points"]["labels_error_difference"]["half"]
-    assert d["ci_low"] < 0 < d["ci_high"]
-    assert "half of it +0.00 [" in backtest.pooled(mixed, seed=0)["points"]["sentence"]
-    # one dataset fewer than needed: no interval
-    few = dict(list(worse.items())[:k - 1])
-    assert backtest.pooled(few, seed=0)["points"]["labels_error_difference"]["half"]["ci_low"] is None
+    got = backtest.pooled(mixed)["points"]
+    d = got["labels_error_difference"]["half"]
+    assert d["ci_low"] < 0 < d["ci_high"] and "half of it +0.00 [" in got["sentence"]
+    assert "(not told apart)" in got["sentence"]
+    # three datasets give an interval (t with 2 degrees of freedom), two do not
+    assert backtest.pooled(dict(list(worse.items())[:3]))["points"]["labels_error_difference"]["half"]["ci_low"] is not None
+    few = dict(list(worse.items())[:backtest.MIN_DATASETS - 1])
+    got = backtest.pooled(few)["points"]
+    assert got["labels_error_difference"]["half"]["ci_low"] is None
+    assert f"With {backtest.MIN_DATASETS - 1} datasets (fewer than {backtest.MIN_DATASETS})" in got["sentence"]
 
 
 def test_the_pooled_sentence_reads_an_interval_off_its_printed_ends():

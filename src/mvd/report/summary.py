@@ -94,7 +94,7 @@ def analyse(study: Study, *, workers: int | None = None) -> Analysis:
         "datasets": {},
         "verdict": [d["verdict"] for d in datasets.values()],
         # every dataset's backtest added up, with how far the study's trials tell the rules apart
-        "backtest": backtest.pooled(datasets, seed=SEED),
+        "backtest": backtest.pooled(datasets),
         "operating_point": {k: settings[k] for k in ("n_now", "data", "model", "step", "backtest",
                                                      "cleaning_cost_per_row")},
     }
