@@ -434,3 +434,11 @@ def test_the_readme_cardinality_bullets_are_the_committed_cardinality_summary():
     assert min(mean, key=mean.get) == "method"
     assert (f"(mean error {mean['method']:.2f} points; half the last gain {mean['half']:.2f}, the last gain again "
             f"{mean['again']:.2f})") in readme
+    # ... which its datasets cannot tell apart
+    diff = s["backtest"]["points"]["labels_error_difference"]
+    assert s["backtest"]["points"]["datasets"] == 7 and "its 7 datasets cannot tell it from either" in readme
+    flat = " ".join(readme.split())
+    for rule in ("half", "again"):
+        d = diff[rule]
+        assert d["ci_low"] < 0 < d["ci_high"]
+        assert f"{d['value']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]".replace("-", "−") in flat
