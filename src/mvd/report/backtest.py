@@ -127,16 +127,7 @@ def decisions(decision) -> dict | None:
                        "labels_predicted": method["labels_gain"], "rules": scored})
     if not trials:
         return None
-    summary = {}
-    for rule in ("method",) + tuple(RULES):
-        rows = [t if rule == "method" else {**t["rules"][rule], "labels_predicted": t["rules"][rule]["labels_gain"]}
-                for t in trials]
-        errors = [abs(r["labels_predicted"] - t["labels_actual"]) for r, t in zip(rows, trials)
-                  if r["labels_predicted"] is not None and t["labels_actual"] is not None]
-        summary[rule] = {"hits": int(sum(r["hit"] for r in rows)), "trials": len(rows),
-                         "hit_rate": float(np.mean([r["hit"] for r in rows])),
-                         "mean_regret": float(np.mean([r["regret"] for r in rows])),
-                         "labels_error": float(np.mean(errors)) if errors else None}
+    summary = _scores(trials)
     return {"trials": trials, "hit_rate": summary["method"]["hit_rate"], "mean_regret": summary["method"]["mean_regret"],
             "labels_error": summary["method"]["labels_error"], "rules": summary, "unit": decision.unit}
 
@@ -162,6 +153,20 @@ def _labels_errors(trials: list, rule: str) -> list[float]:
     guess = (lambda t: t["labels_predicted"]) if rule == "method" else (lambda t: t["rules"][rule]["labels_gain"])
     return [abs(guess(t) - t["labels_actual"]) for t in trials
             if t["labels_actual"] is not None and guess(t) is not None]
+
+
+def _scores(trials: list) -> dict:
+    """Per rule (the method, then ``RULES``): hits, trials, hit rate, mean regret and more-labels error over
+    ``trials``."""
+    out = {}
+    for rule in ("method",) + tuple(RULES):
+        picks = trials if rule == "method" else [t["rules"][rule] for t in trials]
+        errors = _labels_errors(trials, rule)
+        out[rule] = {"hits": int(sum(p["hit"] for p in picks)), "trials": len(picks),
+                     "hit_rate": float(np.mean([p["hit"] for p in picks])),
+                     "mean_regret": float(np.mean([p["regret"] for p in picks])),
+                     "labels_error": float(np.mean(errors)) if errors else None}
+    return out
 
 
 def _difference(per_dataset: list[tuple[list, list]], confidence: float) -> dict:
@@ -193,19 +198,12 @@ def pooled(entries: dict, *, confidence: float = 0.95) -> dict | None:
     out = {}
     for unit, rows in by_unit.items():
         trials = [t for _, got in rows for t in got["trials"]]
-        rules = {}
-        for rule in ("method",) + tuple(RULES):
-            hits = [t["hit"] if rule == "method" else t["rules"][rule]["hit"] for t in trials]
-            regret = [t["regret"] if rule == "method" else t["rules"][rule]["regret"] for t in trials]
-            errors = _labels_errors(trials, rule)
-            rules[rule] = {"hits": int(sum(hits)), "trials": len(trials), "hit_rate": float(np.mean(hits)),
-                           "mean_regret": float(np.mean(regret)),
-                           "labels_error": float(np.mean(errors)) if errors else None}
-        measured = [got["trials"] for _, got in rows if _labels_errors(got["trials"], "method")]
-        diff = {rule: _difference([(_labels_errors(ts, rule), _labels_errors(ts, "method")) for ts in measured],
-                                  confidence) if measured else None for rule in RULES}
+        # per dataset that measured more labels: its trials and the forecast's errors on them
+        measured = [(got["trials"], errs) for _, got in rows if (errs := _labels_errors(got["trials"], "method"))]
+        diff = {rule: _difference([(_labels_errors(ts, rule), errs) for ts, errs in measured], confidence)
+                if measured else None for rule in RULES}
         result = {"datasets": len(rows), "trials": len(trials),
-                  "labels_trials": len(_labels_errors(trials, "method")), "rules": rules,
+                  "labels_trials": sum(len(errs) for _, errs in measured), "rules": _scores(trials),
                   "labels_error_difference": diff, "confidence": confidence}
         out[unit] = {**result, "sentence": describe_pooled(result, unit)}
     return out or None
